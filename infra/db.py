@@ -1,0 +1,33 @@
+"""Engines. The application never holds more rights than the `dealtrail_app` role grants."""
+from sqlalchemy import Engine, create_engine, event
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str, *, app_role: str | None = None, pool_size: int = 10) -> Engine:
+    """An engine; with `app_role`, every connection runs `SET ROLE` so it holds only that role's rights."""
+    engine = create_engine(
+        to_sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        future=True,
+    )
+    if app_role:
+        @event.listens_for(engine, "connect")
+        def _set_role(dbapi_conn, _record):
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET ROLE %s" % _quote_ident(app_role))
+            dbapi_conn.commit()
+    return engine
+
+
+def _quote_ident(name: str) -> str:
+    """Role names come from configuration, never from requests; quote them anyway."""
+    return '"' + name.replace('"', '""') + '"'

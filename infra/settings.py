@@ -1,0 +1,25 @@
+"""One place for configuration: environment variables (or the same names as CLI options)."""
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    topic: str = Field(default="dealtrail.events", alias="DEALTRAIL_TOPIC")
+    partitions: int = Field(default=6, ge=1, alias="DEALTRAIL_PARTITIONS")
+    host: str = Field(default="127.0.0.1", alias="DEALTRAIL_HOST")
+    port: int = Field(default=8000, alias="DEALTRAIL_PORT")
+    data_dir: Path = Field(default=Path("./.dealtrail"), alias="DEALTRAIL_DATA_DIR")
+    currency: str = Field(default="USD", alias="DEALTRAIL_CURRENCY")
+    relay_batch: int = Field(default=2000, ge=1, alias="DEALTRAIL_RELAY_BATCH")
+    relay_poll_seconds: float = Field(default=0.05, gt=0, alias="DEALTRAIL_RELAY_POLL_SECONDS")
+
+    def with_overrides(self, **values) -> "Settings":
+        """Copy with the CLI options that were actually given."""
+        given = {k: v for k, v in values.items() if v is not None}
+        return self.model_copy(update=given)
