@@ -1,0 +1,45 @@
+"""Kafka plumbing shared by the relay and consumers. Nothing here is broker-specific."""
+import logging
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger("dealtrail.broker")
+
+
+def make_producer(bootstrap: str) -> KafkaProducer:
+    """Idempotent, acks=all; never creates topics (only the relay does, knowingly)."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+        linger_ms=5, batch_size=256 * 1024, compression_type=None,
+        max_block_ms=5000, request_timeout_ms=5000, delivery_timeout_ms=15000,
+        reconnect_backoff_max_ms=1000, allow_auto_create_topics=False,
+    )
+
+
+def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
+    """Create the topic if missing; True when it had to be created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        if topic in admin.list_topics():
+            return False
+        try:
+            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        except TopicAlreadyExistsError:
+            return False
+        log.info("created topic %s with %d partitions", topic, partitions)
+        return True
+    finally:
+        admin.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             allow_auto_create_topics=False, request_timeout_ms=5000)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()

@@ -1,0 +1,70 @@
+"""The event envelope of SPEC §2: stored, published, returned to auditors."""
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from events.canonical import canonical_json, chain_hash, format_ts
+
+ENVELOPE_FIELDS = (
+    "event_id", "type", "deal_id", "stream_version", "position", "occurred_at", "recorded_at",
+    "actor", "source", "correlation_id", "causation_id", "schema_version", "data", "prev_hash", "hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    event_id: str
+    type: str
+    deal_id: str
+    stream_version: int
+    position: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    source: str
+    correlation_id: str | None
+    causation_id: str | None
+    schema_version: int
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (timestamps as canonical strings)."""
+        out = asdict(self)
+        out["occurred_at"] = format_ts(self.occurred_at)
+        out["recorded_at"] = format_ts(self.recorded_at)
+        return out
+
+    def to_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    def computed_hash(self) -> str:
+        body = self.to_dict()
+        del body["hash"]
+        return chain_hash(self.prev_hash, body)
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        """CloudEvents 1.0 JSON; Dealtrail fields without a CloudEvents name become extensions."""
+        return {
+            "specversion": "1.0", "id": self.event_id, "source": self.source, "type": self.type,
+            "subject": self.deal_id, "time": format_ts(self.occurred_at),
+            "datacontenttype": "application/json", "data": self.data,
+            "dealtrailposition": self.position, "dealtrailstreamversion": self.stream_version,
+            "dealtrailrecordedat": format_ts(self.recorded_at), "dealtrailactor": self.actor,
+            "dealtrailcorrelationid": self.correlation_id, "dealtrailcausationid": self.causation_id,
+            "dealtrailschemaversion": self.schema_version, "dealtrailprevhash": self.prev_hash,
+            "dealtrailhash": self.hash,
+        }
+
+
+def envelope_from_row(row: Any) -> Envelope:
+    """Build from a database row (mapping) of events.event."""
+    return Envelope(
+        event_id=str(row["event_id"]), type=row["type"], deal_id=row["deal_id"],
+        stream_version=row["stream_version"], position=row["position"],
+        occurred_at=row["occurred_at"], recorded_at=row["recorded_at"], actor=row["actor"],
+        source=row["source"], correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"], schema_version=row["schema_version"],
+        data=row["data"], prev_hash=row["prev_hash"], hash=row["hash"],
+    )

@@ -1,0 +1,170 @@
+"""Event payloads (`data`) of SPEC §2, strictly validated: unknown fields are rejected,
+money is Decimal, currencies are ISO-4217 codes, timestamps are timezone-aware."""
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _iso_currency(code: str) -> str:
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"'{code}' is not an ISO-4217 currency code")
+    return code
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)]
+# Decimals are stored as fixed-point strings ("1000", never "1E+3") so they round-trip exactly.
+FixedPoint = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
+Amount = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
+NonNegativeAmount = Annotated[
+    Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
+Number = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False), FixedPoint]
+Period = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
+Metric = Literal["revenue", "deals_won", "new_deals", "win_rate", "avg_cycle_days", "contacts"]
+Scope = Literal["rep", "team", "company"]
+
+
+class Customer(Payload):
+    id: Id
+    name: Text
+    segment: Id | None = None
+    region: Id | None = None
+
+
+class DealCreated(Payload):
+    title: Text
+    customer: Customer
+    owner_id: Id
+    team_id: Id | None = None
+    source_channel: Id | None = None
+    expected_amount: NonNegativeAmount | None = None
+    currency: Currency | None = None
+    expected_close_date: date | None = None
+    pipeline: Id = "default"
+    stage: Id = "lead"
+
+
+class ContactLogged(Payload):
+    channel: Literal["call", "email", "meeting", "visit", "chat", "other"]
+    direction: Literal["inbound", "outbound"] | None = None
+    contact_person: Text | None = None
+    summary: Text | None = None
+    duration_minutes: Annotated[int, Field(ge=0, le=100_000)] | None = None
+
+
+class StageMoved(Payload):
+    from_stage: Id
+    to_stage: Id
+    reason: Text | None = None
+
+
+class LineItem(Payload):
+    sku: Id
+    qty: Amount
+    unit_price: NonNegativeAmount
+    discount: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint] | None = None
+
+
+class QuoteIssued(Payload):
+    quote_id: Id
+    amount: Amount
+    currency: Currency
+    valid_until: date | None = None
+    line_items: Annotated[list[LineItem], Field(max_length=1000)] | None = None
+
+
+class DealSigned(Payload):
+    amount: Amount
+    currency: Currency
+    contract_id: Id | None = None
+
+
+class DealLost(Payload):
+    reason: Literal["price", "competitor", "no_decision", "timing", "fit", "other"]
+    competitor: Text | None = None
+    notes: Text | None = None
+
+
+class DealReopened(Payload):
+    to_stage: Id
+    reason: Text | None = None
+
+
+class OwnerChanged(Payload):
+    owner_id: Id
+    team_id: Id | None = None
+
+
+class FeedbackRecorded(Payload):
+    score: Annotated[int, Field(ge=1, le=5, strict=True)]
+    comment: Text | None = None
+    from_: Literal["customer", "rep"] | None = Field(default=None, alias="from")
+
+
+class EventVoided(Payload):
+    event_id: UUID
+    reason: Text
+
+
+class TargetSet(Payload):
+    scope: Scope
+    scope_id: Id
+    period: Period
+    metric: Metric
+    value: NonNegativeAmount
+
+
+class ReviewOpened(Payload):
+    trigger: Literal["deviation", "stalled", "manual"]
+    scope: Scope
+    scope_id: Id
+    period: Period
+    metric: Metric
+    expected: Number
+    actual: Number
+    notes: Text | None = None
+
+
+class ReviewActionAdded(Payload):
+    action_id: Id
+    title: Text
+    owner_id: Id
+    due_date: date | None = None
+
+
+class ReviewActionCompleted(Payload):
+    action_id: Id
+    outcome: Text | None = None
+
+
+class ReviewClosed(Payload):
+    summary: Text | None = None
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    "deal.created": DealCreated,
+    "deal.contact_logged": ContactLogged,
+    "deal.stage_moved": StageMoved,
+    "deal.quote_issued": QuoteIssued,
+    "deal.signed": DealSigned,
+    "deal.lost": DealLost,
+    "deal.reopened": DealReopened,
+    "deal.owner_changed": OwnerChanged,
+    "deal.feedback_recorded": FeedbackRecorded,
+    "event.voided": EventVoided,
+    "target.set": TargetSet,
+    "review.opened": ReviewOpened,
+    "review.action_added": ReviewActionAdded,
+    "review.action_completed": ReviewActionCompleted,
+    "review.closed": ReviewClosed,
+}
+DEAL_EVENT_TYPES = frozenset(t for t in PAYLOADS if t.startswith("deal.")) | {"event.voided"}

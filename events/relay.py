@@ -1,0 +1,157 @@
+"""The relay: committed events, in commit order, to Kafka (key = deal_id).
+
+At least once: the checkpoint moves only after the broker acknowledged the batch. One relay
+is active at a time (a Postgres advisory lock); others wait as hot standbys. If the broker
+lost its log (the embedded one keeps none across restarts), the relay rewinds to the lowest
+position a consumer has applied and publishes again; consumers skip what they already have."""
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from kafka.errors import KafkaError
+from sqlalchemy import Connection, Engine, func, select, text
+
+from events import broker
+from events.envelope import Envelope
+from events.log_reader import read_committed
+from events.tables import consumer_checkpoint, event, relay_checkpoint
+
+log = logging.getLogger("dealtrail.relay")
+LOCK_KEY = "dealtrail.relay"
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    bootstrap: str
+    topic: str = "dealtrail.events"
+    partitions: int = 6
+    name: str = "main"
+    batch: int = 2000
+    poll_seconds: float = 0.05
+
+
+def message_headers(env: Envelope) -> list[tuple[str, bytes]]:
+    return [("type", env.type.encode()), ("position", str(env.position).encode()),
+            ("deal_id", env.deal_id.encode())]
+
+
+class Relay:
+    def __init__(self, engine: Engine, config: RelayConfig):
+        self.engine = engine
+        self.config = config
+        self.position = 0
+        self.offsets: dict[int, int] = {}
+        self.published = 0
+        self._producer = None
+
+    def run(self, stop: threading.Event) -> None:
+        with self.engine.connect() as lock_conn:
+            if not self._acquire_leadership(lock_conn, stop):
+                return
+            log.info("relay %s is active", self.config.name)
+            self._load_checkpoint()
+            try:
+                self._loop(stop)
+            finally:
+                self._close_producer()
+                lock_conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": LOCK_KEY})
+                lock_conn.commit()
+
+    def _acquire_leadership(self, conn: Connection, stop: threading.Event) -> bool:
+        while not stop.is_set():
+            got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": LOCK_KEY}).scalar()
+            conn.commit()
+            if got:
+                return True
+            stop.wait(1.0)
+        return False
+
+    def _loop(self, stop: threading.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                if self._producer is None:
+                    self._connect()
+                moved = self.step()
+                backoff = 0.2
+                if not moved:
+                    stop.wait(self.config.poll_seconds)
+            except KafkaError as exc:
+                log.warning("broker unavailable (%s); retrying in %.1fs", exc.__class__.__name__, backoff)
+                self._close_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _connect(self) -> None:
+        created = broker.ensure_topic(self.config.bootstrap, self.config.topic, self.config.partitions)
+        ends = broker.end_offsets(self.config.bootstrap, self.config.topic)
+        shrunk = any(ends.get(p, 0) < offset for p, offset in self.offsets.items())
+        if (created or shrunk) and (self.position > 0 or self.offsets):
+            self._rewind("topic was recreated" if created else "partition offsets went back")
+        self._producer = broker.make_producer(self.config.bootstrap)
+
+    def step(self) -> bool:
+        """Publish one batch; False when there was nothing to publish."""
+        page = read_committed(self.engine, self.position, self.config.batch)
+        if not page.envelopes:
+            return False
+        futures = [self._producer.send(
+            self.config.topic, key=env.deal_id.encode(), value=env.to_json().encode(),
+            headers=message_headers(env)) for env in page.envelopes]
+        self._producer.flush(timeout=30)
+        offsets = dict(self.offsets)
+        for future in futures:
+            meta = future.get(timeout=0)
+            offsets[meta.partition] = max(offsets.get(meta.partition, 0), meta.offset + 1)
+        self._save_checkpoint(page.through, offsets)
+        self.published += len(page.envelopes)
+        return True
+
+    def _rewind(self, why: str) -> None:
+        with self.engine.begin() as conn:
+            target = conn.execute(select(func.coalesce(func.min(consumer_checkpoint.c.position), 0))).scalar()
+        target = min(target, self.position)
+        log.warning("broker lost its log (%s): republishing from position %d (was %d)",
+                    why, target, self.position)
+        self._save_checkpoint(target, {})
+
+    def _load_checkpoint(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("INSERT INTO events.relay_checkpoint (relay) VALUES (:r) "
+                              "ON CONFLICT DO NOTHING"), {"r": self.config.name})
+            row = conn.execute(select(relay_checkpoint).where(
+                relay_checkpoint.c.relay == self.config.name)).mappings().one()
+        self.position = row["position"]
+        self.offsets = {int(p): o for p, o in row["partition_offsets"].items()}
+
+    def _save_checkpoint(self, position: int, offsets: dict[int, int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(relay_checkpoint.update()
+                         .where(relay_checkpoint.c.relay == self.config.name)
+                         .values(position=position, partition_offsets={str(p): o for p, o in offsets.items()},
+                                 updated_at=func.now()))
+        self.position, self.offsets = position, offsets
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # closing a producer whose broker is gone may fail; nothing to keep
+                log.debug("producer close failed", exc_info=True)
+            self._producer = None
+
+
+def relay_lag(conn: Connection, name: str = "main") -> dict:
+    """Events and seconds the relay is behind the log."""
+    position = conn.execute(select(relay_checkpoint.c.position).where(
+        relay_checkpoint.c.relay == name)).scalar() or 0
+    behind = conn.execute(select(func.count()).select_from(
+        select(event.c.position).where(event.c.position > position).limit(10_000_000).subquery())).scalar()
+    oldest = conn.execute(select(func.min(event.c.recorded_at)).where(
+        event.c.position.in_(select(event.c.position).where(event.c.position > position)
+                             .order_by(event.c.position).limit(1)))).scalar()
+    seconds = conn.execute(select(func.extract("epoch", func.now() - oldest))).scalar() if oldest else 0
+    head = conn.execute(select(func.coalesce(func.max(event.c.position), 0))).scalar()
+    return {"name": name, "position": position, "head_position": head,
+            "events_behind": behind, "seconds_behind": round(float(seconds or 0), 3)}

@@ -1,0 +1,36 @@
+"""`create_app`: the one place the HTTP application is wired."""
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from infra.db import make_engine
+from infra.settings import Settings
+from services.api import deals, errors, log
+from services.api.deps import anonymous
+
+DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
+Every deal event is appended to PostgreSQL (the system of record) and relayed to Kafka.
+Errors are `{"error": {"code", "message", "details"}}`."""
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """With `engine=None` the app opens its own (as the dealtrail_app role) at startup."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        own = engine is None
+        app.state.engine = engine or make_engine(settings.database_url, app_role="dealtrail_app",
+                                                 pool_size=20)
+        yield
+        if own:
+            app.state.engine.dispose()
+
+    app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.authenticate = anonymous
+    if engine is not None:
+        app.state.engine = engine
+    errors.install(app)
+    for router in (deals.events_router, deals.batch_router, deals.read_router, log.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,97 @@
+"""Deal endpoints: post events (one or a batch), read a deal's state and its stream."""
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Body, Header, Path, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from events import store
+from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
+from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
+from services.api.deps import EngineDep, PrincipalDep, SettingsDep
+from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
+from services.appending import Command, append_events
+from services.domain.deal import DealState, fold
+from services.domain.errors import DealNotFound
+
+DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
+events_router = APIRouter(route_class=limited_route(EVENT_BODY_LIMIT), tags=["events"])
+batch_router = APIRouter(route_class=limited_route(BATCH_BODY_LIMIT), tags=["events"])
+read_router = APIRouter(tags=["deals"])
+
+EXAMPLES = {
+    "created": {"summary": "Create a deal", "value": {
+        "type": "deal.created", "occurred_at": "2026-11-02T09:00:00Z",
+        "data": {"title": "ACME rollout", "customer": {"id": "c-acme", "name": "ACME",
+                 "segment": "enterprise", "region": "emea"}, "owner_id": "rep-1",
+                 "team_id": "team-a", "expected_amount": "12000.00", "currency": "USD"}}},
+    "moved": {"summary": "Move a stage", "value": {
+        "type": "deal.stage_moved", "expected_version": 1,
+        "data": {"from_stage": "lead", "to_stage": "contacted"}}},
+    "signed": {"summary": "Sign", "value": {
+        "type": "deal.signed", "data": {"amount": "11500.00", "currency": "USD"}}},
+}
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: Annotated[list[BatchEventIn], Field(min_length=1, max_length=10_000)]
+
+
+def _context(principal, correlation_id: str | None) -> store.Context:
+    return store.Context(actor=principal.actor, source=principal.source,
+                         correlation_id=correlation_id or str(uuid4()))
+
+
+@events_router.post("/v1/deals/{deal_id}/events", status_code=201, response_model=AppendOut,
+                    responses={200: {"model": AppendOut, "description": "Idempotent retry"}})
+def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
+               engine: EngineDep, settings: SettingsDep, principal: PrincipalDep, response: Response,
+               x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
+               x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
+    [result] = append_events(engine, [Command(deal_id, event, x_causation_id)],
+                             _context(principal, x_correlation_id), currency=settings.currency)
+    if not result.created:
+        response.status_code = 200
+    return AppendOut.of(result.envelope)
+
+
+@batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut)
+def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
+               response: Response,
+               x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
+               x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
+    commands = [Command(item.deal_id, item, x_causation_id) for item in batch.events]
+    results = append_events(engine, commands, _context(principal, x_correlation_id),
+                            currency=settings.currency, batch=True)
+    if not any(r.created for r in results):
+        response.status_code = 200
+    return BatchOut(results=[AppendOut.of(r.envelope) for r in results])
+
+
+@read_router.get("/v1/deals/{deal_id}")
+def get_deal(deal_id: DealIdPath, engine: EngineDep,
+             as_of: Annotated[AwareDatetime | None, Query(
+                 description="Recorded time: the state as the system knew it then.")] = None
+             ) -> dict[str, Any]:
+    with engine.connect() as conn:
+        if as_of is None:
+            head = store.read_head(conn, deal_id)
+            state = DealState.model_validate(head.state) if head else None
+        else:
+            state = fold(deal_id, store.read_stream(conn, deal_id, recorded_until=as_of))
+    if state is None or not state.exists:
+        raise DealNotFound(f"deal {deal_id} does not exist" + (f" as of {as_of}" if as_of else ""),
+                           deal_id=deal_id)
+    return state.model_dump(mode="json")
+
+
+@read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut)
+def get_stream(deal_id: DealIdPath, engine: EngineDep,
+               after_version: Annotated[int, Query(ge=0)] = 0,
+               limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
+    with engine.connect() as conn:
+        envelopes = store.read_stream(conn, deal_id, after_version=after_version, limit=limit)
+        if not envelopes and store.read_head(conn, deal_id) is None:
+            raise DealNotFound(f"deal {deal_id} does not exist", deal_id=deal_id)
+    return {"deal_id": deal_id, "events": [EnvelopeOut(**e.to_dict()) for e in envelopes]}

@@ -1,0 +1,50 @@
+"""Every error is JSON `{"error": {"code", "message", "details"}}`; mapped here, once."""
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.domain.errors import DomainError
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={
+        "error": {"code": code, "message": message, "details": details or {}}})
+
+
+def _validation_details(exc: RequestValidationError) -> dict:
+    problems = []
+    index = None
+    for err in exc.errors():
+        loc = [p for p in err.get("loc", ()) if p != "body"]
+        if index is None and len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int):
+            index = loc[1]
+        problems.append({"loc": loc, "msg": err.get("msg"), "type": err.get("type")})
+    details: dict[str, Any] = {"errors": problems}
+    if index is not None:
+        details["index"] = index
+    return details
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        details = _validation_details(exc)
+        first = details["errors"][0] if details["errors"] else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        prefix = f"events[{details['index']}]: " if "index" in details else ""
+        return error_response(422, "validation_error", f"{prefix}{where}: {first['msg']}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))

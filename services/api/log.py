@@ -1,0 +1,44 @@
+"""The global log for auditors, relay lag, health and readiness."""
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from events.log_reader import read_committed
+from events.relay import relay_lag
+from services.api.deps import EngineDep
+from services.api.models import EnvelopeOut, LogOut
+
+router = APIRouter()
+
+
+@router.get("/v1/events", response_model=LogOut, tags=["audit"])
+def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0)] = 0,
+            limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
+    """Events after `after` in commit order. `next_after` is the position to ask from next;
+    an event committing later never appears before it."""
+    page = read_committed(engine, after, limit, wait_seconds=2.0)
+    return {"events": [EnvelopeOut(**e.to_dict()) for e in page.envelopes], "next_after": page.through}
+
+
+@router.get("/v1/projections", tags=["operations"])
+def get_projections(engine: EngineDep):
+    """Checkpoints and lag of the relay (and, once they exist, of each projection)."""
+    with engine.connect() as conn:
+        return {"relay": relay_lag(conn), "projections": []}
+
+
+@router.get("/healthz", tags=["operations"])
+def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"])
+def readyz(engine: EngineDep):
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM events.event LIMIT 1"))
+    except Exception as exc:  # any failure means not ready; say which
+        return JSONResponse(status_code=503, content={"status": "unavailable", "reason": str(exc)[:200]})
+    return {"status": "ready"}

@@ -1,0 +1,53 @@
+"""Response bodies (request bodies are the event models of events.schema)."""
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from events.envelope import Envelope
+
+
+class AppendOut(BaseModel):
+    event_id: str
+    deal_id: str
+    stream_version: int
+    position: int
+    recorded_at: datetime
+    hash: str
+
+    @classmethod
+    def of(cls, env: Envelope) -> "AppendOut":
+        return cls(event_id=env.event_id, deal_id=env.deal_id, stream_version=env.stream_version,
+                   position=env.position, recorded_at=env.recorded_at, hash=env.hash)
+
+
+class BatchOut(BaseModel):
+    results: list[AppendOut]
+
+
+class EnvelopeOut(BaseModel):
+    event_id: str
+    type: str
+    deal_id: str
+    stream_version: int
+    position: int
+    occurred_at: str
+    recorded_at: str
+    actor: str
+    source: str
+    correlation_id: str | None
+    causation_id: str | None
+    schema_version: int
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class StreamOut(BaseModel):
+    deal_id: str
+    events: list[EnvelopeOut]
+
+
+class LogOut(BaseModel):
+    events: list[EnvelopeOut]
+    next_after: int

@@ -1,0 +1,136 @@
+"""Append deal events: lock the deals, decide against their state, append, all in one
+transaction. Rejected input raises before anything is written."""
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from psycopg2 import errorcodes
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from events import store
+from events.canonical import digest
+from events.envelope import Envelope
+from events.schema import EventInBase
+from services.domain import errors
+from services.domain.deal import DealState, evolve, fold
+from services.domain.rules import decide
+
+RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,
+             errorcodes.SERIALIZATION_FAILURE}
+
+
+@dataclass(frozen=True)
+class Command:
+    deal_id: str
+    event: EventInBase
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    envelope: Envelope
+    created: bool  # False: an idempotent retry answered with the original result
+
+
+@dataclass(frozen=True)
+class _Fact:
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+    stream_version: int
+
+
+def request_digest(command: Command) -> str:
+    """What makes two posts of one event_id 'the same content'."""
+    event = command.event
+    return digest({"deal_id": command.deal_id, "type": event.type, "data": event.payload_dict(),
+                   "occurred_at": event.occurred_at})
+
+
+def append_events(engine: Engine, commands: Sequence[Command], ctx: store.Context, *,
+                  currency: str, batch: bool = False) -> list[AppendResult]:
+    event_ids = _event_ids(commands, batch)
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                return _append(conn, commands, event_ids, ctx, currency, batch)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) not in RETRYABLE or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _event_ids(commands: Sequence[Command], batch: bool) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for index, command in enumerate(commands):
+        event_id = str(command.event.event_id) if command.event.event_id else str(uuid4())
+        if event_id in seen:
+            raise _at(errors.InvalidEvent(f"event_id {event_id} appears twice in the batch",
+                                          event_id=event_id, first_index=seen[event_id]), index, batch)
+        seen[event_id] = index
+        ids.append(event_id)
+    return ids
+
+
+def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResult]:
+    supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
+    locked = store.lock_heads(conn, {c.deal_id for c in commands}, supplied)
+    states = {d: _state(d, h) for d, h in locked.heads.items()}
+    histories = {c.deal_id: list(store.read_stream(conn, c.deal_id))
+                 for c in commands if c.event.type == "event.voided"}
+    results: list[AppendResult | int] = []
+    new_events: list[store.NewEvent] = []
+    for index, (command, event_id) in enumerate(zip(commands, event_ids)):
+        try:
+            replay = _idempotent_replay(locked.existing.get(event_id), command)
+            if replay is not None:
+                results.append(replay)
+                continue
+            for decided in decide(states[command.deal_id], command.event, now=locked.now,
+                                  currency=currency, history=histories.get(command.deal_id, ())):
+                fact = _Fact(event_id, decided.type, decided.data, decided.occurred_at,
+                             states[command.deal_id].version + 1)
+                states[command.deal_id] = _next_state(states[command.deal_id], fact, histories)
+                results.append(len(new_events))
+                new_events.append(store.NewEvent(
+                    event_id=event_id, type=fact.type, deal_id=command.deal_id,
+                    occurred_at=fact.occurred_at, data=fact.data,
+                    request_digest=request_digest(command), causation_id=command.causation_id))
+        except errors.DomainError as exc:
+            raise _at(exc, index, batch) from None
+    changed = {e.deal_id for e in new_events}
+    envelopes = store.append(conn, new_events, locked, ctx,
+                             {d: states[d].model_dump(mode="json") for d in changed})
+    return [r if isinstance(r, AppendResult) else AppendResult(envelopes[r], True) for r in results]
+
+
+def _state(deal_id: str, head: store.Head) -> DealState:
+    return DealState.model_validate(head.state) if head.version else DealState(deal_id=deal_id)
+
+
+def _next_state(state: DealState, fact: _Fact, histories: dict[str, list]) -> DealState:
+    history = histories.get(state.deal_id)
+    if history is None:
+        return evolve(state, fact)
+    history.append(fact)
+    return fold(state.deal_id, history)
+
+
+def _idempotent_replay(prior: store.Recorded | None, command: Command) -> AppendResult | None:
+    if prior is None:
+        return None
+    if prior.request_digest != request_digest(command):
+        raise errors.IdempotencyConflict(
+            f"event_id {prior.envelope.event_id} was already used with different content",
+            event_id=prior.envelope.event_id, deal_id=prior.envelope.deal_id,
+            position=prior.envelope.position)
+    return AppendResult(prior.envelope, created=False)
+
+
+def _at(exc: errors.DomainError, index: int, batch: bool) -> errors.DomainError:
+    return exc.at_index(index) if batch else exc

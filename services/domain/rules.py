@@ -1,0 +1,108 @@
+"""`decide`: the rules of SPEC §2 for one incoming deal event against the deal's state.
+Pure: the caller passes the clock, the reporting currency and (for voids) the history."""
+from collections.abc import Sequence
+from datetime import datetime
+
+from events.payloads import DEAL_EVENT_TYPES
+from events.schema import EventInBase
+from services.domain import errors
+from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact
+from services.domain.pipeline import PIPELINES, TERMINAL
+
+ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
+UNVOIDABLE = {"deal.created", "event.voided"}
+
+
+def decide(state: DealState, command: EventInBase, *, now: datetime, currency: str,
+           history: Sequence[Fact] = ()) -> list[Decided]:
+    """The events `command` leads to, or the DomainError that forbids it."""
+    kind = command.type
+    if kind not in DEAL_EVENT_TYPES:
+        raise errors.InvalidEvent(f"'{kind}' is not a deal event; use its own endpoint", type=kind)
+    if command.occurred_at is not None and command.occurred_at > now + FUTURE_TOLERANCE:
+        raise errors.FutureEvent("occurred_at is more than 5 minutes in the future",
+                                 occurred_at=command.occurred_at.isoformat(), now=now.isoformat())
+    _check_existence(state, kind)
+    if command.expected_version is not None and command.expected_version != state.version:
+        raise errors.VersionConflict(
+            f"expected version {command.expected_version}, the deal is at version {state.version}",
+            expected_version=command.expected_version, actual_version=state.version)
+    if state.closed and kind not in ALLOWED_WHEN_CLOSED:
+        raise errors.DealClosed(f"deal {state.deal_id} is {state.status}; only reopen, feedback "
+                                f"and void are accepted", status=state.status)
+    _CHECKS.get(kind, _no_check)(state, command.data, currency, history)
+    return [Decided(type=kind, data=command.payload_dict(), occurred_at=command.occurred_at or now)]
+
+
+def _check_existence(state: DealState, kind: str) -> None:
+    if kind == "deal.created" and state.exists:
+        raise errors.DealExists(f"deal {state.deal_id} already exists", deal_id=state.deal_id)
+    if kind != "deal.created" and not state.exists:
+        raise errors.DealNotFound(f"deal {state.deal_id} does not exist", deal_id=state.deal_id)
+
+
+def _no_check(state, data, currency, history) -> None:
+    return None
+
+
+def _check_currency(code: str | None, currency: str) -> None:
+    if code is not None and code != currency:
+        raise errors.UnsupportedCurrency(
+            f"currency {code} is not the reporting currency {currency} (no FX support yet)",
+            currency=code, reporting_currency=currency)
+
+
+def _check_open_stage(pipeline_key: str, stage: str, field: str) -> None:
+    if stage in TERMINAL:
+        raise errors.UnknownStage(f"{field} '{stage}' is terminal; use deal.signed or deal.lost",
+                                  field=field, stage=stage)
+    if not PIPELINES[pipeline_key].is_open_stage(stage):
+        raise errors.UnknownStage(f"{field} '{stage}' is not a stage of pipeline '{pipeline_key}'",
+                                  field=field, stage=stage, stages=list(PIPELINES[pipeline_key].keys))
+
+
+def _created(state, data, currency, history) -> None:
+    if data.pipeline not in PIPELINES:
+        raise errors.InvalidEvent(f"unknown pipeline '{data.pipeline}'", pipeline=data.pipeline)
+    _check_open_stage(data.pipeline, data.stage, "stage")
+    _check_currency(data.currency, currency)
+
+
+def _moved(state, data, currency, history) -> None:
+    _check_open_stage(state.pipeline, data.from_stage, "from_stage")
+    _check_open_stage(state.pipeline, data.to_stage, "to_stage")
+    if data.from_stage != state.stage:
+        raise errors.StageConflict(
+            f"from_stage is '{data.from_stage}' but the deal is in stage '{state.stage}'",
+            from_stage=data.from_stage, current_stage=state.stage)
+    if data.to_stage == data.from_stage:
+        raise errors.InvalidEvent(f"the deal is already in stage '{data.to_stage}'",
+                                  stage=data.to_stage)
+
+
+def _money(state, data, currency, history) -> None:
+    _check_currency(data.currency, currency)
+
+
+def _reopened(state, data, currency, history) -> None:
+    if not state.closed:
+        raise errors.DealNotClosed(f"deal {state.deal_id} is open (stage '{state.stage}')",
+                                   current_stage=state.stage)
+    _check_open_stage(state.pipeline, data.to_stage, "to_stage")
+
+
+def _voided(state, data, currency, history) -> None:
+    target = str(data.event_id)
+    facts = {f.event_id: f for f in history}
+    if target not in facts:
+        raise errors.EventNotFound(f"event {target} is not in deal {state.deal_id}", event_id=target)
+    if facts[target].type in UNVOIDABLE:
+        raise errors.VoidConflict(f"a {facts[target].type} event cannot be voided", event_id=target)
+    if any(f.type == "event.voided" and f.data["event_id"] == target for f in history):
+        raise errors.VoidConflict(f"event {target} is already voided", event_id=target)
+
+
+_CHECKS = {
+    "deal.created": _created, "deal.stage_moved": _moved, "deal.quote_issued": _money,
+    "deal.signed": _money, "deal.reopened": _reopened, "event.voided": _voided,
+}

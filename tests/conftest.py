@@ -1,0 +1,110 @@
+"""Real PostgreSQL and a real Kafka-protocol broker, started here once per test session
+(or taken from DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)."""
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from infra.db import make_engine
+from infra.embedded import EmbeddedBroker, EmbeddedPostgres
+from infra.migrate import upgrade
+
+APP_ROLE = "dealtrail_app"
+
+
+def _with_database(url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    with tempfile.TemporaryDirectory(prefix="dealtrail-pg-") as tmp:
+        server = EmbeddedPostgres(Path(tmp), database="postgres")
+        yield server.start()
+        server.stop()
+
+
+class Databases:
+    """Creates migrated databases: one shared per session, fresh ones on demand (fast clones)."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.created: list[str] = []
+        self.template = self._create(f"dealtrail_tpl_{os.getpid()}", template=None)
+        upgrade(_with_database(admin_url, self.template))
+
+    def _create(self, name: str, template: str | None) -> str:
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template))
+            cur.execute(query)
+        conn.close()
+        self.created.append(name)
+        return name
+
+    def fresh(self) -> str:
+        name = self._create(f"dealtrail_t_{uuid.uuid4().hex[:12]}", template=self.template)
+        return _with_database(self.admin_url, name)
+
+    def drop_all(self) -> None:
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name in reversed(self.created):
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def databases(pg_admin_url):
+    dbs = Databases(pg_admin_url)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def db_url(databases):
+    """The owner's URL of the session's shared, migrated database."""
+    return databases.fresh()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url):
+    eng = make_engine(db_url, app_role=APP_ROLE, pool_size=20)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture()
+def fresh_engine(databases):
+    """An engine on a new, empty, migrated database (for tests that read the whole log)."""
+    eng = make_engine(databases.fresh(), app_role=APP_ROLE, pool_size=10)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def broker_bootstrap():
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    broker = EmbeddedBroker()
+    yield broker.start()
+    broker.stop()
+
+
+@pytest.fixture()
+def deal_id():
+    return f"deal-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,12 @@
+import pytest
+from fastapi.testclient import TestClient
+
+from infra.settings import Settings
+from services.api.app import create_app
+
+
+@pytest.fixture(scope="session")
+def client(engine, db_url):
+    app = create_app(Settings(DATABASE_URL=db_url), engine=engine)
+    with TestClient(app) as c:
+        yield c
