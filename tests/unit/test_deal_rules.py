@@ -1,0 +1,205 @@
+"""decide/evolve: every rule of SPEC §2, no database."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from events.schema import event_adapter
+from services.domain import errors
+from services.domain.deal import DealState, evolve, fold, move_kind
+from services.domain.rules import decide
+from tests import factories as f
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Fact:
+    event_id: str
+    type: str
+    data: dict
+    occurred_at: datetime
+    stream_version: int
+
+
+def run(events, deal_id="d1"):
+    """Decide and evolve each body in turn; return the final state and the facts."""
+    state, facts = DealState(deal_id=deal_id), []
+    for i, body in enumerate(events):
+        command = event_adapter.validate_python(body)
+        [decided] = decide(state, command, now=NOW, currency="USD", history=facts)
+        fact = Fact(f"e{i}", decided.type, decided.data, decided.occurred_at, state.version + 1)
+        facts.append(fact)
+        state = fold(deal_id, facts) if fact.type == "event.voided" else evolve(state, fact)
+    return state, facts
+
+
+def rejects(events, last, error):
+    state, facts = run(events)
+    with pytest.raises(error) as info:
+        decide(state, event_adapter.validate_python(last), now=NOW, currency="USD", history=facts)
+    return info.value
+
+
+def test_created_deal_starts_open_in_lead():
+    state, _ = run([f.created()])
+    assert (state.status, state.stage, state.version, state.owner_id) == ("open", "lead", 1, "rep-1")
+    assert state.created_at == state.stage_entered_at == NOW
+
+
+def test_deal_can_be_created_in_a_later_stage():
+    state, _ = run([f.created(stage="proposal")])
+    assert state.stage == "proposal"
+
+
+def test_full_happy_path_to_won():
+    state, _ = run([f.created(), f.contact(), f.moved("lead", "contacted"), f.quote("950.00"),
+                    f.moved("contacted", "needs_analysis"), f.signed("900.00")])
+    assert (state.status, state.stage, state.signed_amount, state.latest_quote_amount) == (
+        "won", "won", "900.00", "950.00")
+    assert state.contacts_count == 1 and state.closed_at == NOW and state.version == 6
+
+
+def test_event_for_missing_deal_is_404():
+    assert rejects([], f.contact(), errors.DealNotFound).status == 404
+
+
+def test_created_twice_is_409():
+    assert rejects([f.created()], f.created(), errors.DealExists).status == 409
+
+
+def test_stage_move_from_wrong_stage_names_current_stage():
+    err = rejects([f.created()], f.moved("proposal", "negotiation"), errors.StageConflict)
+    assert err.status == 409 and "'lead'" in err.message and err.details["current_stage"] == "lead"
+
+
+@pytest.mark.parametrize("body", [f.moved("lead", "nowhere"), f.moved("nowhere", "lead"),
+                                  f.moved("lead", "won"), f.moved("lead", "lost")])
+def test_unknown_or_terminal_stage_is_422(body):
+    assert rejects([f.created()], body, errors.UnknownStage).status == 422
+
+
+def test_unknown_stage_on_create_is_422():
+    assert rejects([], f.created(stage="heaven"), errors.UnknownStage).status == 422
+
+
+def test_unknown_pipeline_is_422():
+    assert rejects([], f.created(pipeline="other"), errors.InvalidEvent).status == 422
+
+
+def test_move_to_same_stage_is_rejected():
+    rejects([f.created()], f.moved("lead", "lead"), errors.InvalidEvent)
+
+
+def test_skips_and_regressions_are_allowed_and_marked():
+    state, _ = run([f.created(), f.moved("lead", "proposal")])
+    assert state.last_transition.kind == "skip"
+    state, _ = run([f.created(), f.moved("lead", "proposal"), f.moved("proposal", "contacted")])
+    assert state.last_transition.kind == "regression" and state.stage == "contacted"
+    assert move_kind("default", "lead", "contacted") == "move"
+
+
+@pytest.mark.parametrize("closing", [f.signed(), f.lost()])
+@pytest.mark.parametrize("body", [f.contact(), f.moved("lead", "contacted"), f.quote(), f.signed(),
+                                  f.lost(), {"type": "deal.owner_changed", "data": {"owner_id": "r2"}}])
+def test_closed_deal_accepts_only_reopen_feedback_void(closing, body):
+    assert rejects([f.created(), closing], body, errors.DealClosed).status == 409
+
+
+def test_closed_deal_accepts_feedback_and_reopen():
+    state, _ = run([f.created(), f.lost(), {"type": "deal.feedback_recorded", "data": {"score": 2}},
+                    {"type": "deal.reopened", "data": {"to_stage": "proposal"}}])
+    assert (state.status, state.stage, state.lost_reason, state.closed_at) == ("open", "proposal", None, None)
+    assert state.last_transition.kind == "reopen" and state.feedback_count == 1
+
+
+def test_reopen_of_open_deal_is_409():
+    rejects([f.created()], {"type": "deal.reopened", "data": {"to_stage": "lead"}}, errors.DealNotClosed)
+
+
+def test_reopen_to_unknown_stage_is_422():
+    rejects([f.created(), f.lost()], {"type": "deal.reopened", "data": {"to_stage": "x"}},
+            errors.UnknownStage)
+
+
+def test_expected_version_mismatch_reports_actual_version():
+    err = rejects([f.created(), f.contact()], f.contact(expected_version=1), errors.VersionConflict)
+    assert err.status == 409 and err.details["actual_version"] == 2
+
+
+def test_expected_version_match_is_accepted():
+    state, _ = run([{**f.created(), "expected_version": 0}, f.contact(expected_version=1)])
+    assert state.version == 2
+
+
+@pytest.mark.parametrize("body", [f.signed(currency="EUR"), f.quote(currency="GBP")])
+def test_other_currency_than_reporting_is_422(body):
+    err = rejects([f.created()], body, errors.UnsupportedCurrency)
+    assert err.status == 422 and err.details["reporting_currency"] == "USD"
+
+
+def test_created_with_other_currency_is_422():
+    rejects([], f.created(currency="EUR"), errors.UnsupportedCurrency)
+
+
+def test_occurred_at_more_than_5_minutes_ahead_is_422():
+    ahead = (NOW + timedelta(minutes=6)).isoformat()
+    rejects([f.created()], f.contact(occurred_at=ahead), errors.FutureEvent)
+    state, _ = run([f.created(), f.contact(occurred_at=(NOW + timedelta(minutes=4)).isoformat())])
+    assert state.contacts_count == 1
+
+
+def test_backdated_events_are_accepted():
+    state, _ = run([f.created(), f.contact(occurred_at="2026-01-01T00:00:00Z")])
+    assert state.last_contact_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_non_deal_event_is_refused_on_a_deal():
+    body = {"type": "review.closed", "data": {}}
+    rejects([f.created()], body, errors.InvalidEvent)
+
+
+def _uuid(i):
+    return f"00000000-0000-0000-0000-{i:012d}"
+
+
+def test_void_of_a_stage_move_restores_previous_stage_and_keeps_version():
+    facts = [Fact(_uuid(1), "deal.created", event_adapter.validate_python(f.created()).payload_dict(), NOW, 1),
+             Fact(_uuid(2), "deal.stage_moved", {"from_stage": "lead", "to_stage": "contacted"}, NOW, 2),
+             Fact(_uuid(3), "event.voided", {"event_id": _uuid(2), "reason": "typo"}, NOW, 3)]
+    state = fold("d1", facts)
+    assert (state.stage, state.version) == ("lead", 3)
+
+
+def _void_rejected(target_index, error, extra=()):
+    facts = [Fact(_uuid(1), "deal.created", event_adapter.validate_python(f.created()).payload_dict(), NOW, 1),
+             Fact(_uuid(2), "deal.contact_logged", {"channel": "call"}, NOW, 2), *extra]
+    state = fold("d1", facts)
+    body = {"type": "event.voided", "data": {"event_id": _uuid(target_index), "reason": "r"}}
+    with pytest.raises(error):
+        decide(state, event_adapter.validate_python(body), now=NOW, currency="USD", history=facts)
+
+
+def test_void_of_unknown_event_is_404():
+    _void_rejected(9, errors.EventNotFound)
+
+
+def test_void_of_created_is_refused():
+    _void_rejected(1, errors.VoidConflict)
+
+
+def test_void_twice_is_refused():
+    _void_rejected(2, errors.VoidConflict,
+                   extra=[Fact(_uuid(3), "event.voided", {"event_id": _uuid(2), "reason": "r"}, NOW, 3)])
+
+
+def test_void_is_accepted_on_closed_deal():
+    state, _ = run([f.created(), f.contact(), f.lost()])
+    assert state.status == "lost"
+
+
+def test_owner_change_keeps_team_unless_given():
+    state, _ = run([f.created(), {"type": "deal.owner_changed", "data": {"owner_id": "r2"}}])
+    assert (state.owner_id, state.team_id) == ("r2", "team-a")
+    state, _ = run([f.created(), {"type": "deal.owner_changed", "data": {"owner_id": "r3", "team_id": "t9"}}])
+    assert (state.owner_id, state.team_id) == ("r3", "t9")
