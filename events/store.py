@@ -127,6 +127,7 @@ def _row(env: Envelope) -> dict[str, Any]:
 
 def read_stream(conn: Connection, deal_id: str, *, after_version: int = 0,
                 limit: int | None = None, recorded_until: datetime | None = None) -> list[Envelope]:
+    """The stream as stored (auditors); domain code upcasts with events.upcasting."""
     query = (select(*ENVELOPE_COLUMNS)
              .where(event.c.deal_id == deal_id, event.c.stream_version > after_version)
              .order_by(event.c.stream_version))

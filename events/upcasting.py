@@ -1,6 +1,7 @@
 """Schema evolution: stored events keep the `schema_version` they were written with; readers
 upcast old payloads step by step to the current version of their type."""
 from collections.abc import Callable
+from dataclasses import replace
 
 Upcaster = Callable[[dict], dict]
 
@@ -26,3 +27,10 @@ def upcast(event_type: str, schema_version: int, data: dict) -> tuple[int, dict]
         data = _UPCASTERS[(event_type, schema_version)](data)
         schema_version += 1
     return schema_version, data
+
+
+def upcast_envelope(env):
+    """The envelope with its data at the current schema version (the stored row is untouched,
+    so hashes still verify against what was written)."""
+    version, data = upcast(env.type, env.schema_version, env.data)
+    return env if version == env.schema_version else replace(env, schema_version=version, data=data)

@@ -14,6 +14,7 @@ from events import store
 from events.canonical import digest
 from events.envelope import Envelope
 from events.schema import EventInBase
+from events.upcasting import upcast_envelope
 from services.domain import errors
 from services.domain.deal import DealState, evolve, fold
 from services.domain.rules import decide
@@ -81,7 +82,7 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, supplied)
     states = {d: _state(d, h) for d, h in locked.heads.items()}
-    histories = {c.deal_id: list(store.read_stream(conn, c.deal_id))
+    histories = {c.deal_id: [upcast_envelope(e) for e in store.read_stream(conn, c.deal_id)]
                  for c in commands if c.event.type == "event.voided"}
     results: list[AppendResult | int] = []
     new_events: list[store.NewEvent] = []

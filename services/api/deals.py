@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
+from events.upcasting import upcast_envelope
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep, PrincipalDep, SettingsDep
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
@@ -79,7 +80,8 @@ def get_deal(deal_id: DealIdPath, engine: EngineDep,
             head = store.read_head(conn, deal_id)
             state = DealState.model_validate(head.state) if head else None
         else:
-            state = fold(deal_id, store.read_stream(conn, deal_id, recorded_until=as_of))
+            history = store.read_stream(conn, deal_id, recorded_until=as_of)
+            state = fold(deal_id, [upcast_envelope(e) for e in history])
     if state is None or not state.exists:
         raise DealNotFound(f"deal {deal_id} does not exist" + (f" as of {as_of}" if as_of else ""),
                            deal_id=deal_id)
