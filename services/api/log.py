@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from events.log_reader import read_committed
 from events.relay import relay_lag
+from events.verify import verify_chains
 from services.api.deps import EngineDep
 from services.api.models import EnvelopeOut, LogOut
 
@@ -20,6 +21,15 @@ def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0)] = 0,
     an event committing later never appears before it."""
     page = read_committed(engine, after, limit, wait_seconds=2.0)
     return {"events": [EnvelopeOut(**e.to_dict()) for e in page.envelopes], "next_after": page.through}
+
+
+@router.get("/v1/audit/verify", tags=["audit"])
+def audit_verify(engine: EngineDep):
+    """Recompute every per-deal hash chain; `first_broken` names the first event that fails."""
+    result = verify_chains(engine)
+    return {"ok": result.ok, "events_checked": result.events_checked,
+            "streams_checked": result.streams_checked, "first_broken": result.first_broken,
+            "problems": result.problems}
 
 
 @router.get("/v1/projections", tags=["operations"])
