@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from events import broker
 from events.envelope import Envelope
@@ -77,18 +78,18 @@ class Relay:
                 backoff = 0.2
                 if not moved:
                     stop.wait(self.config.poll_seconds)
-            except KafkaError as exc:
-                log.warning("broker unavailable (%s); retrying in %.1fs", exc.__class__.__name__, backoff)
+            except (KafkaError, OperationalError) as exc:
+                log.warning("%s unavailable (%s); retrying in %.1fs",
+                            "database" if isinstance(exc, OperationalError) else "broker",
+                            exc.__class__.__name__, backoff)
                 self._close_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
     def _connect(self) -> None:
         created = broker.ensure_topic(self.config.bootstrap, self.config.topic, self.config.partitions)
-        ends = broker.end_offsets(self.config.bootstrap, self.config.topic)
-        shrunk = any(ends.get(p, 0) < offset for p, offset in self.offsets.items())
-        if (created or shrunk) and (self.position > 0 or self.offsets):
-            self._rewind("topic was recreated" if created else "partition offsets went back")
+        if created and self.position > 0:
+            self._rewind("the topic was missing")
         self._producer = broker.make_producer(self.config.bootstrap)
 
     def step(self) -> bool:
@@ -103,6 +104,10 @@ class Relay:
         offsets = dict(self.offsets)
         for future in futures:
             meta = future.get(timeout=0)
+            if meta.offset < self.offsets.get(meta.partition, 0):
+                # Someone recreated the topic behind our back; the partition log went back.
+                self._rewind(f"partition {meta.partition} offsets went back")
+                return True
             offsets[meta.partition] = max(offsets.get(meta.partition, 0), meta.offset + 1)
         self._save_checkpoint(page.through, offsets)
         self.published += len(page.envelopes)

@@ -1,0 +1,50 @@
+"""Reading a topic back for assertions (plain kafka-python, no consumer group)."""
+import json
+import time
+
+from kafka import KafkaConsumer, TopicPartition
+
+
+def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30.0) -> list[dict]:
+    """Every message on the topic as dicts (partition, offset, key, headers, envelope);
+    with `expect`, waits until at least that many are there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = _read_all(bootstrap, topic)
+        if expect is None or len(messages) >= expect or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.2)
+
+
+def _read_all(bootstrap: str, topic: str) -> list[dict]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             allow_auto_create_topics=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        out = []
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for r in records:
+                    out.append({"partition": tp.partition, "offset": r.offset, "key": r.key.decode(),
+                                "headers": {k: v.decode() for k, v in r.headers},
+                                "envelope": json.loads(r.value)})
+        return out
+    finally:
+        consumer.close()
+
+
+def apply_once(messages: list[dict]) -> list[dict]:
+    """What a consumer that skips positions it already applied (per partition) ends up applying."""
+    applied, last = [], {}
+    for m in sorted(messages, key=lambda m: (m["partition"], m["offset"])):
+        position = m["envelope"]["position"]
+        if position > last.get(m["partition"], 0):
+            applied.append(m["envelope"])
+            last[m["partition"]] = position
+    return applied
