@@ -1,0 +1,112 @@
+"""`dealtrail up` as a user runs it: embedded Postgres and broker, the README's curl session,
+events in Postgres and on the Kafka topic, Ctrl-C stops everything."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from infra.embedded import free_port
+from tests.integration.kafka_helpers import read_topic
+
+
+class Up:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up", "--port", str(self.port),
+             "--data-dir", str(tmp_path / "data")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+        self.lines: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def _collect(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.lines)
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("not ready:\n" + "".join(self.lines))
+
+    def broker(self) -> str:
+        for line in self.lines:
+            match = re.search(r"broker \(Tansu\) on (\S+)", line)
+            if match:
+                return match.group(1)
+        raise AssertionError("broker address not logged")
+
+    def interrupt(self, timeout=30) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout)
+
+
+@pytest.fixture()
+def up(tmp_path):
+    running = Up(tmp_path)
+    yield running
+    if running.proc.poll() is None:
+        running.proc.kill()
+        running.proc.wait()
+
+
+def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
+    up.wait_ready()
+    deal = f"{up.base}/v1/deals/acme-1/events"
+    session = [
+        {"type": "deal.created", "data": {"title": "ACME rollout", "customer": {"id": "c-acme", "name": "ACME"},
+                                          "owner_id": "rep-1", "team_id": "team-a",
+                                          "expected_amount": "12000.00", "currency": "USD"}},
+        {"type": "deal.contact_logged", "data": {"channel": "call", "summary": "intro"}},
+        {"type": "deal.stage_moved", "data": {"from_stage": "lead", "to_stage": "contacted"}},
+        {"type": "deal.quote_issued", "data": {"quote_id": "Q-1", "amount": "11500.00", "currency": "USD"}},
+        {"type": "deal.stage_moved", "data": {"from_stage": "contacted", "to_stage": "negotiation"}},
+        {"type": "deal.signed", "data": {"amount": "11500.00", "currency": "USD", "contract_id": "K-1"}},
+    ]
+    for body in session:
+        r = httpx.post(deal, json=body)
+        assert r.status_code == 201, r.text
+    state = httpx.get(f"{up.base}/v1/deals/acme-1").json()
+    assert (state["status"], state["signed_amount"], state["version"]) == ("won", "11500.00", 6)
+    log = httpx.get(f"{up.base}/v1/events", params={"after": 0}).json()
+    assert [e["type"] for e in log["events"]] == [b["type"] for b in session]
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{up.base}/v1/projections").json()["relay"]["events_behind"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    messages = read_topic(up.broker(), "dealtrail.events", expect=6)
+    assert [m["envelope"]["stream_version"] for m in sorted(messages, key=lambda m: m["offset"])] == [1, 2, 3, 4, 5, 6]
+    assert {m["key"] for m in messages} == {"acme-1"}
+    assert httpx.get(f"{up.base}/v1/audit/verify").json()["ok"] is True
+    assert up.interrupt() == 0
+    assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists(), "PostgreSQL left running"
+
+
+def test_second_instance_runs_side_by_side(up, tmp_path):
+    (tmp_path / "second").mkdir()
+    other = Up(tmp_path / "second")
+    try:
+        up.wait_ready()
+        other.wait_ready()
+        for running in (up, other):
+            r = httpx.post(f"{running.base}/v1/deals/same-id/events", json={
+                "type": "deal.created", "data": {"title": "t", "customer": {"id": "c", "name": "C"},
+                                                 "owner_id": "r"}})
+            assert r.status_code == 201, r.text
+        assert up.broker() != other.broker()
+    finally:
+        assert other.interrupt() == 0
