@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deals, errors, log
+from services.api import deals, errors, log, metrics
 from services.api.deps import anonymous
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
@@ -31,6 +31,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
+    app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deals.read_router, log.router):
         app.include_router(router)
     return app

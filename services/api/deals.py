@@ -2,7 +2,7 @@
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events import store
@@ -39,6 +39,12 @@ class BatchIn(BaseModel):
     events: Annotated[list[BatchEventIn], Field(min_length=1, max_length=10_000)]
 
 
+def _count(request: Request, results) -> None:
+    for r in results:
+        if r.created:
+            request.app.state.metrics.appended.labels(r.envelope.type).inc()
+
+
 def _context(principal, correlation_id: str | None) -> store.Context:
     return store.Context(actor=principal.actor, source=principal.source,
                          correlation_id=correlation_id or str(uuid4()))
@@ -48,10 +54,11 @@ def _context(principal, correlation_id: str | None) -> store.Context:
                     responses={200: {"model": AppendOut, "description": "Idempotent retry"}})
 def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
                engine: EngineDep, settings: SettingsDep, principal: PrincipalDep, response: Response,
-               x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
+               request: Request, x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
                x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
     [result] = append_events(engine, [Command(deal_id, event, x_causation_id)],
                              _context(principal, x_correlation_id), currency=settings.currency)
+    _count(request, [result])
     if not result.created:
         response.status_code = 200
     return AppendOut.of(result.envelope)
@@ -59,12 +66,13 @@ def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examp
 
 @batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut)
 def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
-               response: Response,
+               response: Response, request: Request,
                x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
                x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
     commands = [Command(item.deal_id, item, x_causation_id) for item in batch.events]
     results = append_events(engine, commands, _context(principal, x_correlation_id),
                             currency=settings.currency, batch=True)
+    _count(request, results)
     if not any(r.created for r in results):
         response.status_code = 200
     return BatchOut(results=[AppendOut.of(r.envelope) for r in results])

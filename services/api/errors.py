@@ -33,7 +33,8 @@ def _validation_details(exc: RequestValidationError) -> dict:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError):
+    async def _domain(request: Request, exc: DomainError):
+        request.app.state.metrics.rejected.labels(exc.code).inc()
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)

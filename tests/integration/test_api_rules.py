@@ -208,3 +208,18 @@ def test_openapi_documents_the_event_union(client):
     assert "examples" in post_op["requestBody"]["content"]["application/json"]
     assert "DealSignedIn" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_appends_rejections_and_lag(client, deal):
+    post(client, deal, f.moved("proposal", "lead"))
+    text = client.get("/metrics").text
+    assert 'dealtrail_events_appended_total{type="deal.created"}' in text
+    assert 'dealtrail_events_rejected_total{code="stage_conflict"}' in text
+    assert "dealtrail_relay_events_behind" in text and "dealtrail_log_head_position" in text
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    relay = client.get("/v1/projections").json()["relay"]
+    assert relay["head_position"] >= relay["position"] and relay["events_behind"] >= 0

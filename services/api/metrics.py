@@ -1,0 +1,43 @@
+"""Prometheus metrics at /metrics: append counters, and log/relay lag read at scrape time."""
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.exc import SQLAlchemyError
+
+from events.relay import relay_lag
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.appended = Counter("dealtrail_events_appended", "Events appended", ["type"],
+                                registry=self.registry)
+        self.rejected = Counter("dealtrail_events_rejected", "Appends rejected", ["code"],
+                                registry=self.registry)
+
+
+class LagCollector:
+    def __init__(self, app: FastAPI):
+        self.app = app
+
+    def collect(self):
+        try:
+            with self.app.state.engine.connect() as conn:
+                lag = relay_lag(conn)
+        except (SQLAlchemyError, AttributeError):
+            return
+        for name, key, doc in (("dealtrail_log_head_position", "head_position", "Highest position"),
+                               ("dealtrail_relay_position", "position", "Relay checkpoint"),
+                               ("dealtrail_relay_events_behind", "events_behind", "Events not yet relayed"),
+                               ("dealtrail_relay_seconds_behind", "seconds_behind", "Age of oldest unrelayed")):
+            yield GaugeMetricFamily(name, doc, value=lag[key])
+
+
+def install(app: FastAPI) -> Metrics:
+    metrics = Metrics()
+    metrics.registry.register(LagCollector(app))
+
+    @app.get("/metrics", include_in_schema=False)
+    def scrape() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return metrics
