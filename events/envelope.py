@@ -1,5 +1,5 @@
 """The event envelope of SPEC §2: stored, published, returned to auditors."""
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +30,8 @@ class Envelope:
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (timestamps as canonical strings)."""
-        out = asdict(self)
+        """JSON-safe dict (timestamps as canonical strings); `data` is shared, not copied."""
+        out = {name: getattr(self, name) for name in ENVELOPE_FIELDS}
         out["occurred_at"] = format_ts(self.occurred_at)
         out["recorded_at"] = format_ts(self.recorded_at)
         return out

@@ -1,18 +1,19 @@
 """The event store: append one event or a batch atomically, read streams.
 
-An append runs in the caller's transaction:
+An append runs in the caller's transaction, in two round trips:
 1. `lock_heads` locks (creating if needed) the stream heads in deal_id order, so concurrent
-   batches over overlapping deals cannot deadlock and each stream has one writer at a time;
+   batches over overlapping deals cannot deadlock and each stream has one writer at a time,
+   and takes the positions;
 2. the caller decides what to append from the heads' state;
-3. `append` takes positions, chains hashes, inserts the events and moves the heads.
+3. `append` chains the hashes, inserts the events and moves the heads.
 No table lock: writers to different deals proceed in parallel."""
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, select
 
-from events.canonical import GENESIS_HASH
+from events.canonical import GENESIS_HASH, canonical_json
 from events.envelope import Envelope, envelope_from_row
 from events.tables import ENVELOPE_COLUMNS, event, stream_head
 
@@ -55,23 +56,70 @@ class Recorded:
 class LockedHeads:
     heads: dict[str, Head]
     now: datetime
-    existing: dict[str, Recorded] = field(default_factory=dict)
+    positions: list[int] = field(default_factory=list)
 
 
-_LOCK_HEADS = text("""
+# One round trip: lock (creating if needed) the heads in deal_id order, then take positions.
+# The positions are taken only after every head lock is held (the InitPlan over `heads` runs
+# before the first nextval), so a deal's next version always gets a higher position than the
+# version before it, whichever transaction wrote that.
+_LOCK_AND_NUMBER = """
+WITH heads AS (
     INSERT INTO events.stream_head (deal_id)
-    SELECT d FROM unnest(CAST(:deal_ids AS text[])) AS d ORDER BY d
+    SELECT d FROM unnest($1::text[]) AS d ORDER BY d
     ON CONFLICT (deal_id) DO UPDATE SET deal_id = EXCLUDED.deal_id
-    RETURNING deal_id, version, last_hash, state, clock_timestamp() AS now
-""")
+    RETURNING deal_id, version, last_hash, state
+), numbered AS (
+    SELECT coalesce(array_agg(p ORDER BY p), '{}') AS positions, clock_timestamp() AS now
+    FROM (SELECT events.next_position() AS p FROM generate_series(1, $2::int)
+          WHERE (SELECT count(*) FROM heads) > 0) taken
+)
+SELECT (SELECT json_agg(json_build_array(deal_id, version, last_hash, state)) FROM heads) AS heads,
+       n.positions, n.now
+FROM numbered n
+"""
 
-_TAKE_POSITIONS = text("SELECT events.next_position() FROM generate_series(1, :n)")
+# One round trip: insert the sealed events and move the heads.
+_INSERT_AND_MOVE = """
+WITH inserted AS (
+    INSERT INTO events.event (position, event_id, deal_id, stream_version, type, occurred_at,
+        recorded_at, actor, source, correlation_id, causation_id, schema_version, data,
+        prev_hash, hash, request_digest)
+    SELECT * FROM unnest($1::bigint[], $2::text[]::uuid[], $3::text[],
+        $4::int[], $5::text[], $6::timestamptz[],
+        $7::timestamptz[], $8::text[], $9::text[],
+        $10::text[], $11::text[], $12::int[],
+        $13::text[]::jsonb[], $14::text[], $15::text[], $16::text[])
+    RETURNING 1
+)
+UPDATE events.stream_head h
+SET version = u.version, last_hash = u.last_hash, state = u.state, updated_at = $21::timestamptz
+FROM unnest($17::text[], $18::int[], $19::text[], $20::text[]::jsonb[])
+    AS u(deal_id, version, last_hash, state)
+WHERE h.deal_id = u.deal_id
+"""
+
+_PREPARED = {"dealtrail_lock_and_number": _LOCK_AND_NUMBER, "dealtrail_insert_and_move": _INSERT_AND_MOVE}
 
 
-def lock_heads(conn: Connection, deal_ids: set[str], event_ids: list[str]) -> LockedHeads:
-    rows = conn.execute(_LOCK_HEADS, {"deal_ids": sorted(deal_ids)}).mappings().all()
-    heads = {r["deal_id"]: Head(r["deal_id"], r["version"], r["last_hash"], r["state"]) for r in rows}
-    return LockedHeads(heads=heads, now=rows[0]["now"], existing=find_recorded(conn, event_ids))
+def _execute(conn: Connection, name: str, args: tuple):
+    """Run one of the append statements as a server-side prepared statement (planned once per
+    connection: planning these CTEs costs more than running them)."""
+    prepared = conn.connection.info.setdefault("dealtrail_prepared", set())
+    if name not in prepared:
+        conn.exec_driver_sql(f"PREPARE {name} AS {_PREPARED[name]}")
+        prepared.add(name)
+    placeholders = ", ".join(["%s"] * len(args))
+    return conn.exec_driver_sql(f"EXECUTE {name}({placeholders})", args)
+
+
+def lock_heads(conn: Connection, deal_ids: set[str], positions_needed: int) -> LockedHeads:
+    """Lock the streams' heads (in deal_id order, so overlapping batches cannot deadlock) and
+    take `positions_needed` positions. The server clock read here becomes `recorded_at`."""
+    row = _execute(conn, "dealtrail_lock_and_number", (sorted(deal_ids), positions_needed)).one()
+    heads = {deal_id: Head(deal_id, version, last_hash, state)
+             for deal_id, version, last_hash, state in row.heads}
+    return LockedHeads(heads=heads, now=row.now, positions=list(row.positions))
 
 
 def find_recorded(conn: Connection, event_ids: list[str]) -> dict[str, Recorded]:
@@ -84,28 +132,23 @@ def find_recorded(conn: Connection, event_ids: list[str]) -> dict[str, Recorded]
 
 def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
            ctx: Context, states: dict[str, dict[str, Any]]) -> list[Envelope]:
-    """Insert `new_events` (in order) after the locked heads; store the new `states`.
-    `recorded_at` is the server clock read when the heads were locked."""
+    """Insert `new_events` (in order, on the positions taken by lock_heads) after the locked
+    heads, and store the streams' new `states`."""
     if not new_events:
         return []
-    positions = sorted(conn.execute(_TAKE_POSITIONS, {"n": len(new_events)}).scalars())
-    recorded_at, heads = locked.now, locked.heads
-    tips = {deal_id: (h.version, h.last_hash) for deal_id, h in heads.items()}
+    if len(new_events) > len(locked.positions):
+        raise ValueError(f"{len(new_events)} events but only {len(locked.positions)} positions taken")
+    tips = {deal_id: (h.version, h.last_hash) for deal_id, h in locked.heads.items()}
     envelopes, rows = [], []
-    for position, new in zip(positions, new_events):
+    for position, new in zip(locked.positions, new_events):
         version, prev_hash = tips[new.deal_id]
-        env = _seal(new, ctx, version + 1, position, recorded_at, prev_hash)
+        env = _seal(new, ctx, version + 1, position, locked.now, prev_hash)
         tips[new.deal_id] = (env.stream_version, env.hash)
         envelopes.append(env)
-        rows.append({**_row(env), "request_digest": new.request_digest})
-    conn.execute(event.insert(), rows)
-    conn.execute(
-        update(stream_head).where(stream_head.c.deal_id == bindparam("b_deal_id")).values(
-            version=bindparam("b_version"), last_hash=bindparam("b_hash"),
-            state=bindparam("b_state"), updated_at=recorded_at),
-        [{"b_deal_id": d, "b_version": v, "b_hash": h, "b_state": states[d]}
-         for d, (v, h) in tips.items() if d in states],
-    )
+        rows.append((*_row(env), new.request_digest))
+    moved = [(d, v, h, canonical_json(states[d])) for d, (v, h) in tips.items() if d in states]
+    columns = [list(col) for col in zip(*rows)] + [list(col) for col in zip(*moved)]
+    _execute(conn, "dealtrail_insert_and_move", (*columns, locked.now))
     return envelopes
 
 
@@ -121,8 +164,10 @@ def _seal(new: NewEvent, ctx: Context, version: int, position: int,
     return replace(unsealed, hash=unsealed.computed_hash())
 
 
-def _row(env: Envelope) -> dict[str, Any]:
-    return {c.name: getattr(env, c.name) for c in ENVELOPE_COLUMNS}
+def _row(env: Envelope) -> tuple:
+    return (env.position, env.event_id, env.deal_id, env.stream_version, env.type, env.occurred_at,
+            env.recorded_at, env.actor, env.source, env.correlation_id, env.causation_id,
+            env.schema_version, canonical_json(env.data), env.prev_hash, env.hash)
 
 
 def read_stream(conn: Connection, deal_id: str, *, after_version: int = 0,

@@ -16,7 +16,7 @@ def make_engine(url: str, *, app_role: str | None = None, pool_size: int = 10) -
         to_sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         future=True,
     )
     if app_role:

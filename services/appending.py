@@ -80,7 +80,8 @@ def _event_ids(commands: Sequence[Command], batch: bool) -> list[str]:
 
 def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResult]:
     supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
-    locked = store.lock_heads(conn, {c.deal_id for c in commands}, supplied)
+    existing = store.find_recorded(conn, supplied)
+    locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands) - len(existing))
     states = {d: _state(d, h) for d, h in locked.heads.items()}
     histories = {c.deal_id: [upcast_envelope(e) for e in store.read_stream(conn, c.deal_id)]
                  for c in commands if c.event.type == "event.voided"}
@@ -88,7 +89,7 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     new_events: list[store.NewEvent] = []
     for index, (command, event_id) in enumerate(zip(commands, event_ids)):
         try:
-            replay = _idempotent_replay(locked.existing.get(event_id), command)
+            replay = _idempotent_replay(existing.get(event_id), command)
             if replay is not None:
                 results.append(replay)
                 continue

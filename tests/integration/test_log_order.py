@@ -23,7 +23,7 @@ def append(engine, deal_id, body):
 
 def append_in_open_transaction(conn, deal_id):
     """Append a contact to an existing deal inside `conn`'s transaction; the caller commits."""
-    locked = store.lock_heads(conn, {deal_id}, [])
+    locked = store.lock_heads(conn, {deal_id}, 1)
     state = DealState.model_validate(locked.heads[deal_id].state)
     new = store.NewEvent(event_id=str(__import__("uuid").uuid4()), type="deal.contact_logged",
                          deal_id=deal_id, occurred_at=locked.now, data={"channel": "call"},
