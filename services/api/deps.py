@@ -1,4 +1,5 @@
-"""Request dependencies: the engine, settings and the calling principal (auth seam)."""
+"""Request dependencies: the engine, settings and the calling principal (auth seam).
+They are `async` because they never block: sync dependencies would each cost a thread hop."""
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,21 +15,21 @@ class Principal:
     source: str = "/v1/api"
 
 
-def anonymous(request: Request) -> Principal:
+async def anonymous(request: Request) -> Principal:
     """Until API keys land every caller is `anonymous`; replace app.state.authenticate then."""
     return Principal(actor="anonymous", source=request.headers.get("x-dealtrail-source", "/v1/api"))
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_principal(request: Request) -> Principal:
-    return request.app.state.authenticate(request)
+async def get_principal(request: Request) -> Principal:
+    return await request.app.state.authenticate(request)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
