@@ -5,7 +5,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from services.domain.pipeline import LOST, PIPELINES, WON
+from events.pipelines import LOST, PIPELINES, WON
 
 Status = Literal["open", "won", "lost"]
 MoveKind = Literal["move", "skip", "regression", "reopen"]

@@ -7,7 +7,7 @@ from events.payloads import DEAL_EVENT_TYPES
 from events.schema import EventInBase
 from services.domain import errors
 from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact
-from services.domain.pipeline import PIPELINES, TERMINAL
+from events.pipelines import PIPELINES, TERMINAL
 
 ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
 UNVOIDABLE = {"deal.created", "event.voided"}
