@@ -16,7 +16,7 @@ after reading version n committed, so it takes a higher position (see events.sto
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from events.envelope import Envelope, envelope_from_row
 from events.tables import ENVELOPE_COLUMNS, event
@@ -84,3 +84,15 @@ def _wait_older_finished(engine: Engine, probe: int, wait_seconds: float) -> boo
 
 def _page(taken: list[Envelope], after: int) -> LogPage:
     return LogPage(taken, taken[-1].position if taken else after)
+
+
+def settled_horizon(engine: Engine, wait_seconds: float = 30.0) -> int:
+    """A position P such that every event at or below P is committed or rolled back for good:
+    reading `position <= P` afterwards gives a complete cut of the log (for rebuilds)."""
+    with engine.connect() as conn:
+        top = conn.execute(select(func.coalesce(func.max(event.c.position), 0))).scalar_one()
+        probe = int(conn.execute(text("SELECT pg_current_xact_id()::text")).scalar_one())
+        conn.rollback()
+    if not _wait_older_finished(engine, probe, wait_seconds):
+        raise TimeoutError("transactions older than the rebuild did not finish in time")
+    return top

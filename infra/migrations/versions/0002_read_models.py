@@ -62,7 +62,9 @@ TABLES = [
         ("owner_id", "text", "Owner when the stage was entered."),
         ("team_id", "text", "Team when the stage was entered."),
     ], ["ALTER TABLE read_models.deal_stage_history ADD PRIMARY KEY (deal_id, stage, visit)",
-        "CREATE INDEX ON read_models.deal_stage_history (stage, entered_at)"]),
+        "CREATE INDEX ON read_models.deal_stage_history (stage, entered_at)",
+        "CREATE INDEX ON read_models.deal_stage_history (owner_id, entered_at)",
+        "CREATE INDEX ON read_models.deal_stage_history (team_id, entered_at)"]),
     ("deal_amount_history", "The deal's current amount (latest quote, else expected) over business time.", [
         ("deal_id", "text NOT NULL", "The deal."),
         ("valid_from", "timestamptz NOT NULL", "From when this amount applies."),

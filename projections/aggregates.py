@@ -1,0 +1,97 @@
+"""Aggregate tables recomputed, set-based, from the deal-level fact tables. A refresh replaces
+the rows of the keys it is given (or all rows), so aggregates always equal a full recompute."""
+from sqlalchemy import Connection
+
+from projections.schema import schema_name
+
+_FUNNEL = """
+DELETE FROM {s}.funnel_daily f WHERE {key_filter_f};
+INSERT INTO {s}.funnel_daily (day, pipeline, stage, owner_id, team_id, entered, advanced,
+    regressed, lost, open_end_of_day, open_amount_end_of_day)
+SELECT day, pipeline, stage, owner_id, team_id, entered, advanced, regressed, lost,
+       sum(open_delta) OVER w, sum(amount_delta) OVER w
+FROM (SELECT d.day, d.pipeline, d.stage, d.owner_id, d.team_id, sum(d.entered) AS entered,
+             sum(d.advanced) AS advanced, sum(d.regressed) AS regressed, sum(d.lost) AS lost,
+             sum(d.open_delta) AS open_delta, sum(d.amount_delta) AS amount_delta
+      FROM {s}.funnel_delta d WHERE {key_filter_d}
+      GROUP BY d.day, d.pipeline, d.stage, d.owner_id, d.team_id) g
+WINDOW w AS (PARTITION BY pipeline, stage, owner_id, team_id ORDER BY day);
+"""
+_FUNNEL_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(f_pipeline)s::text[], %(f_stage)s::text[], "
+                "%(f_owner)s::text[], %(f_team)s::text[]) AS k(pipeline, stage, owner_id, team_id) "
+                "WHERE k.pipeline = {a}.pipeline AND k.stage = {a}.stage "
+                "AND k.owner_id IS NOT DISTINCT FROM {a}.owner_id "
+                "AND k.team_id IS NOT DISTINCT FROM {a}.team_id)")
+
+_PERFORMANCE = """
+DELETE FROM {s}.{table} p WHERE {key_filter_p};
+INSERT INTO {s}.{table} (month, {who}, {extra_col} revenue_won, deals_won, deals_lost, win_rate,
+    avg_deal_size, avg_cycle_days, cycle_days_sum, contacts, quotes, new_deals, csat_avg, csat_sum,
+    csat_count, open_deals, sales_velocity)
+SELECT m.*, coalesce(o.open_deals, 0),
+       CASE WHEN m.win_rate IS NOT NULL AND m.avg_cycle_days > 0
+            THEN coalesce(o.open_deals, 0) * m.win_rate * m.avg_deal_size / m.avg_cycle_days END
+FROM (
+    SELECT a.month, a.{who}, {extra_agg}
+           coalesce(sum(a.amount) FILTER (WHERE a.kind = 'won'), 0) AS revenue_won,
+           count(*) FILTER (WHERE a.kind = 'won') AS deals_won,
+           count(*) FILTER (WHERE a.kind = 'lost') AS deals_lost,
+           count(*) FILTER (WHERE a.kind = 'won')::float8
+               / nullif(count(*) FILTER (WHERE a.kind IN ('won', 'lost')), 0) AS win_rate,
+           round(sum(a.amount) FILTER (WHERE a.kind = 'won') / nullif(count(*) FILTER (WHERE a.kind = 'won'), 0), 2)
+               AS avg_deal_size,
+           avg(a.cycle_days) FILTER (WHERE a.kind = 'won') AS avg_cycle_days,
+           coalesce(sum(a.cycle_days) FILTER (WHERE a.kind = 'won'), 0) AS cycle_days_sum,
+           count(*) FILTER (WHERE a.kind = 'contact') AS contacts,
+           count(*) FILTER (WHERE a.kind = 'quote') AS quotes,
+           count(*) FILTER (WHERE a.kind = 'created') AS new_deals,
+           avg(a.score) FILTER (WHERE a.kind = 'feedback') AS csat_avg,
+           coalesce(sum(a.score) FILTER (WHERE a.kind = 'feedback'), 0) AS csat_sum,
+           count(*) FILTER (WHERE a.kind = 'feedback') AS csat_count
+    FROM {s}.deal_activity a
+    WHERE a.{who} IS NOT NULL AND {key_filter_a}
+    GROUP BY a.month, a.{who}) m
+LEFT JOIN LATERAL (
+    SELECT count(DISTINCT v.deal_id) AS open_deals FROM {s}.deal_stage_history v
+    WHERE v.{who} = m.{who} AND v.entered_at < m.month + interval '1 month'
+      AND (v.exited_at IS NULL OR v.exited_at >= m.month + interval '1 month')) o ON true;
+"""
+_PERFORMANCE_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(p_who)s::text[], %(p_from)s::date[]) "
+                     "AS k(who, from_month) WHERE k.who = {a}.{who} AND {a}.month >= k.from_month)")
+
+
+def refresh_funnel(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
+    """keys: (pipeline, stage, owner_id, team_id); None refreshes everything."""
+    s = schema_name(schema)
+    params = {}
+    if keys is None:
+        filters = {"key_filter_f": "true", "key_filter_d": "true"}
+    else:
+        if not keys:
+            return
+        cols = list(zip(*sorted(keys, key=str)))
+        params = dict(zip(("f_pipeline", "f_stage", "f_owner", "f_team"), (list(c) for c in cols)))
+        filters = {"key_filter_f": _FUNNEL_KEYS.format(a="f"), "key_filter_d": _FUNNEL_KEYS.format(a="d")}
+    conn.exec_driver_sql(_FUNNEL.format(s=s, **filters), params)
+
+
+def refresh_performance(conn: Connection, schema: str, scope: str,
+                        keys: dict[str, object] | None) -> None:
+    """scope rep|team; keys: {owner_or_team: first month to recompute}; None: everything."""
+    s = schema_name(schema)
+    who = "owner_id" if scope == "rep" else "team_id"
+    table = "rep_performance_month" if scope == "rep" else "team_performance_month"
+    extra_col = "team_id," if scope == "rep" else ""
+    extra_agg = ("(array_agg(a.team_id ORDER BY a.occurred_at DESC, a.deal_id DESC, a.seq DESC))[1] "
+                 "AS team_id," if scope == "rep" else "")
+    params = {}
+    if keys is None:
+        filters = {"key_filter_p": "true", "key_filter_a": "true"}
+    else:
+        if not keys:
+            return
+        params = {"p_who": list(keys), "p_from": list(keys.values())}
+        filters = {"key_filter_p": _PERFORMANCE_KEYS.format(a="p", who=who),
+                   "key_filter_a": _PERFORMANCE_KEYS.format(a="a", who=who)}
+    conn.exec_driver_sql(_PERFORMANCE.format(s=s, table=table, who=who, extra_col=extra_col,
+                                             extra_agg=extra_agg, **filters), params)

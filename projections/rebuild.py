@@ -1,0 +1,148 @@
+"""Rebuild the sales read models from events.event into fresh tables and swap them in (BI
+never sees a half-built table), or replay them as they were into a separate schema."""
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, text
+
+from events.log_reader import read_committed, settled_horizon
+from projections import checkpoints, sales
+from projections.derive import derive
+from projections.schema import SALES_TABLES, schema_name
+from projections.writer import copy_rows, refresh
+
+log = logging.getLogger("dealtrail.rebuild")
+BUILD_SCHEMA = "read_models_build"
+CHUNK_DEALS = 2000
+PROGRESS_EVERY = 5000
+
+Progress = Callable[[int], None]
+
+_SCAN = """
+SELECT deal_id, event_id::text, type, stream_version, position, occurred_at, data, schema_version
+FROM events.event WHERE position <= %(upto)s {recorded} ORDER BY deal_id, stream_version
+"""
+
+
+def count_events(engine: Engine, upto: int, recorded_until: datetime | None = None) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM events.event WHERE position <= :p "
+                                 "AND (CAST(:t AS timestamptz) IS NULL OR recorded_at <= :t)"),
+                            {"p": upto, "t": recorded_until}).scalar()
+
+
+def create_tables(conn: Connection, schema: str) -> None:
+    s = schema_name(schema)
+    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+    conn.exec_driver_sql(f"CREATE SCHEMA {s}")
+    for table in (*SALES_TABLES, "pipeline_stage"):
+        conn.exec_driver_sql(f"CREATE TABLE {s}.{table} (LIKE read_models.{table} INCLUDING ALL)")
+    conn.exec_driver_sql(f"INSERT INTO {s}.pipeline_stage SELECT * FROM read_models.pipeline_stage")
+
+
+def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,
+          progress: Progress | None = None) -> None:
+    """Fill fresh tables in `schema` from every event at or below position `upto` (and
+    recorded by `recorded_until`, if given). Streams the log: memory stays flat."""
+    with engine.begin() as conn:
+        create_tables(conn, schema)
+    recorded = "AND recorded_at <= %(until)s" if recorded_until else ""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor(name="dealtrail_rebuild")
+        cursor.itersize = 20_000
+        cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until})
+        with engine.begin() as conn:
+            _derive_all(conn, schema, cursor, progress or (lambda n: None))
+            refresh(conn, schema, None)
+        cursor.close()
+    finally:
+        raw.close()
+
+
+def _derive_all(conn: Connection, schema: str, cursor, progress: Progress) -> None:
+    facts, current, history, seen = [], None, [], 0
+    for deal_id, *rest in cursor:
+        if deal_id != current:
+            _derive_into(facts, current, history)
+            current, history = deal_id, []
+            if len(facts) >= CHUNK_DEALS:
+                copy_rows(conn, schema, facts)
+                facts = []
+        history.append(sales.to_ev(*rest))
+        seen += 1
+        if seen % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+    _derive_into(facts, current, history)
+    copy_rows(conn, schema, facts)
+    progress(seen % PROGRESS_EVERY)
+
+
+def _derive_into(facts: list, deal_id: str | None, history: list) -> None:
+    if deal_id is not None and sales.is_deal_stream(deal_id):
+        derived = derive(deal_id, history)
+        if derived is not None:
+            facts.append(derived)
+
+
+def rebuild(engine: Engine, progress: Progress | None = None) -> int:
+    """Build fresh tables, catch up under the projection lock, swap them in atomically.
+    Returns the position the new tables reflect."""
+    upto = settled_horizon(engine)
+    build(engine, BUILD_SCHEMA, upto, progress=progress)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
+        through = _catch_up(engine, conn, upto)
+        _swap(conn)
+        checkpoints.save(conn, sales.NAME, {checkpoints.FLOOR: through})
+    log.info("rebuilt %s through position %d", sales.NAME, through)
+    return through
+
+
+def _catch_up(engine: Engine, conn: Connection, after: int) -> int:
+    """Apply what was committed while the bulk build ran (the worker is paused by the lock)."""
+    while True:
+        page = read_committed(engine, after, 10_000)
+        if not page.envelopes:
+            return after
+        upto: dict[str, int] = {}
+        for env in page.envelopes:
+            upto[env.deal_id] = env.position
+        sales.apply(conn, BUILD_SCHEMA, upto)
+        after = page.through
+
+
+def _swap(conn: Connection) -> None:
+    views = conn.execute(text(
+        "SELECT viewname, definition, obj_description(format('%I.%I', schemaname, viewname)::regclass) "
+        "FROM pg_views WHERE schemaname = 'read_models'")).all()
+    for table in SALES_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE read_models.{table} CASCADE")
+        conn.exec_driver_sql(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA read_models")
+        conn.exec_driver_sql(f"GRANT SELECT ON read_models.{table} TO bi_reader")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON read_models.{table} TO dealtrail_app")
+    for name, definition, comment in views:
+        conn.exec_driver_sql(f"CREATE OR REPLACE VIEW read_models.{schema_name(name)} AS {definition}")
+        conn.exec_driver_sql(f"GRANT SELECT ON read_models.{name} TO bi_reader, dealtrail_app")
+        if comment:
+            conn.exec_driver_sql(f"COMMENT ON VIEW read_models.{name} IS {_literal(comment)}")
+    conn.exec_driver_sql(f"DROP SCHEMA {BUILD_SCHEMA} CASCADE")
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def replay(engine: Engine, until_position: int | None = None, until_recorded: datetime | None = None,
+           progress: Progress | None = None) -> str:
+    """The read models as they were at a past moment, into schema replay_<position>; returns it."""
+    upto = settled_horizon(engine)
+    if until_position is not None:
+        upto = min(upto, until_position)
+    schema = f"replay_p{upto}" + (f"_t{int(until_recorded.timestamp())}" if until_recorded else "")
+    build(engine, schema, upto, recorded_until=until_recorded, progress=progress)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO bi_reader, dealtrail_app")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO bi_reader, dealtrail_app")
+    return schema

@@ -1,0 +1,46 @@
+"""Column orders of the deal-level read-model tables (the tuple order derive() produces)."""
+import re
+
+CURRENT = (
+    "deal_id", "title", "customer_id", "customer_name", "segment", "region", "owner_id", "team_id",
+    "created_owner_id", "created_team_id", "source_channel", "pipeline", "stage", "status",
+    "created_at", "stage_entered_at", "last_activity_at", "expected_amount", "latest_quote_amount",
+    "signed_amount", "current_amount", "currency", "closed_at", "lost_reason", "contacts_count",
+    "last_contact_at", "furthest_stage_index", "entered_stages", "version", "last_position",
+)
+DEAL_TABLES = {
+    "deal_stage_history": ("deal_id", "stage", "visit", "pipeline", "entered_at", "exited_at",
+                           "dwell_seconds", "exit_to", "entered_by", "owner_id", "team_id"),
+    "deal_amount_history": ("deal_id", "valid_from", "seq", "amount"),
+    "deal_activity": ("deal_id", "seq", "kind", "occurred_at", "month", "owner_id", "team_id",
+                      "amount", "cycle_days", "score"),
+    "funnel_delta": ("deal_id", "seq", "day", "pipeline", "stage", "owner_id", "team_id", "entered",
+                     "advanced", "regressed", "lost", "open_delta", "amount_delta"),
+    "cycle_time_deal": ("deal_id", "outcome", "owner_id", "team_id", "segment", "pipeline",
+                        "created_at", "closed_at", "cycle_days"),
+}
+AGGREGATE_TABLES = ("funnel_daily", "rep_performance_month", "team_performance_month")
+SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES)
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def schema_name(name: str) -> str:
+    """A schema name safe to place in SQL (they come from code, never from requests)."""
+    if not _NAME.match(name):
+        raise ValueError(f"bad schema name {name!r}")
+    return name
+
+
+def rows_of(facts_list, table: str) -> list[tuple]:
+    if table == "deal_current":
+        return [tuple(f.current[c] for c in CURRENT) for f in facts_list]
+    if table == "cycle_time_deal":
+        return [f.cycle for f in facts_list if f.cycle is not None]
+    attribute = {"deal_stage_history": "visits", "deal_amount_history": "amounts",
+                 "deal_activity": "activity", "funnel_delta": "funnel"}[table]
+    return [row for f in facts_list for row in getattr(f, attribute)]
+
+
+def columns_of(table: str) -> tuple[str, ...]:
+    return CURRENT if table == "deal_current" else DEAL_TABLES[table]

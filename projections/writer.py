@@ -1,0 +1,116 @@
+"""Write deal facts: replace a deal's rows in every deal-level table (COPY), note which
+aggregate keys changed (before and after), refresh those aggregates."""
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from projections import aggregates
+from projections.derive import DealFacts
+from projections.schema import DEAL_TABLES, columns_of, rows_of, schema_name
+
+_OLD_KEYS = """
+SELECT 'f', pipeline, stage, owner_id, team_id, NULL::date FROM {s}.funnel_delta WHERE deal_id = ANY(%(ids)s)
+UNION
+SELECT 'r', NULL, NULL, owner_id, NULL, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
+UNION
+SELECT 't', NULL, NULL, NULL, team_id, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
+UNION
+SELECT 'r', NULL, NULL, owner_id, NULL, date_trunc('month', min(entered_at))::date
+  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
+UNION
+SELECT 't', NULL, NULL, NULL, team_id, date_trunc('month', min(entered_at))::date
+  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
+"""
+
+
+@dataclass
+class Touched:
+    """Aggregate keys whose rows must be recomputed."""
+    funnel: set[tuple] = field(default_factory=set)
+    reps: dict[str, date] = field(default_factory=dict)
+    teams: dict[str, date] = field(default_factory=dict)
+
+    def rep(self, who: str | None, month: date) -> None:
+        _earliest(self.reps, who, month)
+
+    def team(self, who: str | None, month: date) -> None:
+        _earliest(self.teams, who, month)
+
+
+def _earliest(keys: dict, who, month) -> None:
+    if who is not None and (who not in keys or month < keys[who]):
+        keys[who] = month
+
+
+def _month(at: datetime) -> date:
+    return date(at.year, at.month, 1)
+
+
+def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: list[DealFacts]) -> Touched:
+    s = schema_name(schema)
+    touched = Touched()
+    for kind, pipeline, stage, owner, team, month in conn.exec_driver_sql(
+            _OLD_KEYS.format(s=s), {"ids": deal_ids}):
+        if kind == "f":
+            touched.funnel.add((pipeline, stage, owner, team))
+        elif kind == "r":
+            touched.rep(owner, month)
+        else:
+            touched.team(team, month)
+    for table in ("deal_current", *DEAL_TABLES):
+        conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE deal_id = ANY(%(ids)s)", {"ids": deal_ids})
+    copy_rows(conn, s, facts)
+    for f in facts:
+        note_new(touched, f)
+    return touched
+
+
+def note_new(touched: Touched, facts: DealFacts) -> None:
+    for row in facts.funnel:
+        touched.funnel.add((row[3], row[4], row[5], row[6]))
+    for row in facts.activity:
+        touched.rep(row[5], row[4])
+        touched.team(row[6], row[4])
+    for row in facts.visits:
+        touched.rep(row[9], _month(row[4]))
+        touched.team(row[10], _month(row[4]))
+
+
+def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
+    """Recompute the touched aggregate rows (None: all of them)."""
+    aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
+    aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
+    aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
+
+
+def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()
+    for table in ("deal_current", *DEAL_TABLES):
+        rows = rows_of(facts, table)
+        if rows:
+            buffer = io.StringIO("".join(_copy_line(row) for row in rows))
+            cursor.copy_expert(f"COPY {schema_name(schema)}.{table} ({', '.join(columns_of(table))}) "
+                               f"FROM STDIN", buffer)
+    cursor.close()
+
+
+def _copy_line(row: tuple) -> str:
+    return "\t".join(_copy_value(v) for v in row) + "\n"
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, list):
+        items = ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value)
+        return ("{" + items + "}").translate(_ESCAPES)
+    return str(value).translate(_ESCAPES)
