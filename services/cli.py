@@ -89,6 +89,79 @@ def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServer
 
 
 @app.command()
+def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
+            topic: Topic = None) -> None:
+    """Apply events from Kafka to the read models (a consumer-group member; run several)."""
+    from infra.db import make_engine
+    from projections.worker import Worker
+    _logging()
+    settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
+                         topic=topic)
+    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
+                         pool_size=2)
+    Worker(engine, _require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
+           settings.topic).run(_stop_on_signals())
+    engine.dispose()
+
+
+def _progress_bar(total: int):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                               TimeRemainingColumn)
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} events/s")
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                   TimeRemainingColumn())
+    return bar, bar.add_task("events", total=total)
+
+
+@app.command()
+def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
+                help="Projections to rebuild (default: all). Known: sales.")] = None,
+            database_url: DatabaseUrl = None) -> None:
+    """Rebuild read models from events.event into fresh tables, then swap them in atomically."""
+    from events.log_reader import settled_horizon
+    from infra.db import make_engine
+    from projections import rebuild as rebuilding
+    unknown = set(projections or []) - {"sales"}
+    if unknown:
+        typer.echo(f"unknown projection(s): {', '.join(sorted(unknown))} (known: sales)", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
+                         pool_size=3)
+    bar, task = _progress_bar(rebuilding.count_events(engine, settled_horizon(engine)))
+    with bar:
+        through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"rebuilt sales through position {through}")
+    engine.dispose()
+
+
+@app.command()
+def replay(until: Annotated[str, typer.Option(help="A position (integer) or a recorded-time timestamp.")],
+           database_url: DatabaseUrl = None) -> None:
+    """Build the read models as they were at a past moment into a separate schema (for auditors)."""
+    from datetime import datetime
+    from events.log_reader import settled_horizon
+    from infra.db import make_engine
+    from projections import rebuild as rebuilding
+    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
+                         pool_size=3)
+    position, recorded = (int(until), None) if until.isdigit() else (None, datetime.fromisoformat(until))
+    if recorded is not None and recorded.tzinfo is None:
+        typer.echo("--until timestamps need a timezone (e.g. 2026-11-01T00:00:00Z)", err=True)
+        raise typer.Exit(2)
+    upto = min(settled_horizon(engine), position) if position is not None else settled_horizon(engine)
+    bar, task = _progress_bar(rebuilding.count_events(engine, upto, recorded))
+    with bar:
+        schema = rebuilding.replay(engine, position, recorded, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"replayed into schema {schema}")
+    engine.dispose()
+
+
+@app.command()
 def verify(database_url: DatabaseUrl = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""
     from events.verify import verify_chains

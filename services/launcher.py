@@ -1,4 +1,4 @@
-"""`dealtrail up`: embedded or external services, migrations, then API and relay processes."""
+"""`dealtrail up`: embedded or external services, migrations, then API, relay and a worker."""
 import logging
 import os
 import sys
@@ -34,6 +34,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         cli = [sys.executable, "-m", "services.cli"]
         supervisor.spawn("api", cli + ["api"], env)
         supervisor.spawn("relay", cli + ["relay"], env)
+        supervisor.spawn("worker", cli + ["project"], env)
         log.info("API on http://%s:%d (docs at /docs); Ctrl-C stops everything",
                  settings.host, settings.port)
         exited = supervisor.wait(stop)

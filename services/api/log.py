@@ -8,6 +8,7 @@ from sqlalchemy import text
 from events.log_reader import read_committed
 from events.relay import relay_lag
 from events.verify import verify_chains
+from projections import checkpoints, sales
 from services.api.deps import EngineDep
 from services.api.models import EnvelopeOut, LogOut
 
@@ -34,9 +35,10 @@ def audit_verify(engine: EngineDep):
 
 @router.get("/v1/projections", tags=["operations"])
 def get_projections(engine: EngineDep):
-    """Checkpoints and lag of the relay (and, once they exist, of each projection)."""
+    """Checkpoints and lag of the relay and of each projection. A projection's
+    `events_behind` counts deal events newer than the newest one it applied."""
     with engine.connect() as conn:
-        return {"relay": relay_lag(conn), "projections": []}
+        return {"relay": relay_lag(conn), "projections": [checkpoints.lag(conn, sales.NAME)]}
 
 
 @router.get("/healthz", tags=["operations"])
