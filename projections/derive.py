@@ -149,8 +149,6 @@ class _Fold:
         self.leave(at, kind)
         self.status, self.stage, self.closed_at, self.stage_entered_at = kind, kind, at, at
         self.close = (kind, at, self.owner, self.team, amount)
-        if kind == WON:
-            self.furthest = len(self.pipeline.stages)
 
 
 def _apply(fold: _Fold, ev: Ev) -> None:
@@ -225,6 +223,8 @@ def _finish(fold: _Fold, created: Ev, all_events: list[Ev]) -> None:
         "signed_amount": fold.signed, "current_amount": fold.amount, "currency": d.get("currency"),
         "closed_at": fold.closed_at, "lost_reason": fold.lost_reason,
         "contacts_count": fold.contacts, "last_contact_at": fold.last_contact_at,
-        "furthest_stage_index": fold.furthest, "entered_stages": fold.entered,
+        # A won deal has passed every open stage.
+        "furthest_stage_index": len(fold.pipeline.stages) if fold.status == WON else fold.furthest,
+        "entered_stages": fold.entered,
         "version": last.stream_version, "last_position": max(e.position for e in all_events),
     }

@@ -72,3 +72,7 @@ class VoidConflict(DomainError):
 
 class PayloadTooLarge(DomainError):
     code, status = "payload_too_large", 413
+
+
+class InvalidQuery(DomainError):
+    code, status = "invalid_query", 422

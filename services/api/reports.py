@@ -1,0 +1,87 @@
+"""Report endpoints over the read models. `from`/`to`/`at`/`period` are business time;
+`as_of` is recorded time (the report as the system knew it then, replayed from the log)."""
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+from sqlalchemy import Engine
+
+from events.pipelines import PIPELINES, Pipeline
+from projections import asof, checkpoints, periods, sales
+from projections.reports import cycle_time as cycle_report
+from projections.reports import funnel as funnel_report
+from projections.reports import performance as performance_report
+from services.api.deps import EngineDep
+from services.domain.errors import InvalidQuery
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+When = Annotated[AwareDatetime | None, Query()]
+AsOf = Annotated[AwareDatetime | None, Query(description="Recorded time: the report as the system knew it then.")]
+Filter = Annotated[str | None, Query(max_length=200)]
+PeriodQ = Annotated[str, Query(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-11", "2026-Q4", "2026"])]
+
+
+def _pipeline(key: str) -> Pipeline:
+    if key not in PIPELINES:
+        raise InvalidQuery(f"unknown pipeline '{key}'", pipeline=key, known=sorted(PIPELINES))
+    return PIPELINES[key]
+
+
+def _run(engine: Engine, as_of, report):
+    """Run `report(conn, schema)` on the live read models or on an as_of replay."""
+    if as_of is not None:
+        schema = asof.schema_for(engine, as_of)
+        with engine.connect() as conn:
+            body = report(conn, schema)
+        return {**body, "as_of": as_of.isoformat(), "as_of_position": asof.position_of(engine, schema)}
+    with engine.connect() as conn:
+        position = checkpoints.applied_through(conn, sales.NAME)
+        return {**report(conn, "read_models"), "as_of_position": position}
+
+
+def _check_range(start, end) -> None:
+    if start is not None and end is not None and start >= end:
+        raise InvalidQuery("`from` must be before `to`", **{"from": start.isoformat(), "to": end.isoformat()})
+
+
+@router.get("/funnel")
+def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
+           start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+           end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+           at: When = None, owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
+           pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
+    """Cohort: deals created in [from, to), how far they got. Snapshot: open deals per stage at `at`."""
+    definition = _pipeline(pipeline)
+    _check_range(start, end)
+    filters = {"owner_id": owner_id, "team_id": team_id, "segment": segment}
+    if mode == "cohort":
+        body = _run(engine, as_of, lambda conn, s: funnel_report.cohort(conn, definition, s, start, end, **filters))
+        return {**body, "from": start, "to": end}
+    body = _run(engine, as_of, lambda conn, s: funnel_report.snapshot(conn, definition, s, at, **filters))
+    return {**body, "at": at}
+
+
+@router.get("/cycle-time")
+def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
+               start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+               end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+               owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
+               pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
+    """Cycle time (creation to final close) and per-stage dwell of deals closed in [from, to)."""
+    definition = _pipeline(pipeline)
+    _check_range(start, end)
+    body = _run(engine, as_of, lambda conn, s: cycle_report.cycle_time(
+        conn, definition, s, outcome, start, end, owner_id=owner_id, team_id=team_id, segment=segment))
+    return {**body, "from": start, "to": end}
+
+
+@router.get("/performance")
+def performance(engine: EngineDep, period: PeriodQ, scope: Literal["rep", "team"] = "rep",
+                as_of: AsOf = None):
+    """Per rep or team for a month, quarter or year (UTC, business time)."""
+    try:
+        periods.parse(period)
+    except ValueError as exc:
+        raise InvalidQuery(str(exc), period=period) from None
+    return _run(engine, as_of, lambda conn, s: performance_report.performance(conn, s, period, scope))
