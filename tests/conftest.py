@@ -50,6 +50,8 @@ class Databases:
                 query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                     sql.Identifier(name), sql.Identifier(template))
             cur.execute(query)
+            if template:  # database privileges are not copied from the template (see migration 0003)
+                cur.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO dealtrail_app").format(sql.Identifier(name)))
         conn.close()
         self.created.append(name)
         return name

@@ -1,0 +1,84 @@
+"""Projection workers against the real broker: several in one group, one killed mid-batch."""
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+from events.schema import event_adapter
+from services.appending import Command, append_events
+from tests.integration.projection_helpers import CTX
+from tests.integration.test_relay import broker, wait_for  # noqa: F401
+from tests.integration.worker_helpers import (caught_up, rebuilt, start_relay, start_worker, tables,
+                                              wait_caught_up)
+from projections import checkpoints, sales
+
+
+def workload(engine, deals=300, prefix="w"):
+    """Deals moving through stages with contacts, quotes, wins and losses (batches)."""
+    def cmd(deal, body):
+        return Command(deal, event_adapter.validate_python(body))
+    ids = [f"{prefix}{i}" for i in range(deals)]
+    steps = [
+        [cmd(d, {"type": "deal.created", "data": {"title": d, "customer": {"id": d, "name": d},
+                                                   "owner_id": f"r{i % 7}", "team_id": f"t{i % 3}",
+                                                   "expected_amount": "100"}}) for i, d in enumerate(ids)],
+        [cmd(d, {"type": "deal.contact_logged", "data": {"channel": "call"}}) for d in ids],
+        [cmd(d, {"type": "deal.stage_moved", "data": {"from_stage": "lead", "to_stage": "contacted"}})
+         for d in ids[: deals * 2 // 3]],
+        [cmd(d, {"type": "deal.quote_issued", "data": {"quote_id": "q", "amount": "150", "currency": "USD"}})
+         for d in ids[: deals // 2]],
+        [cmd(d, {"type": "deal.signed", "data": {"amount": "140", "currency": "USD"}}) for d in ids[: deals // 4]],
+        [cmd(d, {"type": "deal.lost", "data": {"reason": "price"}}) for d in ids[deals // 4: deals // 3]],
+    ]
+    for step in steps:
+        append_events(engine, step, CTX, currency="USD", batch=True)
+
+
+def test_two_workers_split_partitions_and_match_a_rebuild(fresh_engine, broker):
+    topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    relay = start_relay(fresh_engine, broker.bootstrap, topic)
+    workers = [start_worker(fresh_engine, broker.bootstrap, topic, group) for _ in range(2)]
+    try:
+        workload(fresh_engine)
+        wait_caught_up(fresh_engine)
+    finally:
+        for w in workers:
+            w.halt()
+        relay.halt()
+    assert all(w.worker.applied_batches > 0 for w in workers), "both workers should have had partitions"
+    assert tables(fresh_engine) == rebuilt(fresh_engine)
+
+
+def _worker_process(engine, bootstrap, topic, group):
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DEALTRAIL_TOPIC": topic}
+    code = ("import sys, threading; from services.cli import _settings; "
+            "from infra.db import make_engine; from projections.worker import Worker; "
+            f"Worker(make_engine(sys.argv[1], app_role='dealtrail_app'), sys.argv[2], sys.argv[3], sys.argv[4])"
+            ".run(threading.Event())")
+    return subprocess.Popen([sys.executable, "-c", code, env["DATABASE_URL"], bootstrap, topic, group],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_worker_killed_mid_batch_loses_and_doubles_nothing(fresh_engine, broker):
+    topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    workload(fresh_engine, deals=1500)
+    relay = start_relay(fresh_engine, broker.bootstrap, topic)
+    proc = _worker_process(fresh_engine, broker.bootstrap, topic, group)
+
+    def started():
+        with fresh_engine.connect() as conn:
+            return checkpoints.applied_through(conn, sales.NAME) > 0
+    try:
+        wait_for(started, timeout=60)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not caught_up(fresh_engine), "the kill should land before the worker caught up"
+        proc = _worker_process(fresh_engine, broker.bootstrap, topic, group)
+        wait_caught_up(fresh_engine, timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+        relay.halt()
+    assert tables(fresh_engine) == rebuilt(fresh_engine)
