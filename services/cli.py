@@ -162,6 +162,41 @@ def replay(until: Annotated[str, typer.Option(help="A position (integer) or a re
 
 
 @app.command()
+def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 2000,
+         seed: Annotated[int, typer.Option(help="Same seed (and --end), same events.")] = 1,
+         end: Annotated[Optional[str], typer.Option(help="Last business day (default: today, UTC).")] = None,
+         api_url: Annotated[str, typer.Option(envvar="DEALTRAIL_API_URL")] = "http://127.0.0.1:8000") -> None:
+    """Post a realistic sales organisation through the batch API of a running Dealtrail."""
+    from datetime import datetime, timezone
+    import httpx
+    from services.demo import generate
+    until = datetime.fromisoformat(end) if end else datetime.now(timezone.utc).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)
+    posted = batch = 0
+    items: list[dict] = []
+    with httpx.Client(base_url=api_url, timeout=300) as client:
+        for item in generate(deals, seed, until):
+            items.append(item)
+            if len(items) == 5000:
+                posted += _post_batch(client, items)
+                batch, items = batch + 1, []
+        posted += _post_batch(client, items)
+    typer.echo(f"posted {posted} events for {deals} deals (seed {seed}, end {until.date()})")
+
+
+def _post_batch(client, items: list[dict]) -> int:
+    if not items:
+        return 0
+    response = client.post("/v1/events/batch", json={"events": items})
+    if response.status_code not in (200, 201):
+        typer.echo(f"batch rejected: {response.status_code} {response.text[:500]}", err=True)
+        raise typer.Exit(1)
+    return len(items)
+
+
+@app.command()
 def verify(database_url: DatabaseUrl = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""
     from events.verify import verify_chains

@@ -56,6 +56,16 @@ class Up:
         return self.proc.wait(timeout)
 
 
+def wait_until(fetch, ready, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if ready(value) or time.monotonic() > deadline:
+            assert ready(value), value
+            return value
+        time.sleep(0.3)
+
+
 @pytest.fixture()
 def up(tmp_path):
     running = Up(tmp_path)
@@ -92,6 +102,16 @@ def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
     assert [m["envelope"]["stream_version"] for m in sorted(messages, key=lambda m: m["offset"])] == [1, 2, 3, 4, 5, 6]
     assert {m["key"] for m in messages} == {"acme-1"}
     assert httpx.get(f"{up.base}/v1/audit/verify").json()["ok"] is True
+    funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel").json(), lambda b: b["won"] == 1)
+    assert funnel["created"] == 1 and funnel["as_of_position"] == 6
+    demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--deals", "150", "--seed", "3",
+                           "--api-url", up.base], capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    projections = wait_until(lambda: httpx.get(f"{up.base}/v1/projections").json(),
+                             lambda b: b["projections"][0]["events_behind"] == 0 and b["relay"]["events_behind"] == 0)
+    assert projections["projections"][0]["position"] > 6
+    funnel = httpx.get(f"{up.base}/v1/reports/funnel").json()
+    assert funnel["created"] == 151 and funnel["won"] > 1
     assert up.interrupt() == 0
     assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists(), "PostgreSQL left running"
 
