@@ -1,5 +1,5 @@
 """Deal endpoints: post events (one or a batch), read a deal's state and its stream."""
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
@@ -8,6 +8,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
 from events.upcasting import upcast_envelope
+from projections import checkpoints, sales
+from projections.reports import deals as deal_list
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep, PrincipalDep, SettingsDep
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
@@ -76,6 +78,22 @@ def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, princip
     if not any(r.created for r in results):
         response.status_code = 200
     return BatchOut(results=[AppendOut.of(r.envelope) for r in results])
+
+
+@read_router.get("/v1/deals")
+def list_deals(engine: EngineDep,
+               stage: Annotated[str | None, Query(max_length=200)] = None,
+               owner_id: Annotated[str | None, Query(max_length=200)] = None,
+               team_id: Annotated[str | None, Query(max_length=200)] = None,
+               status: Literal["open", "won", "lost"] | None = None,
+               stalled: bool = False,
+               cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """Deals from the read models (eventually consistent), ordered by deal_id."""
+    with engine.connect() as conn:
+        page = deal_list.list_deals(conn, limit=limit, cursor=cursor, stalled=stalled, stage=stage,
+                                    owner_id=owner_id, team_id=team_id, status=status)
+        return {**page, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
 @read_router.get("/v1/deals/{deal_id}")

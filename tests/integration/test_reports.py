@@ -135,3 +135,16 @@ def test_bad_funnel_queries_are_422(six_deals, params):
 def test_bad_performance_period_is_422(six_deals):
     for period in ("2026-13", "26-01", "2026-Q5"):
         assert six_deals.get("/v1/reports/performance", params={"period": period}).status_code == 422
+
+
+def test_deal_list_filters_and_pages(six_deals):
+    everything = six_deals.get("/v1/deals", params={"limit": 4}).json()
+    assert [d["deal_id"] for d in everything["deals"]] == ["d1", "d2", "d3", "d4"]
+    rest = six_deals.get("/v1/deals", params={"limit": 4, "cursor": everything["next_cursor"]}).json()
+    assert [d["deal_id"] for d in rest["deals"]] == ["d5", "d6"] and rest["next_cursor"] is None
+    open_r2 = six_deals.get("/v1/deals", params={"owner_id": "r2", "status": "open"}).json()
+    assert [(d["deal_id"], d["stage"], d["current_amount"]) for d in open_r2["deals"]] == [("d4", "lead", "500.00")]
+    stalled = six_deals.get("/v1/deals", params={"stalled": "true"}).json()["deals"]
+    # open deals with no activity for more than 14 days in lead: d4 (Jan) and d5 (Feb)
+    assert [d["deal_id"] for d in stalled] == ["d4", "d5"] and all(d["stalled"] for d in stalled)
+    assert six_deals.get("/v1/deals", params={"limit": 501}).status_code == 422
