@@ -1,6 +1,7 @@
 """Pipelines: ordered open stages plus the terminal `won` and `lost`."""
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 WON, LOST = "won", "lost"
 TERMINAL = (WON, LOST)
@@ -23,14 +24,18 @@ class Pipeline:
         """0-based index of an open stage; won counts as past every open stage."""
         if stage == WON:
             return len(self.stages)
-        return self.keys.index(stage)
+        return self._indexes[stage]
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.stages)
 
+    @cached_property
+    def _indexes(self) -> dict[str, int]:
+        return {key: i for i, key in enumerate(self.keys)}
+
     def is_open_stage(self, stage: str) -> bool:
-        return stage in self.keys
+        return stage in self._indexes
 
 
 DEFAULT_PIPELINE = Pipeline("default", (

@@ -1,8 +1,10 @@
 """Write deal facts: replace a deal's rows in every deal-level table (COPY), note which
 aggregate keys changed (before and after), refresh those aggregates."""
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import Connection
 
@@ -101,16 +103,23 @@ def _copy_line(row: tuple) -> str:
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _text(value: str) -> str:
+    return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
+
+
+def _array(value: list) -> str:
+    items = ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value)
+    return _text("{" + items + "}")
+
+
+_FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
+            date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array}
 
 
 def _copy_value(value) -> str:
     if value is None:
         return "\\N"
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, list):
-        items = ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value)
-        return ("{" + items + "}").translate(_ESCAPES)
-    return str(value).translate(_ESCAPES)
+    return _FORMATS[type(value)](value)
