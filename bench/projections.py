@@ -15,6 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import text
 
 from events import store
+from events.broker import ensure_topic
 from events.log_reader import settled_horizon
 from events.pipelines import DEFAULT_PIPELINE
 from events.relay import Relay, RelayConfig
@@ -159,6 +160,7 @@ def visible_latency(engine, bootstrap: str, rate: int, seconds: float) -> list[f
                           "(SELECT max(position) FROM events.event), now())"))
         conn.execute(text("INSERT INTO events.relay_checkpoint (relay, position) "
                           "VALUES ('bench-lat', (SELECT max(position) FROM events.event))"))
+    ensure_topic(bootstrap, "bench.lat", 6)  # else the relay would treat it as lost and republish
     relay.start()
     worker.start()
     time.sleep(5)  # group join
