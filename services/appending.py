@@ -1,5 +1,5 @@
-"""Append deal events: lock the deals, decide against their state, append, all in one
-transaction. Rejected input raises before anything is written."""
+"""Append events: lock the streams (deals, targets, reviews), decide against their state,
+append, all in one transaction. Rejected input raises before anything is written."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +16,7 @@ from events.envelope import Envelope
 from events.schema import EventInBase
 from events.upcasting import upcast_envelope
 from services.domain import errors
-from services.domain.deal import DealState, evolve, fold
-from services.domain.rules import decide
+from services.domain.aggregates import aggregate_for
 
 RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,
              errorcodes.SERIALIZATION_FAILURE}
@@ -93,11 +92,13 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
             if replay is not None:
                 results.append(replay)
                 continue
-            for decided in decide(states[command.deal_id], command.event, now=locked.now,
-                                  currency=currency, history=histories.get(command.deal_id, ())):
+            aggregate = aggregate_for(command.deal_id)
+            for decided in aggregate.decide(states[command.deal_id], command.event, now=locked.now,
+                                            currency=currency, history=histories.get(command.deal_id, ())):
                 fact = _Fact(event_id, decided.type, decided.data, decided.occurred_at,
                              states[command.deal_id].version + 1)
-                states[command.deal_id] = _next_state(states[command.deal_id], fact, histories)
+                states[command.deal_id] = _next_state(aggregate, command.deal_id, states[command.deal_id],
+                                                      fact, histories)
                 results.append(len(new_events))
                 new_events.append(store.NewEvent(
                     event_id=event_id, type=fact.type, deal_id=command.deal_id,
@@ -111,16 +112,17 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     return [r if isinstance(r, AppendResult) else AppendResult(envelopes[r], True) for r in results]
 
 
-def _state(deal_id: str, head: store.Head) -> DealState:
-    return DealState.model_validate(head.state) if head.version else DealState(deal_id=deal_id)
+def _state(stream_id: str, head: store.Head):
+    aggregate = aggregate_for(stream_id)
+    return aggregate.load(head.state) if head.version else aggregate.initial(stream_id)
 
 
-def _next_state(state: DealState, fact: _Fact, histories: dict[str, list]) -> DealState:
-    history = histories.get(state.deal_id)
-    if history is None:
-        return evolve(state, fact)
+def _next_state(aggregate, stream_id: str, state, fact: _Fact, histories: dict[str, list]):
+    history = histories.get(stream_id)
+    if history is None or aggregate.fold is None:
+        return aggregate.evolve(state, fact)
     history.append(fact)
-    return fold(state.deal_id, history)
+    return aggregate.fold(stream_id, history)
 
 
 def _idempotent_replay(prior: store.Recorded | None, command: Command) -> AppendResult | None:

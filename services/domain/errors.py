@@ -76,3 +76,23 @@ class PayloadTooLarge(DomainError):
 
 class InvalidQuery(DomainError):
     code, status = "invalid_query", 422
+
+
+class ReviewNotFound(DomainError):
+    code, status = "review_not_found", 404
+
+
+class ReviewExists(DomainError):
+    code, status = "review_exists", 409
+
+
+class ReviewClosed(DomainError):
+    code, status = "review_closed", 409
+
+
+class ActionNotFound(DomainError):
+    code, status = "action_not_found", 404
+
+
+class ActionConflict(DomainError):
+    code, status = "action_conflict", 409

@@ -1,0 +1,31 @@
+"""Which aggregate owns a stream: `review:<id>`, `target:<id>`, else a deal."""
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.domain import deal, review, rules, target
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    initial: Callable[[str], Any]
+    load: Callable[[dict], Any]
+    decide: Callable[..., list]
+    evolve: Callable[[Any, Any], Any]
+    fold: Callable[[str, list], Any] | None = None  # for streams whose events can be voided
+
+
+DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal.DealState.model_validate,
+                 decide=rules.decide, evolve=deal.evolve, fold=deal.fold)
+REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=s.removeprefix("review:")),
+                   load=review.ReviewState.model_validate, decide=review.decide, evolve=review.evolve)
+TARGET = Aggregate(initial=lambda s: target.TargetState(target_id=s.removeprefix("target:")),
+                   load=target.TargetState.model_validate, decide=target.decide, evolve=target.evolve)
+
+
+def aggregate_for(stream_id: str) -> Aggregate:
+    if stream_id.startswith("review:"):
+        return REVIEW
+    if stream_id.startswith("target:"):
+        return TARGET
+    return DEAL
