@@ -32,6 +32,7 @@ class DealFacts:
     amounts: list[tuple] = field(default_factory=list)     # deal_amount_history rows
     activity: list[tuple] = field(default_factory=list)    # deal_activity rows
     funnel: list[tuple] = field(default_factory=list)      # funnel_delta rows
+    feedback: list[tuple] = field(default_factory=list)    # feedback rows
     cycle: tuple | None = None                             # cycle_time_deal row
 
 
@@ -180,6 +181,9 @@ def _apply(fold: _Fold, ev: Ev) -> None:
         fold.owner, fold.team = d["owner_id"], d.get("team_id", fold.team)
     elif kind == "deal.feedback_recorded":
         fold.activity("feedback", at, score=d["score"])
+        rows = fold.facts.feedback
+        rows.append((fold.deal_id, len(rows) + 1, at, _month(at), d["score"], d.get("comment"),
+                     d.get("from"), fold.owner, fold.team))
 
 
 def derive(deal_id: str, events: Iterable[Ev]) -> DealFacts | None:

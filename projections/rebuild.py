@@ -10,7 +10,8 @@ from events.log_reader import read_committed, settled_horizon
 from projections import checkpoints, sales
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name  # noqa: F401 (re-exported)
-from projections.writer import copy_rows, refresh
+from projections.loop import derive_stream
+from projections.writer import copy_rows, copy_tables, refresh
 
 log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
@@ -62,11 +63,11 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
 
 
 def _derive_all(conn: Connection, schema: str, cursor, progress: Progress) -> None:
-    facts, current, history, seen = [], None, [], 0
-    for deal_id, *rest in cursor:
-        if deal_id != current:
-            _derive_into(facts, current, history)
-            current, history = deal_id, []
+    facts, others, current, history, seen = [], {}, None, [], 0
+    for stream_id, *rest in cursor:
+        if stream_id != current:
+            _derive_into(facts, others, current, history)
+            current, history = stream_id, []
             if len(facts) >= CHUNK_DEALS:
                 copy_rows(conn, schema, facts)
                 facts = []
@@ -74,16 +75,21 @@ def _derive_all(conn: Connection, schema: str, cursor, progress: Progress) -> No
         seen += 1
         if seen % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
-    _derive_into(facts, current, history)
+    _derive_into(facts, others, current, history)
     copy_rows(conn, schema, facts)
+    copy_tables(conn, schema, others)
     progress(seen % PROGRESS_EVERY)
 
 
-def _derive_into(facts: list, deal_id: str | None, history: list) -> None:
-    if deal_id is not None and sales.is_deal_stream(deal_id):
-        derived = derive(deal_id, history)
-        if derived is not None:
-            facts.append(derived)
+def _derive_into(facts: list, others: dict, stream_id: str | None, history: list) -> None:
+    if stream_id is None:
+        return
+    if not sales.is_deal_stream(stream_id):
+        sales.merge_rows(others, derive_stream(stream_id, history))
+        return
+    derived = derive(stream_id, history)
+    if derived is not None:
+        facts.append(derived)
 
 
 def rebuild(engine: Engine, progress: Progress | None = None) -> int:
@@ -116,13 +122,15 @@ def _catch_up(engine: Engine, conn: Connection, after: int) -> int:
 def _swap(conn: Connection) -> None:
     views = conn.execute(text(
         "SELECT viewname, definition, obj_description(format('%I.%I', schemaname, viewname)::regclass) "
-        "FROM pg_views WHERE schemaname = 'read_models'")).all()
+        "FROM pg_views WHERE schemaname = 'read_models' "
+        "ORDER BY format('%I.%I', schemaname, viewname)::regclass::oid")).all()  # creation order
     for table in SALES_TABLES:
         conn.exec_driver_sql(f"DROP TABLE read_models.{table} CASCADE")
         conn.exec_driver_sql(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA read_models")
         conn.exec_driver_sql(f"GRANT SELECT ON read_models.{table} TO bi_reader")
         conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON read_models.{table} TO dealtrail_app")
     for name, definition, comment in views:
+        definition = definition.replace("%", "%%")  # exec_driver_sql formats with pyformat
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW read_models.{schema_name(name)} AS {definition}")
         conn.exec_driver_sql(f"GRANT SELECT ON read_models.{name} TO bi_reader, dealtrail_app")
         if comment:
@@ -131,7 +139,7 @@ def _swap(conn: Connection) -> None:
 
 
 def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + value.replace("'", "''").replace("%", "%%") + "'"
 
 
 def replay(engine: Engine, until_position: int | None = None, until_recorded: datetime | None = None,

@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 
 from events.upcasting import upcast
 from projections.derive import Ev, derive
-from projections.writer import refresh, replace_deals
+from projections.loop import derive_stream
+from projections.writer import refresh, replace_deals, replace_streams
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
@@ -41,13 +42,24 @@ def is_deal_stream(deal_id: str) -> bool:
     return ":" not in deal_id
 
 
+def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> None:
+    for table, table_rows in rows.items():
+        into.setdefault(table, []).extend(table_rows)
+
+
 def apply(conn: Connection, schema: str, upto: dict[str, int]) -> int:
-    """Re-derive the deals in `upto` (deal_id -> newest position to include); returns how many."""
-    deals = {d: p for d, p in upto.items() if is_deal_stream(d)}
-    if not deals:
+    """Re-derive the streams in `upto` (stream id -> newest position to include); returns how many."""
+    if not upto:
         return 0
-    histories = load_histories(conn, deals)
-    facts = [f for f in (derive(d, histories.get(d, [])) for d in sorted(deals)) if f is not None]
-    touched = replace_deals(conn, schema, sorted(deals), facts)
-    refresh(conn, schema, touched)
-    return len(deals)
+    histories = load_histories(conn, upto)
+    deals = sorted(d for d in upto if is_deal_stream(d))
+    if deals:
+        facts = [f for f in (derive(d, histories.get(d, [])) for d in deals) if f is not None]
+        refresh(conn, schema, replace_deals(conn, schema, deals, facts))
+    others = sorted(s for s in upto if not is_deal_stream(s))
+    if others:
+        rows: dict[str, list[tuple]] = {}
+        for stream in others:
+            merge_rows(rows, derive_stream(stream, histories.get(stream, [])))
+        replace_streams(conn, schema, others, rows)
+    return len(upto)

@@ -18,9 +18,24 @@ DEAL_TABLES = {
                      "advanced", "regressed", "lost", "open_delta", "amount_delta"),
     "cycle_time_deal": ("deal_id", "outcome", "owner_id", "team_id", "segment", "pipeline",
                         "created_at", "closed_at", "cycle_days"),
+    "feedback": ("deal_id", "seq", "occurred_at", "month", "score", "comment", "source", "owner_id",
+                 "team_id"),
 }
 AGGREGATE_TABLES = ("funnel_daily", "rep_performance_month", "team_performance_month")
-SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES)
+# Tables of target: and review: streams (projections.loop), keyed by the stream's id.
+LOOP_TABLES = {
+    "targets": ("target_id", "scope", "scope_id", "period", "period_start", "period_end", "metric",
+                "value", "version", "set_at"),
+    "target_history": ("target_id", "version", "value", "set_at"),
+    "reviews": ("review_id", "trigger", "scope", "scope_id", "period", "metric", "expected", "actual",
+                "notes", "status", "opened_at", "closed_at", "summary", "actions_total", "actions_open",
+                "version"),
+    "review_actions": ("review_id", "action_id", "title", "owner_id", "due_date", "added_at",
+                       "completed_at", "outcome"),
+}
+LOOP_KEYS = {"targets": ("target:", "target_id"), "target_history": ("target:", "target_id"),
+             "reviews": ("review:", "review_id"), "review_actions": ("review:", "review_id")}
+SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -38,9 +53,11 @@ def rows_of(facts_list, table: str) -> list[tuple]:
     if table == "cycle_time_deal":
         return [f.cycle for f in facts_list if f.cycle is not None]
     attribute = {"deal_stage_history": "visits", "deal_amount_history": "amounts",
-                 "deal_activity": "activity", "funnel_delta": "funnel"}[table]
+                 "deal_activity": "activity", "funnel_delta": "funnel", "feedback": "feedback"}[table]
     return [row for f in facts_list for row in getattr(f, attribute)]
 
 
 def columns_of(table: str) -> tuple[str, ...]:
-    return CURRENT if table == "deal_current" else DEAL_TABLES[table]
+    if table == "deal_current":
+        return CURRENT
+    return DEAL_TABLES.get(table) or LOOP_TABLES[table]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from projections import aggregates
 from projections.derive import DealFacts
-from projections.schema import DEAL_TABLES, columns_of, rows_of, schema_name
+from projections.schema import DEAL_TABLES, LOOP_KEYS, columns_of, rows_of, schema_name
 
 _OLD_KEYS = """
 SELECT 'f', pipeline, stage, owner_id, team_id, NULL::date FROM {s}.funnel_delta WHERE deal_id = ANY(%(ids)s)
@@ -88,14 +88,28 @@ def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
 
 
 def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:
+    copy_tables(conn, schema, {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES)})
+
+
+def copy_tables(conn: Connection, schema: str, tables: dict[str, list[tuple]]) -> None:
     cursor = conn.connection.dbapi_connection.cursor()
-    for table in ("deal_current", *DEAL_TABLES):
-        rows = rows_of(facts, table)
+    for table, rows in tables.items():
         if rows:
             buffer = io.StringIO("".join(_copy_line(row) for row in rows))
             cursor.copy_expert(f"COPY {schema_name(schema)}.{table} ({', '.join(columns_of(table))}) "
                                f"FROM STDIN", buffer)
     cursor.close()
+
+
+def replace_streams(conn: Connection, schema: str, stream_ids: list[str],
+                    tables: dict[str, list[tuple]]) -> None:
+    """Replace the rows of target: and review: streams."""
+    s = schema_name(schema)
+    for table, (prefix, key) in LOOP_KEYS.items():
+        ids = [i.removeprefix(prefix) for i in stream_ids if i.startswith(prefix)]
+        if ids:
+            conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE {key} = ANY(%(ids)s)", {"ids": ids})
+    copy_tables(conn, schema, tables)
 
 
 def _copy_line(row: tuple) -> str:

@@ -196,9 +196,10 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def table_ddl(schema: str = "read_models") -> list[str]:
+def table_ddl(schema: str = "read_models", tables: list | None = None) -> list[str]:
+    """CREATE TABLE + COMMENT ON + extra DDL for `tables` (default: this revision's)."""
     statements = []
-    for name, comment, columns, extra in TABLES:
+    for name, comment, columns, extra in TABLES if tables is None else tables:
         cols = ",\n  ".join(f"{c} {t}" for c, t, _ in columns)
         statements.append(f"CREATE TABLE {schema}.{name} (\n  {cols}\n)")
         statements.append(f"COMMENT ON TABLE {schema}.{name} IS {_quote(comment)}")
