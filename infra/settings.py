@@ -1,4 +1,5 @@
 """One place for configuration: environment variables (or the same names as CLI options)."""
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     currency: str = Field(default="USD", alias="DEALTRAIL_CURRENCY")
     relay_batch: int = Field(default=2000, ge=1, alias="DEALTRAIL_RELAY_BATCH")
     relay_poll_seconds: float = Field(default=0.05, gt=0, alias="DEALTRAIL_RELAY_POLL_SECONDS")
+    deviation_threshold: Decimal = Field(default=Decimal("0.2"), ge=0, lt=1, alias="DEALTRAIL_DEVIATION_THRESHOLD")
+    watch_seconds: float = Field(default=30.0, gt=0, alias="DEALTRAIL_WATCH_SECONDS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""

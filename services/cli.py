@@ -104,6 +104,20 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
     engine.dispose()
 
 
+@app.command()
+def watch(database_url: DatabaseUrl = None) -> None:
+    """Deviation alerts (review.opened, once per target and period) and forecast snapshots."""
+    from infra.db import make_engine
+    from services import watch as watching
+    _logging()
+    settings = _settings(database_url=database_url)
+    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
+                         pool_size=2)
+    watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
+                 currency=settings.currency, every_seconds=settings.watch_seconds)
+    engine.dispose()
+
+
 def _progress_bar(total: int):
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
                                TimeRemainingColumn)

@@ -1,4 +1,4 @@
-"""`dealtrail up`: embedded or external services, migrations, then API, relay and a worker."""
+"""`dealtrail up`: embedded or external services, migrations, then API, relay, a worker, the watcher."""
 import logging
 import os
 import sys
@@ -35,6 +35,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         supervisor.spawn("api", cli + ["api"], env)
         supervisor.spawn("relay", cli + ["relay"], env)
         supervisor.spawn("worker", cli + ["project"], env)
+        supervisor.spawn("watch", cli + ["watch"], env)
         log.info("API on http://%s:%d (docs at /docs); Ctrl-C stops everything",
                  settings.host, settings.port)
         exited = supervisor.wait(stop)

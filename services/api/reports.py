@@ -1,5 +1,6 @@
 """Report endpoints over the read models. `from`/`to`/`at`/`period` are business time;
 `as_of` is recorded time (the report as the system knew it then, replayed from the log)."""
+from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -9,6 +10,7 @@ from sqlalchemy import Engine
 from events.pipelines import PIPELINES, Pipeline
 from projections import asof, checkpoints, periods, sales
 from projections.reports import cycle_time as cycle_report
+from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
 from services.api.deps import EngineDep
@@ -74,6 +76,21 @@ def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
     body = _run(engine, as_of, lambda conn, s: cycle_report.cycle_time(
         conn, definition, s, outcome, start, end, owner_id=owner_id, team_id=team_id, segment=segment))
     return {**body, "from": start, "to": end}
+
+
+@router.get("/forecast")
+def forecast(engine: EngineDep, period: PeriodQ | None = None,
+             scope: Literal["rep", "team", "company"] = "company",
+             scope_id: Annotated[str | None, Query(max_length=200)] = None):
+    """Weighted pipeline, historical forecast (P(won | stage), last 12 months, with sample
+    sizes) and the accuracy of past periods' start-of-period forecasts."""
+    now = datetime.now(timezone.utc)
+    period = period or f"{now.year}-{now.month:02d}"
+    if scope != "company" and not scope_id:
+        raise InvalidQuery("scope_id is required for rep and team forecasts", scope=scope)
+    with engine.connect() as conn:
+        body = forecast_report.forecast(conn, period, scope, scope_id or "company", now)
+        return {**body, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
 @router.get("/performance")

@@ -1,0 +1,94 @@
+"""Forecast (SPEC §4): weighted pipeline with the configured stage probabilities, and a
+historical forecast with P(won | stage) measured on deals closed in the last 12 months (the
+configured probability is used where fewer than MIN_SAMPLE deals were seen)."""
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from projections import periods
+from projections.reports.common import money
+
+MIN_SAMPLE = 10
+
+_SCOPE = """(%(scope)s = 'company' OR (%(scope)s = 'rep' AND {a}.owner_id = %(scope_id)s)
+             OR (%(scope)s = 'team' AND {a}.team_id = %(scope_id)s))"""
+
+_OPEN = f"""
+SELECT s.stage, s.stage_index, s.probability, count(d.deal_id), coalesce(sum(d.current_amount), 0)
+FROM read_models.pipeline_stage s
+LEFT JOIN read_models.deal_current d ON d.pipeline = s.pipeline AND d.stage = s.stage
+     AND d.status = 'open' AND {_SCOPE.format(a="d")}
+WHERE s.pipeline = %(pipeline)s
+GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
+"""
+
+_HISTORY = """
+SELECT s.stage, count(d.deal_id), count(d.deal_id) FILTER (WHERE d.status = 'won')
+FROM read_models.pipeline_stage s
+LEFT JOIN read_models.deal_current d ON d.pipeline = s.pipeline AND d.status IN ('won', 'lost')
+     AND d.closed_at >= %(since)s AND d.furthest_stage_index >= s.stage_index
+WHERE s.pipeline = %(pipeline)s GROUP BY s.stage
+"""
+
+_WON = f"""
+SELECT coalesce(sum(a.amount), 0) FROM read_models.deal_activity a
+WHERE a.kind = 'won' AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s AND {_SCOPE.format(a="a")}
+"""
+
+_SNAPSHOTS = """
+SELECT period, taken_at, won_to_date + historical_forecast AS forecast FROM read_models.forecast_snapshot
+WHERE scope = %(scope)s AND scope_id = %(scope_id)s ORDER BY period
+"""
+
+
+def forecast(conn: Connection, period: str, scope: str, scope_id: str, now: datetime,
+             pipeline: str = "default") -> dict:
+    start, end = periods.bounds(period)
+    params = {"scope": scope, "scope_id": scope_id, "pipeline": pipeline, "start": start, "end": end,
+              "since": now - timedelta(days=365)}
+    history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY, params)}
+    stages, weighted, historical = [], Decimal(0), Decimal(0)
+    for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN, params):
+        sample, won = history.get(stage, (0, 0))
+        learned = Decimal(won) / Decimal(sample) if sample >= MIN_SAMPLE else None
+        used = learned if learned is not None else probability
+        weighted += amount * probability
+        historical += amount * used
+        stages.append({"stage": stage, "open": count, "open_amount": money(amount),
+                       "probability": float(probability),
+                       "historical_probability": None if learned is None else round(float(learned), 4),
+                       "sample_size": sample, "weighted": money(amount * probability),
+                       "historical": money(amount * used)})
+    won = conn.exec_driver_sql(_WON, params).scalar()
+    return {"period": period, "scope": scope, "scope_id": scope_id, "won_to_date": money(won),
+            "weighted_pipeline": money(weighted), "historical_forecast": money(historical),
+            "expected_total_weighted": money(won + weighted),
+            "expected_total_historical": money(won + historical), "stages": stages,
+            "accuracy": accuracy(conn, scope, scope_id, now)}
+
+
+def accuracy(conn: Connection, scope: str, scope_id: str, now: datetime) -> list[dict]:
+    """Forecast taken at the start of each finished period vs what was won in it."""
+    out = []
+    for period, taken_at, predicted in conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}):
+        start, end = periods.bounds(period)
+        if end > now:
+            continue
+        actual = conn.exec_driver_sql(_WON, {"scope": scope, "scope_id": scope_id, "start": start,
+                                             "end": end}).scalar()
+        error = (predicted - actual) / actual if actual else None
+        out.append({"period": period, "taken_at": taken_at, "forecast": money(predicted),
+                    "actual": money(actual), "error": None if error is None else round(float(error), 4)})
+    return out
+
+
+def snapshot(conn: Connection, period: str, scope: str, scope_id: str, now: datetime) -> bool:
+    """Record the forecast for a period once (at its start); False if one exists already."""
+    body = forecast(conn, period, scope, scope_id, now)
+    inserted = conn.exec_driver_sql(
+        "INSERT INTO read_models.forecast_snapshot VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s) "
+        "ON CONFLICT DO NOTHING",
+        {"p": period, "s": scope, "i": scope_id, "t": now, "w": Decimal(body["weighted_pipeline"]),
+         "h": Decimal(body["historical_forecast"]), "won": Decimal(body["won_to_date"])})
+    return inserted.rowcount == 1

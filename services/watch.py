@@ -1,0 +1,96 @@
+"""`dealtrail watch`: the loop's clock. Every few seconds it
+- opens a `review.opened` (trigger=deviation) for each target whose actual fell below pace by
+  more than the threshold after a quarter of its period — once per target and period: the
+  review's stream id is derived from the target, so a second attempt (another watcher, a
+  restart) finds the review already there;
+- takes the forecast snapshot of the current month for the company, each team and each rep.
+Rebuilding projections never runs this, so rebuilds never emit events."""
+import hashlib
+import logging
+import threading
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import Engine, text
+
+from events import store
+from events.schema import EVENT_MODELS
+from projections import attainment
+from projections.reports import forecast
+from services.appending import Command, append_events
+from services.domain.errors import ReviewExists
+
+log = logging.getLogger("dealtrail.watch")
+NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")
+
+_TARGETS = """
+SELECT t.target_id, t.scope, t.scope_id, t.period, t.period_start, t.period_end, t.metric, t.value, a.actual
+FROM read_models.targets t JOIN read_models.target_actuals a USING (target_id)
+WHERE t.period_start <= %(today)s AND NOT EXISTS (
+    SELECT 1 FROM read_models.reviews r WHERE r.review_id = 'dev-' || md5(t.target_id))
+"""
+
+
+def review_id_for(target_id: str) -> str:
+    """The one review a target's deviation may open (md5 keeps it short and SQL-checkable)."""
+    return "dev-" + hashlib.md5(target_id.encode()).hexdigest()
+
+
+def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency: str) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(_TARGETS, {"today": now.date()}).mappings().all()
+    opened = []
+    for row in rows:
+        actual = None if row["actual"] is None else Decimal(row["actual"])
+        result = attainment.assess(row["metric"], Decimal(row["value"]), actual, row["period_start"],
+                                   row["period_end"], now, threshold)
+        if result.deviation and _open_review(engine, row, result, currency):
+            opened.append(row["target_id"])
+    return opened
+
+
+def _open_review(engine: Engine, row, result: attainment.Assessment, currency: str) -> bool:
+    review_id = review_id_for(row["target_id"])
+    event = EVENT_MODELS["review.opened"].model_validate({
+        "type": "review.opened", "event_id": str(uuid.uuid5(NAMESPACE, review_id)),
+        "data": {"trigger": "deviation", "scope": row["scope"], "scope_id": row["scope_id"],
+                 "period": row["period"], "metric": row["metric"], "expected": str(round(result.pace, 4)),
+                 "actual": str(round(Decimal(row["actual"]), 4)),
+                 "notes": f"target {row['value']} ({row['target_id']}); status {result.status}"}})
+    ctx = store.Context(actor="dealtrail-watch", source="/watch", correlation_id=review_id)
+    try:
+        [result_] = append_events(engine, [Command(f"review:{review_id}", event)], ctx, currency=currency)
+    except ReviewExists:
+        return False
+    if result_.created:
+        log.info("deviation: opened review %s for %s", review_id, row["target_id"])
+    return result_.created
+
+
+def take_snapshots(engine: Engine, now: datetime) -> int:
+    period = f"{now.year}-{now.month:02d}"
+    taken = 0
+    with engine.begin() as conn:
+        scopes = [("company", "company")] + [tuple(r) for r in conn.execute(text(
+            "SELECT DISTINCT 'team', team_id FROM read_models.deal_current WHERE team_id IS NOT NULL "
+            "UNION SELECT DISTINCT 'rep', owner_id FROM read_models.deal_current WHERE owner_id IS NOT NULL"))]
+        done = {tuple(r) for r in conn.execute(text(
+            "SELECT scope, scope_id FROM read_models.forecast_snapshot WHERE period = :p"), {"p": period})}
+        for scope, scope_id in scopes:
+            if (scope, scope_id) not in done:
+                taken += forecast.snapshot(conn, period, scope, scope_id, now)
+    return taken
+
+
+def run(engine: Engine, stop: threading.Event, *, threshold: Decimal, currency: str,
+        every_seconds: float = 30.0) -> None:
+    while not stop.is_set():
+        now = datetime.now(timezone.utc)
+        try:
+            check_deviations(engine, now, threshold, currency)
+            take_snapshots(engine, now)
+        except Exception:  # keep watching; the next round retries
+            log.exception("watch round failed")
+        stop.wait(every_seconds)
+
