@@ -39,6 +39,11 @@ class ActionIn(payloads.ReviewActionAdded):
     action_id: payloads.Id | None = None
 
 
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: payloads.Text | None = None
+
+
 def _append(engine, settings, principal, stream: str, kind: str, data: dict, **extra) -> AppendOut:
     event = EVENT_MODELS[kind].model_validate({"type": kind, "data": data, **extra})
     ctx = store.Context(actor=principal.actor, source=principal.source, correlation_id=str(uuid4()))
@@ -82,7 +87,7 @@ def add_action(review_id: IdPath, body: ActionIn, engine: EngineDep, settings: S
 
 @router.post("/v1/reviews/{review_id}/actions/{action_id}/complete", status_code=201, response_model=AppendOut)
 def complete_action(review_id: IdPath, action_id: Annotated[str, Path(max_length=200)],
-                    body: payloads.ReviewActionCompleted | None = None, *, engine: EngineDep,
+                    body: CompleteIn | None = None, *, engine: EngineDep,
                     settings: SettingsDep, principal: PrincipalDep):
     outcome = body.outcome if body else None
     data = {"action_id": action_id, **({"outcome": outcome} if outcome else {})}

@@ -1,0 +1,158 @@
+"""The management loop end to end: targets -> deals -> deviation fires once -> review ->
+actions -> close -> next period's target; idempotent across restarts and rebuilds."""
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from infra.db import make_engine
+from projections import attainment, rebuild
+from projections.reports import forecast
+from services import watch
+from tests.integration.projection_helpers import History, api, project_all
+
+JAN20 = datetime(2026, 1, 20, tzinfo=timezone.utc)
+
+
+def count(engine, sql):
+    with engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+@pytest.fixture()
+def january(fresh_engine):
+    """r1 wins two deals in January against a target of 10; r2 wins one against a target of 1."""
+    h = History(fresh_engine)
+    for deal, owner, team in (("a1", "r1", "t1"), ("a2", "r1", "t1"), ("b1", "r2", "t2")):
+        h.create(deal, 2, owner=owner, team=team)
+        h.move(deal, 4, "lead", "negotiation")
+        h.sign(deal, 10, "1000")
+    h.post("a1", "deal.feedback_recorded", 12, score=2, comment="slow onboarding", **{"from": "customer"})
+    client = api(fresh_engine)
+    for scope, scope_id, metric, value in (("rep", "r1", "deals_won", 10), ("rep", "r2", "deals_won", 1),
+                                           ("team", "t1", "revenue", "1000"), ("company", "company", "new_deals", 3)):
+        r = client.post("/v1/targets", json={"scope": scope, "scope_id": scope_id, "period": "2026-01",
+                                             "metric": metric, "value": value})
+        assert r.status_code == 201, r.text
+    project_all(fresh_engine)
+    return client
+
+
+def test_targets_are_versioned_and_report_attainment(january, fresh_engine):
+    r = january.post("/v1/targets", json={"scope": "rep", "scope_id": "r1", "period": "2026-01",
+                                          "metric": "deals_won", "value": 8})
+    assert r.status_code == 201 and r.json()["stream_version"] == 2
+    project_all(fresh_engine)
+    rows = {t["target_id"]: t for t in january.get("/v1/targets", params={"period": "2026-01"}).json()["targets"]}
+    r1 = rows["rep.r1.2026-01.deals_won"]
+    assert (r1["target"], r1["actual"], r1["version"], r1["status"]) == (8.0, 2.0, 2, "behind")
+    assert rows["rep.r2.2026-01.deals_won"]["status"] == "on_track"
+    assert rows["team.t1.2026-01.revenue"]["attainment"] == 2.0
+    assert rows["company.company.2026-01.new_deals"]["actual"] == 3.0
+    assert count(fresh_engine, "SELECT count(*) FROM read_models.target_history WHERE target_id = 'rep.r1.2026-01.deals_won'") == 2
+    expected = attainment.assess("deals_won", Decimal(8), Decimal(2), datetime(2026, 1, 1).date(),
+                                 datetime(2026, 2, 1).date(), datetime.now(timezone.utc))
+    assert (r1["pace"], r1["status"]) == (float(expected.pace), expected.status)  # the view agrees with the rule
+
+
+def test_deviation_opens_one_review_across_restarts_and_rebuilds(january, fresh_engine):
+    assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == ["rep.r1.2026-01.deals_won"]
+    # a second watcher, before the projection saw the review: the append finds it
+    assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
+    project_all(fresh_engine)
+    assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
+    events_before = count(fresh_engine, "SELECT count(*) FROM events.event")
+    rebuild.rebuild(make_engine(fresh_engine.url.render_as_string(hide_password=False)))
+    assert count(fresh_engine, "SELECT count(*) FROM events.event") == events_before  # rebuild emits nothing
+    assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
+    assert count(fresh_engine, "SELECT count(*) FROM events.event WHERE type = 'review.opened'") == 1
+
+
+def test_no_deviation_before_a_quarter_of_the_period(january, fresh_engine):
+    early = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    assert watch.check_deviations(fresh_engine, early, Decimal("0.2"), "USD") == []
+
+
+def test_review_meeting_from_the_api(january, fresh_engine):
+    watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD")
+    project_all(fresh_engine)
+    [review] = january.get("/v1/reviews", params={"status": "open"}).json()["reviews"]
+    assert (review["trigger"], review["metric"], review["scope_id"], review["actual"]) == ("deviation", "deals_won", "r1", 2.0)
+    assert review["expected"] == pytest.approx(10 * 19 / 31, abs=0.001)
+    assert [(f["deal_id"], f["score"]) for f in review["feedback"]] == [("a1", 2)]
+    rid = review["review_id"]
+    assert january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "call", "title": "Call lost leads",
+                                                             "owner_id": "r1", "due_date": "2026-01-10"}).status_code == 201
+    assert january.post(f"/v1/reviews/{rid}/actions", json={"title": "Pipeline review", "owner_id": "m1",
+                                                             "due_date": "2099-01-01"}).status_code == 201
+    assert january.post(f"/v1/reviews/{rid}/actions/call/complete", json={"outcome": "3 revived"}).status_code == 201
+    project_all(fresh_engine)
+    review = january.get(f"/v1/reviews/{rid}").json()
+    assert (review["actions_total"], review["actions_open"]) == (2, 1)
+    call = next(a for a in review["actions"] if a["action_id"] == "call")
+    assert call["outcome"] == "3 revived" and not call["overdue"]
+    assert january.post(f"/v1/reviews/{rid}/close", json={"summary": "plan agreed"}).status_code == 201
+    project_all(fresh_engine)
+    assert january.get("/v1/reviews", params={"status": "open"}).json()["reviews"] == []
+    assert january.get(f"/v1/reviews/{rid}").json()["status"] == "closed"
+    nxt = january.post("/v1/targets", json={"scope": "rep", "scope_id": "r1", "period": "2026-02",
+                                            "metric": "deals_won", "value": 6})
+    assert nxt.status_code == 201
+
+
+def test_overdue_actions_are_flagged(january, fresh_engine):
+    rid = "manual-1"
+    assert january.post("/v1/reviews", json={"review_id": rid, "scope": "team", "scope_id": "t1", "period": "2026-01",
+                                             "metric": "revenue", "expected": "1000", "actual": "2000"}).status_code == 201
+    january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "x", "title": "t", "owner_id": "r1",
+                                                     "due_date": "2026-01-02"})
+    project_all(fresh_engine)
+    review = january.get(f"/v1/reviews/{rid}").json()
+    assert review["overdue_actions"] == 1 and review["trigger"] == "manual"
+    assert count(fresh_engine, "SELECT count(*) FROM read_models.overdue_actions") == 1
+
+
+@pytest.mark.parametrize("path,body,status,code", [
+    ("/v1/reviews/nope/actions", {"title": "t", "owner_id": "o"}, 404, "review_not_found"),
+    ("/v1/reviews/nope/close", {}, 404, "review_not_found"),
+])
+def test_review_errors_on_unknown_review(january, path, body, status, code):
+    r = january.post(path, json=body)
+    assert r.status_code == status and r.json()["error"]["code"] == code
+
+
+def test_review_action_rules(january):
+    rid = "rules-1"
+    body = {"review_id": rid, "scope": "rep", "scope_id": "r1", "period": "2026-01", "metric": "contacts",
+            "expected": "10", "actual": "1"}
+    assert january.post("/v1/reviews", json=body).status_code == 201
+    assert january.post("/v1/reviews", json=body).json()["error"]["code"] == "review_exists"
+    assert january.post(f"/v1/reviews/{rid}/actions/zzz/complete").json()["error"]["code"] == "action_not_found"
+    january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "a", "title": "t", "owner_id": "o"})
+    assert january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "a", "title": "t", "owner_id": "o"}).status_code == 409
+    assert january.post(f"/v1/reviews/{rid}/actions/a/complete").status_code == 201
+    assert january.post(f"/v1/reviews/{rid}/actions/a/complete").json()["error"]["code"] == "action_conflict"
+    assert january.post(f"/v1/reviews/{rid}/close").status_code == 201
+    closed = january.post(f"/v1/reviews/{rid}/actions", json={"title": "late", "owner_id": "o"})
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "review_closed"
+
+
+def test_forecast_weighted_historical_and_accuracy(january, fresh_engine):
+    h = History(fresh_engine)
+    h.create("open1", 20, amount="1000")
+    h.move("open1", 21, "lead", "proposal")
+    h.create("open2", 20, amount="500")
+    project_all(fresh_engine)
+    body = january.get("/v1/reports/forecast", params={"period": "2026-01"}).json()
+    stages = {s["stage"]: s for s in body["stages"]}
+    assert stages["proposal"]["weighted"] == "400.00" and stages["lead"]["weighted"] == "25.00"
+    assert body["weighted_pipeline"] == "425.00" and body["won_to_date"] == "3000.00"
+    assert stages["lead"]["sample_size"] < forecast.MIN_SAMPLE and stages["lead"]["historical_probability"] is None
+    assert body["historical_forecast"] == "425.00"  # too few closed deals: configured probabilities
+    with fresh_engine.begin() as conn:
+        assert forecast.snapshot(conn, "2026-01", "company", "company", datetime(2026, 1, 1, tzinfo=timezone.utc))
+        assert not forecast.snapshot(conn, "2026-01", "company", "company", datetime(2026, 1, 2, tzinfo=timezone.utc))
+    [past] = january.get("/v1/reports/forecast", params={"period": "2026-02"}).json()["accuracy"]
+    assert past["period"] == "2026-01" and past["actual"] == "3000.00"
+    assert january.get("/v1/reports/forecast", params={"scope": "rep"}).status_code == 422
