@@ -30,6 +30,7 @@ NonNegativeAmount = Annotated[
 Number = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False), FixedPoint]
 Period = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
 Metric = Literal["revenue", "deals_won", "new_deals", "win_rate", "avg_cycle_days", "contacts"]
+ReviewMetric = Metric | Literal["stalled_deals"]
 Scope = Literal["rep", "team", "company"]
 
 
@@ -128,7 +129,7 @@ class ReviewOpened(Payload):
     scope: Scope
     scope_id: Id
     period: Period
-    metric: Metric
+    metric: ReviewMetric
     expected: Number
     actual: Number
     notes: Text | None = None

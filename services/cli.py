@@ -114,7 +114,8 @@ def watch(database_url: DatabaseUrl = None) -> None:
     engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
                          pool_size=2)
     watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
-                 currency=settings.currency, every_seconds=settings.watch_seconds)
+                 currency=settings.currency, stalled_level=settings.stalled_review_level,
+                 every_seconds=settings.watch_seconds)
     engine.dispose()
 
 

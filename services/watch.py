@@ -51,21 +51,49 @@ def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency
 
 
 def _open_review(engine: Engine, row, result: attainment.Assessment, currency: str) -> bool:
-    review_id = review_id_for(row["target_id"])
+    data = {"trigger": "deviation", "scope": row["scope"], "scope_id": row["scope_id"],
+            "period": row["period"], "metric": row["metric"], "expected": str(round(result.pace, 4)),
+            "actual": str(round(Decimal(row["actual"]), 4)),
+            "notes": f"target {row['value']} ({row['target_id']}); status {result.status}"}
+    return _append_review(engine, review_id_for(row["target_id"]), data, currency)
+
+
+def _append_review(engine: Engine, review_id: str, data: dict, currency: str) -> bool:
+    """Open review `review_id` unless it exists; True if this call opened it."""
     event = EVENT_MODELS["review.opened"].model_validate({
-        "type": "review.opened", "event_id": str(uuid.uuid5(NAMESPACE, review_id)),
-        "data": {"trigger": "deviation", "scope": row["scope"], "scope_id": row["scope_id"],
-                 "period": row["period"], "metric": row["metric"], "expected": str(round(result.pace, 4)),
-                 "actual": str(round(Decimal(row["actual"]), 4)),
-                 "notes": f"target {row['value']} ({row['target_id']}); status {result.status}"}})
+        "type": "review.opened", "event_id": str(uuid.uuid5(NAMESPACE, review_id)), "data": data})
     ctx = store.Context(actor="dealtrail-watch", source="/watch", correlation_id=review_id)
     try:
-        [result_] = append_events(engine, [Command(f"review:{review_id}", event)], ctx, currency=currency)
+        [result] = append_events(engine, [Command(f"review:{review_id}", event)], ctx, currency=currency)
     except ReviewExists:
         return False
-    if result_.created:
-        log.info("deviation: opened review %s for %s", review_id, row["target_id"])
-    return result_.created
+    if result.created:
+        log.info("%s: opened review %s", data["trigger"], review_id)
+    return result.created
+
+
+_STALLED = """
+SELECT owner_id, count(*) AS stalled FROM read_models.stalled_deals
+WHERE owner_id IS NOT NULL GROUP BY owner_id HAVING count(*) >= %(level)s
+"""
+
+
+def check_stalled(engine: Engine, now: datetime, level: int, currency: str) -> list[str]:
+    """One `review.opened` (trigger=stalled) per rep and month once their stalled deals reach `level`."""
+    if level <= 0:
+        return []
+    period = f"{now.year}-{now.month:02d}"
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(_STALLED, {"level": level}).all()
+    opened = []
+    for owner_id, stalled in rows:
+        review_id = "stalled-" + hashlib.md5(f"{owner_id}|{period}".encode()).hexdigest()
+        data = {"trigger": "stalled", "scope": "rep", "scope_id": owner_id, "period": period,
+                "metric": "stalled_deals", "expected": str(level - 1), "actual": str(stalled),
+                "notes": f"{stalled} stalled deals (review level {level})"}
+        if _append_review(engine, review_id, data, currency):
+            opened.append(owner_id)
+    return opened
 
 
 def take_snapshots(engine: Engine, now: datetime) -> int:
@@ -84,11 +112,12 @@ def take_snapshots(engine: Engine, now: datetime) -> int:
 
 
 def run(engine: Engine, stop: threading.Event, *, threshold: Decimal, currency: str,
-        every_seconds: float = 30.0) -> None:
+        stalled_level: int = 0, every_seconds: float = 30.0) -> None:
     while not stop.is_set():
         now = datetime.now(timezone.utc)
         try:
             check_deviations(engine, now, threshold, currency)
+            check_stalled(engine, now, stalled_level, currency)
             take_snapshots(engine, now)
         except Exception:  # keep watching; the next round retries
             log.exception("watch round failed")

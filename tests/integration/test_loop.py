@@ -156,3 +156,18 @@ def test_forecast_weighted_historical_and_accuracy(january, fresh_engine):
     [past] = january.get("/v1/reports/forecast", params={"period": "2026-02"}).json()["accuracy"]
     assert past["period"] == "2026-01" and past["actual"] == "3000.00"
     assert january.get("/v1/reports/forecast", params={"scope": "rep"}).status_code == 422
+
+
+def test_stalled_deals_open_one_review_per_rep_and_month(fresh_engine):
+    h = History(fresh_engine)
+    for i in range(3):
+        h.create(f"s{i}", 0, owner="slow")      # January, never touched again: stalled
+    h.create("fresh", 0, owner="busy")
+    project_all(fresh_engine)
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    assert watch.check_stalled(fresh_engine, now, 3, "USD") == ["slow"]
+    assert watch.check_stalled(fresh_engine, now, 3, "USD") == []
+    assert watch.check_stalled(fresh_engine, now, 0, "USD") == []  # 0 switches it off
+    project_all(fresh_engine)
+    [review] = api(fresh_engine).get("/v1/reviews").json()["reviews"]
+    assert (review["trigger"], review["scope_id"], review["metric"], review["actual"]) == ("stalled", "slow", "stalled_deals", 3.0)
