@@ -42,6 +42,9 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | 
            end: datetime | None, **filters) -> dict:
     sql = _COHORT.format(deal_current=qualified(schema, "deal_current"), filters=deal_filters())
     rows = conn.exec_driver_sql(sql, {"pipeline": pipeline.key, "from": start, "to": end, **filters}).all()
+    targets = dict(conn.exec_driver_sql(
+        f"SELECT stage, target_conversion FROM {qualified(schema, 'pipeline_stage')} WHERE pipeline = %(p)s",
+        {"p": pipeline.key}).all())
     furthest = [(index, status, n) for kind, index, status, n in rows if kind == "furthest"]
     entered = {stage: n for kind, _, stage, n in rows if kind == "entered"}
     created = sum(n for _, _, n in furthest)
@@ -52,10 +55,14 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | 
     for k, stage in enumerate(pipeline.keys):
         following = reached[k + 1] if k + 1 < len(reached) else won
         entered_k = entered.get(stage, 0)
+        conversion, target = ratio(following, reached[k]), targets.get(stage)
         stages.append({"stage": stage, "reached": reached[k], "entered": entered_k,
-                       "skipped": reached[k] - entered_k, "conversion": ratio(following, reached[k])})
+                       "skipped": reached[k] - entered_k, "conversion": conversion,
+                       "target_conversion": None if target is None else float(target),
+                       "leakage": conversion is not None and target is not None and conversion < target})
     return {"mode": "cohort", "pipeline": pipeline.key, "created": created, "won": won, "lost": lost,
-            "win_rate": ratio(won, created), "stages": stages}
+            "win_rate": ratio(won, created), "stages": stages,
+            "leakage_stages": [s["stage"] for s in stages if s["leakage"]]}
 
 
 def snapshot(conn: Connection, pipeline: Pipeline, schema: str, at: datetime | None, **filters) -> dict:

@@ -50,11 +50,16 @@ def test_cohort_funnel(six_deals):
         ("lead", 5, 5, 0, 0.8), ("contacted", 4, 3, 1, 0.75), ("needs_analysis", 3, 2, 1, 1.0),
         ("proposal", 3, 2, 1, 0.6667), ("negotiation", 2, 1, 1, 1.0)]
     assert body["as_of_position"] > 0 and body["mode"] == "cohort"
+    # leakage: conversion below the stage's target conversion (lead 0.6, ..., proposal 0.5)
+    assert [(s["stage"], s["target_conversion"], s["leakage"]) for s in body["stages"]][3:] == [
+        ("proposal", 0.5, False), ("negotiation", 0.5, False)]
+    assert body["leakage_stages"] == []
 
 
 def test_cohort_funnel_filters_and_empty_stages(six_deals):
     body = six_deals.get("/v1/reports/funnel", params={"owner_id": "r2"}).json()
     assert (body["created"], body["won"], body["lost"]) == (2, 0, 1)
+    assert body["leakage_stages"] == ["lead", "contacted"]  # 1 of 2, then 0 of 1 moved on; targets 0.6
     assert stage_rows(body, "reached") == [(2,), (1,), (0,), (0,), (0,)]
     assert [s["conversion"] for s in body["stages"]][2:] == [None, None, None]
     everyone = six_deals.get("/v1/reports/funnel").json()
