@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from infra.db import make_engine
 from infra.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -50,6 +51,12 @@ def _require(value: str | None, name: str) -> str:
     return value
 
 
+def _engine(settings: Settings, *, pool_size: int, admin: bool = False):
+    """Services connect as dealtrail_app; admin commands (rebuild, replay) as the schema owner."""
+    return make_engine(_require(settings.database_url, "DATABASE_URL"), pool_size=pool_size,
+                       app_role=None if admin else "dealtrail_app")
+
+
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply database migrations (as the URL's user, who owns the schema)."""
@@ -75,12 +82,10 @@ def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServer
           topic: Topic = None) -> None:
     """Publish committed events to Kafka in commit order (one active relay; others stand by)."""
     from events.relay import Relay, RelayConfig
-    from infra.db import make_engine
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic)
-    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
-                         pool_size=3)
+    engine = _engine(settings, pool_size=3)
     config = RelayConfig(bootstrap=_require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
                          topic=settings.topic, partitions=settings.partitions,
                          batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds)
@@ -92,13 +97,11 @@ def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServer
 def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
             topic: Topic = None) -> None:
     """Apply events from Kafka to the read models (a consumer-group member; run several)."""
-    from infra.db import make_engine
     from projections.worker import Worker
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic)
-    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
-                         pool_size=2)
+    engine = _engine(settings, pool_size=2)
     Worker(engine, _require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
            settings.topic).run(_stop_on_signals())
     engine.dispose()
@@ -107,12 +110,10 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
 @app.command()
 def watch(database_url: DatabaseUrl = None) -> None:
     """Deviation alerts (review.opened, once per target and period) and forecast snapshots."""
-    from infra.db import make_engine
     from services import watch as watching
     _logging()
     settings = _settings(database_url=database_url)
-    engine = make_engine(_require(settings.database_url, "DATABASE_URL"), app_role="dealtrail_app",
-                         pool_size=2)
+    engine = _engine(settings, pool_size=2)
     watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
                  currency=settings.currency, stalled_level=settings.stalled_review_level,
                  every_seconds=settings.watch_seconds)
@@ -139,14 +140,12 @@ def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
             database_url: DatabaseUrl = None) -> None:
     """Rebuild read models from events.event into fresh tables, then swap them in atomically."""
     from events.log_reader import settled_horizon
-    from infra.db import make_engine
     from projections import rebuild as rebuilding
     unknown = set(projections or []) - {"sales"}
     if unknown:
         typer.echo(f"unknown projection(s): {', '.join(sorted(unknown))} (known: sales)", err=True)
         raise typer.Exit(2)
-    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
-                         pool_size=3)
+    engine = _engine(_settings(database_url=database_url), pool_size=3, admin=True)
     bar, task = _progress_bar(rebuilding.count_events(engine, settled_horizon(engine)))
     with bar:
         through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n))
@@ -160,10 +159,8 @@ def replay(until: Annotated[str, typer.Option(help="A position (integer) or a re
     """Build the read models as they were at a past moment into a separate schema (for auditors)."""
     from datetime import datetime
     from events.log_reader import settled_horizon
-    from infra.db import make_engine
     from projections import rebuild as rebuilding
-    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
-                         pool_size=3)
+    engine = _engine(_settings(database_url=database_url), pool_size=3, admin=True)
     position, recorded = (int(until), None) if until.isdigit() else (None, datetime.fromisoformat(until))
     if recorded is not None and recorded.tzinfo is None:
         typer.echo("--until timestamps need a timezone (e.g. 2026-11-01T00:00:00Z)", err=True)
@@ -215,9 +212,7 @@ def _post_batch(client, items: list[dict]) -> int:
 def verify(database_url: DatabaseUrl = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""
     from events.verify import verify_chains
-    from infra.db import make_engine
-    engine = make_engine(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"),
-                         app_role="dealtrail_app", pool_size=1)
+    engine = _engine(_settings(database_url=database_url), pool_size=1)
     result = verify_chains(engine)
     typer.echo(json.dumps({"ok": result.ok, "events_checked": result.events_checked,
                            "streams_checked": result.streams_checked,
