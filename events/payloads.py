@@ -151,6 +151,17 @@ class ReviewClosed(Payload):
     summary: Text | None = None
 
 
+class StageDefinition(Payload):
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    probability: Annotated[Decimal, Field(ge=0, le=1), FixedPoint]
+    target_conversion: Annotated[Decimal, Field(ge=0, le=1), FixedPoint] | None = None
+    stall_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class PipelineDefined(Payload):
+    stages: Annotated[list[StageDefinition], Field(min_length=1, max_length=30)]
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "deal.created": DealCreated,
     "deal.contact_logged": ContactLogged,
@@ -167,5 +178,6 @@ PAYLOADS: dict[str, type[Payload]] = {
     "review.action_added": ReviewActionAdded,
     "review.action_completed": ReviewActionCompleted,
     "review.closed": ReviewClosed,
+    "pipeline.defined": PipelineDefined,
 }
 DEAL_EVENT_TYPES = frozenset(t for t in PAYLOADS if t.startswith("deal.")) | {"event.voided"}

@@ -1,4 +1,5 @@
 """Runs child processes for `dealtrail up`, prefixing their output, and stops them together."""
+import ctypes
 import itertools
 import os
 import signal
@@ -10,6 +11,14 @@ import time
 COLORS = itertools.cycle(["36", "35", "33", "32", "34", "31"])
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if `dealtrail up` itself dies (even by SIGKILL)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: children outlive a killed parent; Ctrl-C still stops them
+
+
 class Supervisor:
     def __init__(self, out=None):
         self.out = out or sys.stdout
@@ -19,7 +28,8 @@ class Supervisor:
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, text=True, bufsize=1)
+                                start_new_session=True, text=True, bufsize=1,
+                                preexec_fn=_die_with_parent)
         self.children.append((name, proc))
         color = next(COLORS)
         threading.Thread(target=self._pump, args=(name, color, proc), daemon=True).start()

@@ -1,4 +1,4 @@
-"""Read-model rows of target and review streams (pure), like projections.derive for deals."""
+"""Read-model rows of target, review and pipeline streams (pure), like projections.derive for deals."""
 from collections.abc import Iterable
 from datetime import date
 
@@ -12,7 +12,19 @@ def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]
         return _target(stream_id.removeprefix("target:"), events)
     if stream_id.startswith("review:"):
         return _review(stream_id.removeprefix("review:"), events)
+    if stream_id.startswith("pipeline:"):
+        return _pipeline(stream_id.removeprefix("pipeline:"), events)
     return {}
+
+
+def _pipeline(key: str, events: list[Ev]) -> dict[str, list[tuple]]:
+    """The definition in force: the latest pipeline.defined."""
+    defined = [e for e in events if e.type == "pipeline.defined"]
+    if not defined:
+        return {}
+    stages = defined[-1].data["stages"]
+    return {"pipeline_stage": [(key, s["key"], i, s["probability"], s.get("stall_after_days"),
+                                s.get("target_conversion")) for i, s in enumerate(stages)]}
 
 
 def _target(target_id: str, events: list[Ev]) -> dict[str, list[tuple]]:

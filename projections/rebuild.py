@@ -37,9 +37,8 @@ def create_tables(conn: Connection, schema: str) -> None:
     s = schema_name(schema)
     conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
     conn.exec_driver_sql(f"CREATE SCHEMA {s}")
-    for table in (*SALES_TABLES, "pipeline_stage"):
+    for table in SALES_TABLES:
         conn.exec_driver_sql(f"CREATE TABLE {s}.{table} (LIKE read_models.{table} INCLUDING ALL)")
-    conn.exec_driver_sql(f"INSERT INTO {s}.pipeline_stage SELECT * FROM read_models.pipeline_stage")
 
 
 def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,

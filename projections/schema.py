@@ -32,9 +32,12 @@ LOOP_TABLES = {
                 "version"),
     "review_actions": ("review_id", "action_id", "title", "owner_id", "due_date", "added_at",
                        "completed_at", "outcome"),
+    "pipeline_stage": ("pipeline", "stage", "stage_index", "probability", "stall_after_days",
+                       "target_conversion"),
 }
 LOOP_KEYS = {"targets": ("target:", "target_id"), "target_history": ("target:", "target_id"),
-             "reviews": ("review:", "review_id"), "review_actions": ("review:", "review_id")}
+             "reviews": ("review:", "review_id"), "review_actions": ("review:", "review_id"),
+             "pipeline_stage": ("pipeline:", "pipeline")}
 SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

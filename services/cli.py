@@ -61,8 +61,13 @@ def _engine(settings: Settings, *, pool_size: int, admin: bool = False):
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply database migrations (as the URL's user, who owns the schema)."""
     from infra.migrate import upgrade
+    from services.bootstrap import ensure_default_pipeline
     _logging()
-    upgrade(_require(_settings(database_url=database_url).database_url, "DATABASE_URL"))
+    settings = _settings(database_url=database_url)
+    upgrade(_require(settings.database_url, "DATABASE_URL"))
+    engine = _engine(settings, pool_size=1)
+    ensure_default_pipeline(engine, settings.currency)
+    engine.dispose()
     typer.echo("migrations applied")
 
 

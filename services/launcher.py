@@ -4,10 +4,12 @@ import os
 import sys
 import threading
 
+from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
 from infra.settings import Settings
 from infra.supervisor import Supervisor
+from services.bootstrap import ensure_default_pipeline
 
 log = logging.getLogger("dealtrail.up")
 
@@ -27,6 +29,9 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             bootstrap = broker.start()
             log.info("embedded Kafka-protocol broker (Tansu) on %s", bootstrap)
         upgrade(database_url)
+        engine = make_engine(database_url, app_role="dealtrail_app", pool_size=1)
+        ensure_default_pipeline(engine, settings.currency)
+        engine.dispose()
         log.info("migrations applied")
         env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "DEALTRAIL_TOPIC": settings.topic, "DEALTRAIL_HOST": settings.host,

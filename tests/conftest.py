@@ -12,6 +12,7 @@ from psycopg2 import sql
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
+from services.bootstrap import ensure_default_pipeline
 
 APP_ROLE = "dealtrail_app"
 
@@ -39,7 +40,11 @@ class Databases:
         self.admin_url = admin_url
         self.created: list[str] = []
         self.template = self._create(f"dealtrail_tpl_{os.getpid()}", template=None)
-        upgrade(_with_database(admin_url, self.template))
+        template_url = _with_database(admin_url, self.template)
+        upgrade(template_url)
+        engine = make_engine(template_url, app_role=APP_ROLE, pool_size=1)
+        ensure_default_pipeline(engine, "USD")  # as `dealtrail migrate` does on first start
+        engine.dispose()
 
     def _create(self, name: str, template: str | None) -> str:
         conn = psycopg2.connect(self.admin_url)

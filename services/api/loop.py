@@ -101,6 +101,29 @@ def close_review(review_id: IdPath, body: payloads.ReviewClosed | None = None, *
     return _append(engine, settings, principal, f"review:{review_id}", "review.closed", data)
 
 
+@router.put("/v1/pipelines/{pipeline}", status_code=201, response_model=AppendOut)
+def define_pipeline(pipeline: IdPath, body: payloads.PipelineDefined, engine: EngineDep,
+                    settings: SettingsDep, principal: PrincipalDep):
+    """Redefine a pipeline's per-stage probability, target conversion and stall threshold
+    (`pipeline.defined`); the stage list itself stays as first defined."""
+    return _append(engine, settings, principal, f"pipeline:{pipeline}", "pipeline.defined",
+                   body.model_dump(mode="json", exclude_none=True))
+
+
+@router.get("/v1/pipelines")
+def list_pipelines(engine: EngineDep):
+    """The definitions in force."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM read_models.pipeline_stage ORDER BY pipeline, stage_index")
+        pipelines: dict[str, list] = {}
+        for row in rows.mappings():
+            pipelines.setdefault(row["pipeline"], []).append(
+                {"stage": row["stage"], "probability": float(row["probability"]),
+                 "stall_after_days": row["stall_after_days"],
+                 "target_conversion": None if row["target_conversion"] is None else float(row["target_conversion"])})
+    return {"pipelines": [{"pipeline": k, "stages": v} for k, v in pipelines.items()]}
+
+
 @router.get("/v1/reviews")
 def list_reviews(engine: EngineDep, status: Literal["open", "closed"] | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100):

@@ -3,7 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.domain import deal, review, rules, target
+from services.domain import deal, pipeline_config, review, rules, target
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,14 @@ REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=s.removeprefix
                    load=review.ReviewState.model_validate, decide=review.decide, evolve=review.evolve)
 TARGET = Aggregate(initial=lambda s: target.TargetState(target_id=s.removeprefix("target:")),
                    load=target.TargetState.model_validate, decide=target.decide, evolve=target.evolve)
+PIPELINE = Aggregate(initial=lambda s: pipeline_config.PipelineState(pipeline=s.removeprefix("pipeline:")),
+                     load=pipeline_config.PipelineState.model_validate, decide=pipeline_config.decide,
+                     evolve=pipeline_config.evolve)
 
 
 def aggregate_for(stream_id: str) -> Aggregate:
+    if stream_id.startswith("pipeline:"):
+        return PIPELINE
     if stream_id.startswith("review:"):
         return REVIEW
     if stream_id.startswith("target:"):

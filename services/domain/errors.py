@@ -96,3 +96,7 @@ class ActionNotFound(DomainError):
 
 class ActionConflict(DomainError):
     code, status = "action_conflict", 409
+
+
+class PipelineConflict(DomainError):
+    code, status = "pipeline_conflict", 409

@@ -53,7 +53,11 @@ class Up:
 
     def interrupt(self, timeout=30) -> int:
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # its children get SIGTERM (parent-death signal)
+            return self.proc.wait()
 
 
 def wait_until(fetch, ready, timeout=60):
@@ -71,8 +75,7 @@ def up(tmp_path):
     running = Up(tmp_path)
     yield running
     if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
+        running.interrupt()
 
 
 def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
@@ -91,19 +94,21 @@ def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
     for body in session:
         r = httpx.post(deal, json=body)
         assert r.status_code == 201, r.text
+    signed_at = r.json()["position"]
     state = httpx.get(f"{up.base}/v1/deals/acme-1").json()
     assert (state["status"], state["signed_amount"], state["version"]) == ("won", "11500.00", 6)
     log = httpx.get(f"{up.base}/v1/events", params={"after": 0}).json()
-    assert [e["type"] for e in log["events"]] == [b["type"] for b in session]
+    assert [e["type"] for e in log["events"]] == ["pipeline.defined"] + [b["type"] for b in session]
     deadline = time.monotonic() + 30
     while httpx.get(f"{up.base}/v1/projections").json()["relay"]["events_behind"] and time.monotonic() < deadline:
         time.sleep(0.2)
-    messages = read_topic(up.broker(), "dealtrail.events", expect=6)
-    assert [m["envelope"]["stream_version"] for m in sorted(messages, key=lambda m: m["offset"])] == [1, 2, 3, 4, 5, 6]
-    assert {m["key"] for m in messages} == {"acme-1"}
+    messages = read_topic(up.broker(), "dealtrail.events", expect=7)
+    ours = sorted((m for m in messages if m["key"] == "acme-1"), key=lambda m: m["offset"])
+    assert [m["envelope"]["stream_version"] for m in ours] == [1, 2, 3, 4, 5, 6]
+    assert {m["key"] for m in messages} == {"acme-1", "pipeline:default"}
     assert httpx.get(f"{up.base}/v1/audit/verify").json()["ok"] is True
     funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel").json(), lambda b: b["won"] == 1)
-    assert funnel["created"] == 1 and funnel["as_of_position"] == 6
+    assert funnel["created"] == 1 and funnel["as_of_position"] == signed_at
     demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--deals", "150", "--seed", "3",
                            "--api-url", up.base], capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr

@@ -36,7 +36,7 @@ def test_late_commit_is_not_skipped(fresh_engine):
     append(fresh_engine, "a", f.created())
     append(fresh_engine, "b", f.created())
     first = read_committed(fresh_engine, 0, 100)
-    assert [e.deal_id for e in first.envelopes] == ["a", "b"]
+    assert [e.deal_id for e in first.envelopes] == ["pipeline:default", "a", "b"]
     with fresh_engine.connect() as slow:
         slow_env = append_in_open_transaction(slow, "a")      # takes position 3, not committed
         fast_env = append(fresh_engine, "b", f.contact())     # position 4, committed
@@ -55,16 +55,18 @@ def test_rolled_back_positions_are_skipped_as_holes(fresh_engine):
         later = append(fresh_engine, "b", f.created())
         aborted.rollback()
     page = read_committed(fresh_engine, 0, 100)
-    assert [e.deal_id for e in page.envelopes] == ["a", "b"] and page.through == later.position
+    assert [e.deal_id for e in page.envelopes] == ["pipeline:default", "a", "b"]
+    assert page.through == later.position
 
 
 def test_waits_for_a_slow_writer_then_returns_everything(fresh_engine):
-    append(fresh_engine, "a", f.created())
+    created = append(fresh_engine, "a", f.created())
     results = {}
     with fresh_engine.connect() as slow:
         held = append_in_open_transaction(slow, "a")
         append(fresh_engine, "c", f.created())
-        reader = threading.Thread(target=lambda: results.update(page=read_committed(fresh_engine, 1, 100)))
+        reader = threading.Thread(target=lambda: results.update(
+            page=read_committed(fresh_engine, created.position, 100)))
         reader.start()
         time.sleep(0.3)
         slow.commit()

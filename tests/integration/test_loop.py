@@ -171,3 +171,25 @@ def test_stalled_deals_open_one_review_per_rep_and_month(fresh_engine):
     project_all(fresh_engine)
     [review] = api(fresh_engine).get("/v1/reviews").json()["reviews"]
     assert (review["trigger"], review["scope_id"], review["metric"], review["actual"]) == ("stalled", "slow", "stalled_deals", 3.0)
+
+
+def test_pipeline_parameters_are_defined_by_events(fresh_engine):
+    from services.bootstrap import default_definition
+    client = api(fresh_engine)
+    project_all(fresh_engine)
+    [default] = client.get("/v1/pipelines").json()["pipelines"]
+    assert [s["stage"] for s in default["stages"]][:2] == ["lead", "contacted"]
+    definition = default_definition()
+    definition["stages"][0] = {**definition["stages"][0], "probability": "0.09", "stall_after_days": 3}
+    r = client.put("/v1/pipelines/default", json=definition)
+    assert r.status_code == 201 and r.json()["stream_version"] == 2
+    h = History(fresh_engine)
+    h.create("p1", 300, amount="1000")  # Oct 28 2026: stalled after 3 days, not after 14
+    project_all(fresh_engine)
+    lead = client.get("/v1/pipelines").json()["pipelines"][0]["stages"][0]
+    assert (lead["probability"], lead["stall_after_days"]) == (0.09, 3)
+    assert client.get("/v1/reports/forecast").json()["stages"][0]["weighted"] == "90.00"
+    assert [d["deal_id"] for d in client.get("/v1/deals", params={"stalled": "true"}).json()["deals"]] == ["p1"]
+    reordered = {"stages": list(reversed(definition["stages"]))}
+    bad = client.put("/v1/pipelines/default", json=reordered)
+    assert bad.status_code == 409 and bad.json()["error"]["code"] == "pipeline_conflict"

@@ -1,0 +1,32 @@
+"""First start: define the default pipeline by an event (once; re-running is a no-op)."""
+import uuid
+
+from sqlalchemy import Engine
+
+from events import store
+from events.pipelines import DEFAULT_PIPELINE
+from events.schema import EVENT_MODELS
+from services.appending import Command, append_events
+from services.domain.errors import IdempotencyConflict
+
+DEFAULT_TARGET_CONVERSION = {"lead": "0.60", "contacted": "0.60", "needs_analysis": "0.60",
+                             "proposal": "0.50", "negotiation": "0.50"}
+EVENT_ID = uuid.UUID("8a4f0c62-3b7d-5e19-9c2a-6d1e0f4b7a31")
+
+
+def default_definition() -> dict:
+    return {"stages": [{"key": s.key, "probability": str(s.probability), "stall_after_days": s.stall_after_days,
+                        "target_conversion": DEFAULT_TARGET_CONVERSION[s.key]}
+                       for s in DEFAULT_PIPELINE.stages]}
+
+
+def ensure_default_pipeline(engine: Engine, currency: str) -> bool:
+    """True when this call recorded the default pipeline's first definition."""
+    event = EVENT_MODELS["pipeline.defined"].model_validate(
+        {"type": "pipeline.defined", "event_id": str(EVENT_ID), "data": default_definition()})
+    ctx = store.Context(actor="dealtrail-bootstrap", source="/bootstrap")
+    try:
+        [result] = append_events(engine, [Command("pipeline:default", event)], ctx, currency=currency)
+    except IdempotencyConflict:
+        return False  # an older release defined it differently; its definition stands
+    return result.created
