@@ -37,7 +37,8 @@ WHERE a.kind = 'won' AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s 
 """
 
 _SNAPSHOTS = """
-SELECT period, taken_at, won_to_date + historical_forecast AS forecast FROM read_models.forecast_snapshot
+SELECT period, taken_at, won_to_date + historical_forecast AS forecast, as_of_position
+FROM read_models.forecast_snapshot
 WHERE scope = %(scope)s AND scope_id = %(scope_id)s ORDER BY period
 """
 
@@ -71,14 +72,14 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str, now: date
 def accuracy(conn: Connection, scope: str, scope_id: str, now: datetime) -> list[dict]:
     """Forecast taken at the start of each finished period vs what was won in it."""
     out = []
-    for period, taken_at, predicted in conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}):
+    for period, taken_at, predicted, position in conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}):
         start, end = periods.bounds(period)
         if end > now:
             continue
         actual = conn.exec_driver_sql(_WON, {"scope": scope, "scope_id": scope_id, "start": start,
                                              "end": end}).scalar()
         error = (predicted - actual) / actual if actual else None
-        out.append({"period": period, "taken_at": taken_at, "forecast": money(predicted),
+        out.append({"period": period, "taken_at": taken_at, "as_of_position": position, "forecast": money(predicted),
                     "actual": money(actual), "error": None if error is None else round(float(error), 4)})
     return out
 
@@ -87,8 +88,8 @@ def snapshot(conn: Connection, period: str, scope: str, scope_id: str, now: date
     """Record the forecast for a period once (at its start); False if one exists already."""
     body = forecast(conn, period, scope, scope_id, now)
     inserted = conn.exec_driver_sql(
-        "INSERT INTO read_models.forecast_snapshot VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s) "
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO read_models.forecast_snapshot VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s, "
+        "(SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint)) ON CONFLICT DO NOTHING",
         {"p": period, "s": scope, "i": scope_id, "t": now, "w": Decimal(body["weighted_pipeline"]),
          "h": Decimal(body["historical_forecast"]), "won": Decimal(body["won_to_date"])})
     return inserted.rowcount == 1

@@ -154,7 +154,7 @@ def test_forecast_weighted_historical_and_accuracy(january, fresh_engine):
         assert forecast.snapshot(conn, "2026-01", "company", "company", datetime(2026, 1, 1, tzinfo=timezone.utc))
         assert not forecast.snapshot(conn, "2026-01", "company", "company", datetime(2026, 1, 2, tzinfo=timezone.utc))
     [past] = january.get("/v1/reports/forecast", params={"period": "2026-02"}).json()["accuracy"]
-    assert past["period"] == "2026-01" and past["actual"] == "3000.00"
+    assert past["period"] == "2026-01" and past["actual"] == "3000.00" and past["as_of_position"] > 0
     assert january.get("/v1/reports/forecast", params={"scope": "rep"}).status_code == 422
 
 

@@ -82,6 +82,7 @@ TABLES = [
         ("weighted_pipeline", "numeric NOT NULL", "Open amount x configured stage probability."),
         ("historical_forecast", "numeric NOT NULL", "Open amount x P(won | stage) from the last 12 months."),
         ("won_to_date", "numeric NOT NULL", "Revenue already won in the period when taken."),
+        ("as_of_position", "bigint NOT NULL", "The last event position the forecast reflected (traceability)."),
     ], ["ALTER TABLE read_models.forecast_snapshot ADD PRIMARY KEY (period, scope, scope_id)"]),
 ]
 
