@@ -6,7 +6,6 @@ lost its log (the embedded one keeps none across restarts), the relay rewinds to
 position a consumer has applied and publishes again; consumers skip what they already have."""
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from kafka.errors import KafkaError

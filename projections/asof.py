@@ -6,6 +6,7 @@ from sqlalchemy import Engine, text
 
 from events.log_reader import settled_horizon
 from projections import rebuild
+from projections.schema import schema_name
 
 KEEP = 16
 
@@ -30,10 +31,10 @@ def _prune(engine: Engine) -> None:
         names = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'asof\\_%' "
                                   "ORDER BY pg_namespace.oid DESC")).scalars().all()
         for name in names[KEEP:]:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {rebuild.schema_name(name)} CASCADE")
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema_name(name)} CASCADE")
 
 
 def position_of(engine: Engine, schema: str) -> int:
     with engine.connect() as conn:
         return conn.exec_driver_sql(
-            f"SELECT coalesce(max(last_position), 0) FROM {rebuild.schema_name(schema)}.deal_current").scalar()
+            f"SELECT coalesce(max(last_position), 0) FROM {schema_name(schema)}.deal_current").scalar()

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, text
 from events.log_reader import read_committed, settled_horizon
 from projections import checkpoints, sales
 from projections.derive import derive
-from projections.schema import SALES_TABLES, schema_name  # noqa: F401 (re-exported)
+from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.writer import copy_rows, copy_tables, refresh
 

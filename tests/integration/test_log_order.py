@@ -10,7 +10,7 @@ from events import store
 from events.log_reader import read_committed
 from events.schema import event_adapter
 from services.appending import Command, append_events
-from services.domain.deal import DealState, evolve
+from services.domain.deal import DealState
 from tests import factories as f
 
 CTX = store.Context(actor="test", source="/test")

@@ -3,25 +3,14 @@ import threading
 import time
 from collections import defaultdict
 
-import pytest
 from sqlalchemy import text
 
-from events.envelope import Envelope
 from events.relay import Relay, RelayConfig, relay_lag
-from infra.embedded import EmbeddedBroker
 from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
 from tests.integration.test_log_order import append
 
 TOPIC = "dealtrail.events"
-
-
-@pytest.fixture()
-def broker():
-    b = EmbeddedBroker()
-    b.start()
-    yield b
-    b.stop()
 
 
 class RunningRelay:

@@ -9,7 +9,7 @@ from services.appending import Command, append_events
 from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
 from tests.integration.test_log_order import CTX
-from tests.integration.test_relay import TOPIC, assert_per_deal_order, broker, lag, stored_ids, wait_for  # noqa: F401
+from tests.integration.test_relay import TOPIC, assert_per_deal_order, lag, stored_ids, wait_for
 
 
 def backlog(engine, deals=2000):

@@ -8,7 +8,7 @@ import uuid
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests.integration.projection_helpers import CTX
-from tests.integration.test_relay import broker, wait_for  # noqa: F401
+from tests.integration.test_relay import wait_for
 from tests.integration.worker_helpers import (caught_up, rebuilt, start_relay, start_worker, tables,
                                               wait_caught_up)
 from projections import checkpoints, sales
@@ -53,9 +53,9 @@ def test_two_workers_split_partitions_and_match_a_rebuild(fresh_engine, broker):
 def _worker_process(engine, bootstrap, topic, group):
     env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
            "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DEALTRAIL_TOPIC": topic}
-    code = ("import sys, threading; from services.cli import _settings; "
+    code = ("import sys, threading; "
             "from infra.db import make_engine; from projections.worker import Worker; "
-            f"Worker(make_engine(sys.argv[1], app_role='dealtrail_app'), sys.argv[2], sys.argv[3], sys.argv[4])"
+            "Worker(make_engine(sys.argv[1], app_role='dealtrail_app'), sys.argv[2], sys.argv[3], sys.argv[4])"
             ".run(threading.Event())")
     return subprocess.Popen([sys.executable, "-c", code, env["DATABASE_URL"], bootstrap, topic, group],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
