@@ -47,3 +47,13 @@ DEFAULT_PIPELINE = Pipeline("default", (
 ))
 
 PIPELINES = {DEFAULT_PIPELINE.key: DEFAULT_PIPELINE}
+
+
+def with_stages(key: str, stage_keys) -> Pipeline:
+    """A pipeline known by its ordered stage keys (all that rules and projections need)."""
+    return Pipeline(key, tuple(Stage(k, Decimal(0), None) for k in stage_keys))
+
+
+def known(definitions: dict[str, list[str]]) -> dict[str, Pipeline]:
+    """The code's default pipeline plus the stage lists defined by pipeline.defined events."""
+    return {**PIPELINES, **{k: with_stages(k, keys) for k, keys in definitions.items()}}

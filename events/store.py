@@ -192,3 +192,11 @@ def read_head(conn: Connection, deal_id: str) -> Head | None:
 
 __all__ = ["GENESIS_HASH", "Head", "NewEvent", "Context", "Recorded", "LockedHeads",
            "lock_heads", "find_recorded", "append", "read_stream", "read_head"]
+
+
+def pipeline_stage_lists(conn: Connection) -> dict[str, list[str]]:
+    """Ordered open stages of every pipeline defined by events (from the stream heads)."""
+    rows = conn.execute(select(stream_head.c.deal_id, stream_head.c.state).where(
+        stream_head.c.deal_id >= "pipeline:", stream_head.c.deal_id < "pipeline;", stream_head.c.version > 0))
+    return {deal_id.removeprefix("pipeline:"): state["stages"] for deal_id, state in rows
+            if deal_id.startswith("pipeline:") and state.get("stages")}

@@ -4,13 +4,13 @@ The deal's events are folded in business-time order (occurred_at, then stream_ve
 voided events left out, so a back-dated event lands where it happened and a void makes its
 event never have happened. Every read-model row of a deal is a function of its events only:
 incremental projection, rebuild and replay agree by construction."""
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from events.pipelines import LOST, PIPELINES, WON
+from events.pipelines import LOST, PIPELINES, WON, Pipeline
 
 DAY = 86400.0
 
@@ -56,10 +56,10 @@ def _month(at: datetime) -> date:
 class _Fold:
     """Mutable fold state; one instance per derive() call."""
 
-    def __init__(self, deal_id: str, created: Ev):
+    def __init__(self, deal_id: str, created: Ev, pipelines: Mapping[str, Pipeline]):
         d = created.data
         self.deal_id, self.at = deal_id, created.occurred_at
-        self.pipeline = PIPELINES.get(d["pipeline"]) or PIPELINES["default"]
+        self.pipeline = pipelines.get(d["pipeline"]) or PIPELINES["default"]
         self.owner, self.team = d["owner_id"], d.get("team_id")
         self.expected, self.quote = _money(d.get("expected_amount")), None
         self.status, self.stage, self.stage_entered_at = "open", None, created.occurred_at
@@ -186,14 +186,16 @@ def _apply(fold: _Fold, ev: Ev) -> None:
                      d.get("from"), fold.owner, fold.team))
 
 
-def derive(deal_id: str, events: Iterable[Ev]) -> DealFacts | None:
-    """The deal's read-model rows, or None if it has no (non-voided) deal.created."""
+def derive(deal_id: str, events: Iterable[Ev],
+           pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealFacts | None:
+    """The deal's read-model rows, or None if it has no (non-voided) deal.created. `pipelines`
+    gives each pipeline's ordered stages (fixed by its first definition)."""
     all_events = list(events)
     ordered = business_order(all_events)
     if not ordered or ordered[0].type != "deal.created":
         return None
     created = ordered[0]
-    fold = _Fold(deal_id, created)
+    fold = _Fold(deal_id, created, pipelines)
     for ev in ordered[1:]:
         _apply(fold, ev)
     if fold.open_visit is not None:

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, text
 
 from events.log_reader import read_committed, settled_horizon
+from events.pipelines import known
+from events.store import pipeline_stage_lists
 from projections import checkpoints, sales
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
@@ -54,18 +56,19 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         cursor.itersize = 20_000
         cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until})
         with engine.begin() as conn:
-            _derive_all(conn, schema, cursor, progress or (lambda n: None))
+            pipelines = known(pipeline_stage_lists(conn))
+            _derive_all(conn, schema, cursor, pipelines, progress or (lambda n: None))
             refresh(conn, schema, None)
         cursor.close()
     finally:
         raw.close()
 
 
-def _derive_all(conn: Connection, schema: str, cursor, progress: Progress) -> None:
+def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:
     facts, others, current, history, seen = [], {}, None, [], 0
     for stream_id, *rest in cursor:
         if stream_id != current:
-            _derive_into(facts, others, current, history)
+            _derive_into(facts, others, current, history, pipelines)
             current, history = stream_id, []
             if len(facts) >= CHUNK_DEALS:
                 copy_rows(conn, schema, facts)
@@ -74,19 +77,19 @@ def _derive_all(conn: Connection, schema: str, cursor, progress: Progress) -> No
         seen += 1
         if seen % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
-    _derive_into(facts, others, current, history)
+    _derive_into(facts, others, current, history, pipelines)
     copy_rows(conn, schema, facts)
     copy_tables(conn, schema, others)
     progress(seen % PROGRESS_EVERY)
 
 
-def _derive_into(facts: list, others: dict, stream_id: str | None, history: list) -> None:
+def _derive_into(facts: list, others: dict, stream_id: str | None, history: list, pipelines) -> None:
     if stream_id is None:
         return
     if not sales.is_deal_stream(stream_id):
         sales.merge_rows(others, derive_stream(stream_id, history))
         return
-    derived = derive(stream_id, history)
+    derived = derive(stream_id, history, pipelines)
     if derived is not None:
         facts.append(derived)
 

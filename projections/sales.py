@@ -7,6 +7,8 @@ from collections import defaultdict
 
 from sqlalchemy import Connection
 
+from events.pipelines import known
+from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from projections.derive import Ev, derive
 from projections.loop import derive_stream
@@ -54,7 +56,8 @@ def apply(conn: Connection, schema: str, upto: dict[str, int]) -> int:
     histories = load_histories(conn, upto)
     deals = sorted(d for d in upto if is_deal_stream(d))
     if deals:
-        facts = [f for f in (derive(d, histories.get(d, [])) for d in deals) if f is not None]
+        pipelines = known(pipeline_stage_lists(conn))
+        facts = [f for f in (derive(d, histories.get(d, []), pipelines) for d in deals) if f is not None]
         refresh(conn, schema, replace_deals(conn, schema, deals, facts))
     others = sorted(s for s in upto if not is_deal_stream(s))
     if others:

@@ -16,6 +16,7 @@ from events.envelope import Envelope
 from events.schema import EventInBase
 from events.upcasting import upcast_envelope
 from services.domain import errors
+from events.pipelines import PIPELINES, known
 from services.domain.aggregates import aggregate_for
 
 RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,
@@ -82,6 +83,7 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     existing = store.find_recorded(conn, supplied)
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands) - len(existing))
     states = {d: _state(d, h) for d, h in locked.heads.items()}
+    pipelines = _pipelines(conn, commands)
     histories = {c.deal_id: [upcast_envelope(e) for e in store.read_stream(conn, c.deal_id)]
                  for c in commands if c.event.type == "event.voided"}
     results: list[AppendResult | int] = []
@@ -94,11 +96,12 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
                 continue
             aggregate = aggregate_for(command.deal_id)
             for decided in aggregate.decide(states[command.deal_id], command.event, now=locked.now,
-                                            currency=currency, history=histories.get(command.deal_id, ())):
+                                            currency=currency, history=histories.get(command.deal_id, ()),
+                                            pipelines=pipelines):
                 fact = _Fact(event_id, decided.type, decided.data, decided.occurred_at,
                              states[command.deal_id].version + 1)
                 states[command.deal_id] = _next_state(aggregate, command.deal_id, states[command.deal_id],
-                                                      fact, histories)
+                                                      fact, histories, pipelines)
                 results.append(len(new_events))
                 new_events.append(store.NewEvent(
                     event_id=event_id, type=fact.type, deal_id=command.deal_id,
@@ -117,12 +120,19 @@ def _state(stream_id: str, head: store.Head):
     return aggregate.load(head.state) if head.version else aggregate.initial(stream_id)
 
 
-def _next_state(aggregate, stream_id: str, state, fact: _Fact, histories: dict[str, list]):
+def _next_state(aggregate, stream_id: str, state, fact: _Fact, histories: dict[str, list], pipelines):
     history = histories.get(stream_id)
     if history is None or aggregate.fold is None:
-        return aggregate.evolve(state, fact)
+        return aggregate.evolve(state, fact, pipelines)
     history.append(fact)
-    return aggregate.fold(stream_id, history)
+    return aggregate.fold(stream_id, history, pipelines)
+
+
+def _pipelines(conn, commands: Sequence[Command]):
+    """Pipeline stage lists, read only when a deal is created in a pipeline other than default."""
+    if any(c.event.type == "deal.created" and c.event.data.pipeline != "default" for c in commands):
+        return known(store.pipeline_stage_lists(conn))
+    return PIPELINES
 
 
 def _idempotent_replay(prior: store.Recorded | None, command: Command) -> AppendResult | None:

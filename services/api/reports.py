@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from sqlalchemy import Engine
 
-from events.pipelines import PIPELINES, Pipeline
+from events.pipelines import PIPELINES, Pipeline, with_stages
 from projections import asof, checkpoints, periods, sales
 from projections.reports import cycle_time as cycle_report
 from projections.reports import forecast as forecast_report
@@ -24,10 +24,16 @@ Filter = Annotated[str | None, Query(max_length=200)]
 PeriodQ = Annotated[str, Query(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-11", "2026-Q4", "2026"])]
 
 
-def _pipeline(key: str) -> Pipeline:
-    if key not in PIPELINES:
-        raise InvalidQuery(f"unknown pipeline '{key}'", pipeline=key, known=sorted(PIPELINES))
-    return PIPELINES[key]
+def _pipeline(engine: Engine, key: str) -> Pipeline:
+    """The pipeline's ordered stages, as defined (read_models.pipeline_stage)."""
+    with engine.connect() as conn:
+        stages = conn.exec_driver_sql("SELECT stage FROM read_models.pipeline_stage WHERE pipeline = %(p)s "
+                                      "ORDER BY stage_index", {"p": key}).scalars().all()
+    if stages:
+        return with_stages(key, stages)
+    if key in PIPELINES:
+        return PIPELINES[key]
+    raise InvalidQuery(f"unknown pipeline '{key}'", pipeline=key)
 
 
 def _run(engine: Engine, as_of, report):
@@ -54,7 +60,7 @@ def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
            at: When = None, owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
            pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
     """Cohort: deals created in [from, to), how far they got. Snapshot: open deals per stage at `at`."""
-    definition = _pipeline(pipeline)
+    definition = _pipeline(engine, pipeline)
     _check_range(start, end)
     filters = {"owner_id": owner_id, "team_id": team_id, "segment": segment}
     if mode == "cohort":
@@ -71,7 +77,7 @@ def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
                owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
                pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
     """Cycle time (creation to final close) and per-stage dwell of deals closed in [from, to)."""
-    definition = _pipeline(pipeline)
+    definition = _pipeline(engine, pipeline)
     _check_range(start, end)
     body = _run(engine, as_of, lambda conn, s: cycle_report.cycle_time(
         conn, definition, s, outcome, start, end, owner_id=owner_id, team_id=team_id, segment=segment))

@@ -15,15 +15,26 @@ class Aggregate:
     fold: Callable[[str, list], Any] | None = None  # for streams whose events can be voided
 
 
+def _ignoring_pipelines(fn):
+    """Only deals depend on pipeline definitions; other aggregates take and ignore them."""
+    def wrapped(*args, pipelines=None, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapped
+
+
 DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal.DealState.model_validate,
-                 decide=rules.decide, evolve=deal.evolve, fold=deal.fold)
+                 decide=rules.decide, evolve=lambda s, f, pipelines: deal.evolve(s, f, pipelines),
+                 fold=lambda d, facts, pipelines: deal.fold(d, facts, pipelines))
 REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=s.removeprefix("review:")),
-                   load=review.ReviewState.model_validate, decide=review.decide, evolve=review.evolve)
+                   load=review.ReviewState.model_validate, decide=_ignoring_pipelines(review.decide),
+                   evolve=lambda s, f, pipelines: review.evolve(s, f))
 TARGET = Aggregate(initial=lambda s: target.TargetState(target_id=s.removeprefix("target:")),
-                   load=target.TargetState.model_validate, decide=target.decide, evolve=target.evolve)
+                   load=target.TargetState.model_validate, decide=_ignoring_pipelines(target.decide),
+                   evolve=lambda s, f, pipelines: target.evolve(s, f))
 PIPELINE = Aggregate(initial=lambda s: pipeline_config.PipelineState(pipeline=s.removeprefix("pipeline:")),
-                     load=pipeline_config.PipelineState.model_validate, decide=pipeline_config.decide,
-                     evolve=pipeline_config.evolve)
+                     load=pipeline_config.PipelineState.model_validate,
+                     decide=_ignoring_pipelines(pipeline_config.decide),
+                     evolve=lambda s, f, pipelines: pipeline_config.evolve(s, f))
 
 
 def aggregate_for(stream_id: str) -> Aggregate:

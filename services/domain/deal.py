@@ -1,11 +1,12 @@
 """The deal aggregate: state folded from events (`evolve`) and rules (`decide`). Pure."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from events.pipelines import LOST, PIPELINES, WON
+from events.pipelines import LOST, PIPELINES, WON, Pipeline
 
 Status = Literal["open", "won", "lost"]
 MoveKind = Literal["move", "skip", "regression", "reopen"]
@@ -60,6 +61,7 @@ class DealState(BaseModel):
     last_contact_at: datetime | None = None
     feedback_count: int = 0
     last_transition: Transition | None = None
+    stages: tuple[str, ...] = ()  # the pipeline's open stages when the deal was created
 
     @property
     def exists(self) -> bool:
@@ -70,19 +72,24 @@ class DealState(BaseModel):
         return self.status in (WON, LOST)
 
 
-def move_kind(pipeline_key: str, from_stage: str, to_stage: str) -> MoveKind:
-    pipeline = PIPELINES[pipeline_key]
-    step = pipeline.index(to_stage) - pipeline.index(from_stage)
+def stages_of(state: DealState) -> tuple[str, ...]:
+    return state.stages or PIPELINES[state.pipeline].keys
+
+
+def move_kind(stages: tuple[str, ...], from_stage: str, to_stage: str) -> MoveKind:
+    step = stages.index(to_stage) - stages.index(from_stage)
     return "move" if step == 1 else "skip" if step > 1 else "regression"
 
 
-def evolve(state: DealState, fact: Fact) -> DealState:
+def evolve(state: DealState, fact: Fact, pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealState:
     handler = _EVOLVERS.get(fact.type)
     changes = handler(state, fact.data, fact.occurred_at) if handler else {}
+    if fact.type == "deal.created":
+        changes["stages"] = pipelines[fact.data["pipeline"]].keys
     return state.model_copy(update={**changes, "version": fact.stream_version})
 
 
-def fold(deal_id: str, facts: list[Fact]) -> DealState:
+def fold(deal_id: str, facts: list[Fact], pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealState:
     """State from a whole stream; voided events count as never having happened."""
     voided = {f.data["event_id"] for f in facts if f.type == "event.voided"}
     state = DealState(deal_id=deal_id)
@@ -90,7 +97,7 @@ def fold(deal_id: str, facts: list[Fact]) -> DealState:
         if fact.event_id in voided or fact.type == "event.voided":
             state = state.model_copy(update={"version": fact.stream_version})
         else:
-            state = evolve(state, fact)
+            state = evolve(state, fact, pipelines)
     return state
 
 
@@ -109,7 +116,7 @@ def _contact(state, data, at):
 
 
 def _moved(state, data, at):
-    kind = move_kind(state.pipeline, data["from_stage"], data["to_stage"])
+    kind = move_kind(stages_of(state), data["from_stage"], data["to_stage"])
     return dict(stage=data["to_stage"], stage_entered_at=at,
                 last_transition=Transition(from_stage=data["from_stage"], to_stage=data["to_stage"],
                                            kind=kind, occurred_at=at))

@@ -1,6 +1,7 @@
-"""The pipeline aggregate (stream `pipeline:<key>`): `pipeline.defined` sets each stage's
-probability, target conversion and stall threshold. The ordered stage list of a pipeline is
-fixed by its first definition (and, for now, must match a pipeline the code knows)."""
+"""The pipeline aggregate (stream `pipeline:<key>`): `pipeline.defined` sets a pipeline's ordered
+open stages and each stage's probability, target conversion and stall threshold. The stage
+list is fixed by the first definition (the code's own for `default`); later definitions change
+the parameters only, so every deal keeps the stages it was created with."""
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -30,11 +31,11 @@ def decide(state: PipelineState, command: EventInBase, *, now: datetime, currenc
     keys = [s.key for s in command.data.stages]
     if len(set(keys)) != len(keys) or set(keys) & set(TERMINAL):
         raise errors.InvalidEvent("stage keys must be unique and not won/lost", stages=keys)
-    known = PIPELINES.get(state.pipeline)
-    if known is None or keys != list(known.keys):
+    fixed = state.stages or (list(PIPELINES[state.pipeline].keys) if state.pipeline in PIPELINES else None)
+    if fixed is not None and keys != fixed:
         raise errors.PipelineConflict(
-            f"pipeline '{state.pipeline}' has stages {list(known.keys) if known else []}; changing the "
-            f"stage list is not supported yet (only probabilities, target conversions and stall thresholds)",
+            f"pipeline '{state.pipeline}' has stages {fixed}; its stage list cannot change (define a "
+            f"new pipeline instead); probabilities, target conversions and stall thresholds can",
             stages=keys)
     if command.expected_version is not None and command.expected_version != state.version:
         raise errors.VersionConflict(f"the pipeline is at version {state.version}", actual_version=state.version)

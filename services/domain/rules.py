@@ -1,20 +1,20 @@
 """`decide`: the rules of SPEC §2 for one incoming deal event against the deal's state.
 Pure: the caller passes the clock, the reporting currency and (for voids) the history."""
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from events.payloads import DEAL_EVENT_TYPES
 from events.schema import EventInBase
 from services.domain import errors
-from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact
-from events.pipelines import PIPELINES, TERMINAL
+from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact, stages_of
+from events.pipelines import PIPELINES, TERMINAL, Pipeline
 
 ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
 UNVOIDABLE = {"deal.created", "event.voided"}
 
 
 def decide(state: DealState, command: EventInBase, *, now: datetime, currency: str,
-           history: Sequence[Fact] = ()) -> list[Decided]:
+           history: Sequence[Fact] = (), pipelines: Mapping[str, Pipeline] = PIPELINES) -> list[Decided]:
     """The events `command` leads to, or the DomainError that forbids it."""
     kind = command.type
     if kind not in DEAL_EVENT_TYPES:
@@ -30,7 +30,10 @@ def decide(state: DealState, command: EventInBase, *, now: datetime, currency: s
     if state.closed and kind not in ALLOWED_WHEN_CLOSED:
         raise errors.DealClosed(f"deal {state.deal_id} is {state.status}; only reopen, feedback "
                                 f"and void are accepted", status=state.status)
-    _CHECKS.get(kind, _no_check)(state, command.data, currency, history)
+    if kind == "deal.created":
+        _created(command.data, currency, pipelines)
+    else:
+        _CHECKS.get(kind, _no_check)(state, command.data, currency, history)
     return [Decided(type=kind, data=command.payload_dict(), occurred_at=command.occurred_at or now)]
 
 
@@ -52,25 +55,26 @@ def _check_currency(code: str | None, currency: str) -> None:
             currency=code, reporting_currency=currency)
 
 
-def _check_open_stage(pipeline_key: str, stage: str, field: str) -> None:
+def _check_open_stage(pipeline_key: str, stages: tuple[str, ...], stage: str, field: str) -> None:
     if stage in TERMINAL:
         raise errors.UnknownStage(f"{field} '{stage}' is terminal; use deal.signed or deal.lost",
                                   field=field, stage=stage)
-    if not PIPELINES[pipeline_key].is_open_stage(stage):
+    if stage not in stages:
         raise errors.UnknownStage(f"{field} '{stage}' is not a stage of pipeline '{pipeline_key}'",
-                                  field=field, stage=stage, stages=list(PIPELINES[pipeline_key].keys))
+                                  field=field, stage=stage, stages=list(stages))
 
 
-def _created(state, data, currency, history) -> None:
-    if data.pipeline not in PIPELINES:
-        raise errors.InvalidEvent(f"unknown pipeline '{data.pipeline}'", pipeline=data.pipeline)
-    _check_open_stage(data.pipeline, data.stage, "stage")
+def _created(data, currency, pipelines: Mapping[str, Pipeline]) -> None:
+    if data.pipeline not in pipelines:
+        raise errors.InvalidEvent(f"unknown pipeline '{data.pipeline}'", pipeline=data.pipeline,
+                                  known=sorted(pipelines))
+    _check_open_stage(data.pipeline, pipelines[data.pipeline].keys, data.stage, "stage")
     _check_currency(data.currency, currency)
 
 
 def _moved(state, data, currency, history) -> None:
-    _check_open_stage(state.pipeline, data.from_stage, "from_stage")
-    _check_open_stage(state.pipeline, data.to_stage, "to_stage")
+    _check_open_stage(state.pipeline, stages_of(state), data.from_stage, "from_stage")
+    _check_open_stage(state.pipeline, stages_of(state), data.to_stage, "to_stage")
     if data.from_stage != state.stage:
         raise errors.StageConflict(
             f"from_stage is '{data.from_stage}' but the deal is in stage '{state.stage}'",
@@ -88,7 +92,7 @@ def _reopened(state, data, currency, history) -> None:
     if not state.closed:
         raise errors.DealNotClosed(f"deal {state.deal_id} is open (stage '{state.stage}')",
                                    current_stage=state.stage)
-    _check_open_stage(state.pipeline, data.to_stage, "to_stage")
+    _check_open_stage(state.pipeline, stages_of(state), data.to_stage, "to_stage")
 
 
 def _voided(state, data, currency, history) -> None:
@@ -103,6 +107,6 @@ def _voided(state, data, currency, history) -> None:
 
 
 _CHECKS = {
-    "deal.created": _created, "deal.stage_moved": _moved, "deal.quote_issued": _money,
+    "deal.stage_moved": _moved, "deal.quote_issued": _money,
     "deal.signed": _money, "deal.reopened": _reopened, "event.voided": _voided,
 }

@@ -193,3 +193,27 @@ def test_pipeline_parameters_are_defined_by_events(fresh_engine):
     reordered = {"stages": list(reversed(definition["stages"]))}
     bad = client.put("/v1/pipelines/default", json=reordered)
     assert bad.status_code == 409 and bad.json()["error"]["code"] == "pipeline_conflict"
+
+
+def test_a_custom_pipeline_end_to_end(fresh_engine):
+    client = api(fresh_engine)
+    stages = [{"key": "qualify", "probability": "0.2", "stall_after_days": 7, "target_conversion": "0.5"},
+              {"key": "quote", "probability": "0.5"}, {"key": "commit", "probability": "0.9"}]
+    assert client.put("/v1/pipelines/renewals", json={"stages": stages}).status_code == 201
+    created = {"type": "deal.created", "data": {"title": "renewal", "customer": {"id": "c", "name": "C"},
+                                                "owner_id": "r1", "pipeline": "renewals", "stage": "qualify"}}
+    assert client.post("/v1/deals/ren-1/events", json=created).status_code == 201
+    bad = client.post("/v1/deals/ren-2/events", json={**created, "data": {**created["data"], "stage": "lead"}})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_stage"
+    skip = {"type": "deal.stage_moved", "data": {"from_stage": "qualify", "to_stage": "commit"}}
+    assert client.post("/v1/deals/ren-1/events", json=skip).status_code == 201
+    assert client.get("/v1/deals/ren-1").json()["last_transition"]["kind"] == "skip"
+    unknown = client.post("/v1/deals/ren-3/events", json={**created, "data": {**created["data"], "pipeline": "nope"}})
+    assert unknown.status_code == 422
+    project_all(fresh_engine)
+    funnel = client.get("/v1/reports/funnel", params={"pipeline": "renewals"}).json()
+    assert [(s["stage"], s["reached"], s["entered"]) for s in funnel["stages"]] == [
+        ("qualify", 1, 1), ("quote", 1, 0), ("commit", 1, 1)]
+    assert client.get("/v1/reports/funnel").json()["created"] == 0  # the default pipeline's funnel
+    change = client.put("/v1/pipelines/renewals", json={"stages": stages[:2]})
+    assert change.status_code == 409 and change.json()["error"]["code"] == "pipeline_conflict"

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from events.pipelines import DEFAULT_PIPELINE
 from events.schema import event_adapter
 from services.domain import errors
 from services.domain.deal import DealState, evolve, fold, move_kind
@@ -96,7 +97,7 @@ def test_skips_and_regressions_are_allowed_and_marked():
     assert state.last_transition.kind == "skip"
     state, _ = run([f.created(), f.moved("lead", "proposal"), f.moved("proposal", "contacted")])
     assert state.last_transition.kind == "regression" and state.stage == "contacted"
-    assert move_kind("default", "lead", "contacted") == "move"
+    assert move_kind(DEFAULT_PIPELINE.keys, "lead", "contacted") == "move"
 
 
 @pytest.mark.parametrize("closing", [f.signed(), f.lost()])
