@@ -96,18 +96,26 @@ def check_stalled(engine: Engine, now: datetime, level: int, currency: str) -> l
     return opened
 
 
+def current_periods(now: datetime) -> list[str]:
+    """The month, quarter and year `now` falls in."""
+    return [f"{now.year}-{now.month:02d}", f"{now.year}-Q{(now.month - 1) // 3 + 1}", str(now.year)]
+
+
 def take_snapshots(engine: Engine, now: datetime) -> int:
-    period = f"{now.year}-{now.month:02d}"
+    """The forecast of the current month, quarter and year for the company, each team and each
+    rep, taken once per period (the first round of the period, i.e. at its start)."""
     taken = 0
     with engine.begin() as conn:
         scopes = [("company", "company")] + [tuple(r) for r in conn.execute(text(
             "SELECT DISTINCT 'team', team_id FROM read_models.deal_current WHERE team_id IS NOT NULL "
             "UNION SELECT DISTINCT 'rep', owner_id FROM read_models.deal_current WHERE owner_id IS NOT NULL"))]
         done = {tuple(r) for r in conn.execute(text(
-            "SELECT scope, scope_id FROM read_models.forecast_snapshot WHERE period = :p"), {"p": period})}
-        for scope, scope_id in scopes:
-            if (scope, scope_id) not in done:
-                taken += forecast.snapshot(conn, period, scope, scope_id, now)
+            "SELECT period, scope, scope_id FROM read_models.forecast_snapshot WHERE period = ANY(:p)"),
+            {"p": current_periods(now)})}
+        for period in current_periods(now):
+            for scope, scope_id in scopes:
+                if (period, scope, scope_id) not in done:
+                    taken += forecast.snapshot(conn, period, scope, scope_id, now)
     return taken
 
 

@@ -217,3 +217,11 @@ def test_a_custom_pipeline_end_to_end(fresh_engine):
     assert client.get("/v1/reports/funnel").json()["created"] == 0  # the default pipeline's funnel
     change = client.put("/v1/pipelines/renewals", json={"stages": stages[:2]})
     assert change.status_code == 409 and change.json()["error"]["code"] == "pipeline_conflict"
+
+
+def test_watch_snapshots_month_quarter_and_year_once(january, fresh_engine):
+    now = datetime(2026, 2, 1, 0, 5, tzinfo=timezone.utc)
+    assert watch.current_periods(now) == ["2026-02", "2026-Q1", "2026"]
+    first = watch.take_snapshots(fresh_engine, now)
+    assert first == 3 * (1 + 2 + 2)  # company, teams t1 t2, reps r1 r2
+    assert watch.take_snapshots(fresh_engine, now) == 0
