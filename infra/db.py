@@ -14,6 +14,7 @@ def make_engine(url: str, *, app_role: str | None = None, pool_size: int = 10) -
     """An engine; with `app_role`, every connection runs `SET ROLE` so it holds only that role's rights."""
     engine = create_engine(
         to_sqlalchemy_url(url),
+        connect_args={"options": "-c timezone=UTC"},  # calendar days and months are UTC everywhere
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_recycle=1800,

@@ -95,3 +95,33 @@ def refresh_performance(conn: Connection, schema: str, scope: str,
                    "key_filter_a": _PERFORMANCE_KEYS.format(a="a", who=who)}
     conn.exec_driver_sql(_PERFORMANCE.format(s=s, table=table, who=who, extra_col=extra_col,
                                              extra_agg=extra_agg, **filters), params)
+
+
+_COHORT = """
+DELETE FROM {s}.funnel_cohort c WHERE {key_filter_c};
+INSERT INTO {s}.funnel_cohort (pipeline, day, owner_id, team_id, segment, furthest_stage_index,
+    status, entered_stages, deals)
+SELECT d.pipeline, (d.created_at AT TIME ZONE 'UTC')::date, d.owner_id, d.team_id, d.segment,
+       d.furthest_stage_index, d.status, d.entered_stages, count(*)
+FROM {s}.deal_current d WHERE {key_filter_d}
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+"""
+_COHORT_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(c_pipeline)s::text[], %(c_day)s::date[]) AS k(pipeline, day) "
+                "WHERE k.pipeline = {a}.pipeline AND {day_match})")
+
+
+def refresh_cohort(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
+    """keys: (pipeline, UTC creation day); None refreshes everything."""
+    s = schema_name(schema)
+    params = {}
+    if keys is None:
+        filters = {"key_filter_c": "true", "key_filter_d": "true"}
+    else:
+        if not keys:
+            return
+        params = {"c_pipeline": [k[0] for k in keys], "c_day": [k[1] for k in keys]}
+        day_of_deal = ("d.created_at >= (k.day::timestamp AT TIME ZONE 'UTC') "
+                       "AND d.created_at < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')")
+        filters = {"key_filter_c": _COHORT_KEYS.format(a="c", day_match="k.day = c.day"),
+                   "key_filter_d": _COHORT_KEYS.format(a="d", day_match=day_of_deal)}
+    conn.exec_driver_sql(_COHORT.format(s=s, **filters), params)

@@ -21,7 +21,7 @@ DEAL_TABLES = {
     "feedback": ("deal_id", "seq", "occurred_at", "month", "score", "comment", "source", "owner_id",
                  "team_id"),
 }
-AGGREGATE_TABLES = ("funnel_daily", "rep_performance_month", "team_performance_month")
+AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "rep_performance_month", "team_performance_month")
 # Tables of target: and review: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = {
     "targets": ("target_id", "scope", "scope_id", "period", "period_start", "period_end", "metric",

@@ -3,7 +3,7 @@ aggregate keys changed (before and after), refresh those aggregates."""
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import Connection
@@ -24,6 +24,9 @@ SELECT 'r', NULL, NULL, owner_id, NULL, date_trunc('month', min(entered_at))::da
 UNION
 SELECT 't', NULL, NULL, NULL, team_id, date_trunc('month', min(entered_at))::date
   FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
+UNION
+SELECT 'c', pipeline, NULL, NULL, NULL, (created_at AT TIME ZONE 'UTC')::date
+  FROM {s}.deal_current WHERE deal_id = ANY(%(ids)s)
 """
 
 
@@ -31,6 +34,7 @@ SELECT 't', NULL, NULL, NULL, team_id, date_trunc('month', min(entered_at))::dat
 class Touched:
     """Aggregate keys whose rows must be recomputed."""
     funnel: set[tuple] = field(default_factory=set)
+    cohorts: set[tuple] = field(default_factory=set)  # (pipeline, UTC creation day)
     reps: dict[str, date] = field(default_factory=dict)
     teams: dict[str, date] = field(default_factory=dict)
 
@@ -57,6 +61,8 @@ def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: lis
             _OLD_KEYS.format(s=s), {"ids": deal_ids}):
         if kind == "f":
             touched.funnel.add((pipeline, stage, owner, team))
+        elif kind == "c":
+            touched.cohorts.add((pipeline, month))
         elif kind == "r":
             touched.rep(owner, month)
         else:
@@ -70,6 +76,8 @@ def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: lis
 
 
 def note_new(touched: Touched, facts: DealFacts) -> None:
+    created = facts.current["created_at"].astimezone(timezone.utc).date()
+    touched.cohorts.add((facts.current["pipeline"], created))
     for row in facts.funnel:
         touched.funnel.add((row[3], row[4], row[5], row[6]))
     for row in facts.activity:
@@ -83,6 +91,7 @@ def note_new(touched: Touched, facts: DealFacts) -> None:
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
     """Recompute the touched aggregate rows (None: all of them)."""
     aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
+    aggregates.refresh_cohort(conn, schema, None if touched is None else touched.cohorts)
     aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
     aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
 

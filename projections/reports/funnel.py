@@ -1,6 +1,6 @@
 """Funnel reports (SPEC §4): cohort (deals created in [from, to)) and snapshot (open deals
 per stage at business time `at`)."""
-from datetime import datetime
+from datetime import datetime, time, timezone
 
 from sqlalchemy import Connection
 
@@ -17,6 +17,19 @@ WITH cohort AS (
 SELECT 'furthest', furthest_stage_index, status, count(*) FROM cohort GROUP BY 2, 3
 UNION ALL
 SELECT 'entered', NULL, stage, count(*) FROM cohort, unnest(entered_stages) AS stage GROUP BY 3
+"""
+
+# The same, summed from funnel_cohort when [from, to) are whole UTC days (no deal scan).
+_COHORT_BY_DAY = """
+WITH cohort AS (
+    SELECT d.furthest_stage_index, d.status, d.entered_stages, d.deals FROM {funnel_cohort} d
+    WHERE d.pipeline = %(pipeline)s
+      AND (CAST(%(from)s AS date) IS NULL OR d.day >= %(from)s)
+      AND (CAST(%(to)s AS date) IS NULL OR d.day < %(to)s)
+      AND {filters})
+SELECT 'furthest', furthest_stage_index, status, sum(deals) FROM cohort GROUP BY 2, 3
+UNION ALL
+SELECT 'entered', NULL, stage, sum(deals) FROM cohort, unnest(entered_stages) AS stage GROUP BY 3
 """
 
 _SNAPSHOT_NOW = """
@@ -38,10 +51,23 @@ GROUP BY v.stage
 """
 
 
+def _whole_day(at: datetime | None) -> bool:
+    return at is None or at.astimezone(timezone.utc).time() == time(0)
+
+
+def _day(at: datetime | None):
+    return None if at is None else at.astimezone(timezone.utc).date()
+
+
 def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | None,
            end: datetime | None, **filters) -> dict:
-    sql = _COHORT.format(deal_current=qualified(schema, "deal_current"), filters=deal_filters())
-    rows = conn.exec_driver_sql(sql, {"pipeline": pipeline.key, "from": start, "to": end, **filters}).all()
+    if _whole_day(start) and _whole_day(end):
+        sql = _COHORT_BY_DAY.format(funnel_cohort=qualified(schema, "funnel_cohort"), filters=deal_filters())
+        params = {"pipeline": pipeline.key, "from": _day(start), "to": _day(end), **filters}
+    else:
+        sql = _COHORT.format(deal_current=qualified(schema, "deal_current"), filters=deal_filters())
+        params = {"pipeline": pipeline.key, "from": start, "to": end, **filters}
+    rows = conn.exec_driver_sql(sql, params).all()
     targets = dict(conn.exec_driver_sql(
         f"SELECT stage, target_conversion FROM {qualified(schema, 'pipeline_stage')} WHERE pipeline = %(p)s",
         {"p": pipeline.key}).all())

@@ -153,3 +153,12 @@ def test_deal_list_filters_and_pages(six_deals):
     # open deals with no activity for more than 14 days in lead: d4 (Jan) and d5 (Feb)
     assert [d["deal_id"] for d in stalled] == ["d4", "d5"] and all(d["stalled"] for d in stalled)
     assert six_deals.get("/v1/deals", params={"limit": 501}).status_code == 422
+
+
+def test_cohort_bounds_inside_a_day_are_exact(six_deals):
+    # d1 was created at 00:00 on Jan 1, d2 on Jan 2: from 12:00 on Jan 1 leaves d1 out
+    noon = "2026-01-01T12:00:00Z"
+    body = six_deals.get("/v1/reports/funnel", params={"from": noon, "to": day(31)}).json()
+    assert body["created"] == 4 and body["won"] == 1
+    whole_days = six_deals.get("/v1/reports/funnel", params={"from": day(1), "to": day(31)}).json()
+    assert whole_days["created"] == 4 and whole_days["stages"] == body["stages"]
