@@ -1,10 +1,9 @@
 """Targets with attainment, and reviews with their actions and the feedback they concern."""
-from datetime import date
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection
 
 from projections import periods
-from projections.reports.common import days
 
 _TARGETS = """
 SELECT a.target_id, a.scope, a.scope_id, a.period, a.metric, a.target, a.actual, a.attainment,
@@ -49,7 +48,7 @@ def reviews(conn: Connection, status: str | None, review_id: str | None = None, 
     if not found:
         return []
     actions = conn.exec_driver_sql(_ACTIONS, {"ids": [r["review_id"] for r in found]}).mappings().all()
-    today = date.today()
+    today = datetime.now(timezone.utc).date()
     out = []
     for r in found:
         own = [{**a, "overdue": a["completed_at"] is None and a["due_date"] is not None and a["due_date"] < today}
@@ -60,5 +59,5 @@ def reviews(conn: Connection, status: str | None, review_id: str | None = None, 
         out.append({**r, "expected": _number(r["expected"]), "actual": _number(r["actual"]),
                     "actions": own, "overdue_actions": sum(a["overdue"] for a in own),
                     "feedback": [dict(f) for f in feedback],
-                    "csat_avg": days(sum(f["score"] for f in feedback) / len(feedback)) if feedback else None})
+                    "csat_avg": round(sum(f["score"] for f in feedback) / len(feedback), 2) if feedback else None})
     return out
