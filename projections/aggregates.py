@@ -60,41 +60,37 @@ _PERFORMANCE_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(p_who)s::text[], %(p_from)s
                      "AS k(who, from_month) WHERE k.who = {a}.{who} AND {a}.month >= k.from_month)")
 
 
+def _run(conn: Connection, template: str, schema: str, keys, filters: dict[str, str],
+         params: dict, **fmt) -> None:
+    """Refresh the rows of `keys` (the filters select them), or every row when keys is None."""
+    if keys is not None and not keys:
+        return
+    if keys is None:
+        filters, params = {name: "true" for name in filters}, {}
+    conn.exec_driver_sql(template.format(s=schema_name(schema), **filters, **fmt), params)
+
+
 def refresh_funnel(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
     """keys: (pipeline, stage, owner_id, team_id); None refreshes everything."""
-    s = schema_name(schema)
-    params = {}
-    if keys is None:
-        filters = {"key_filter_f": "true", "key_filter_d": "true"}
-    else:
-        if not keys:
-            return
-        cols = list(zip(*sorted(keys, key=str)))
-        params = dict(zip(("f_pipeline", "f_stage", "f_owner", "f_team"), (list(c) for c in cols)))
-        filters = {"key_filter_f": _FUNNEL_KEYS.format(a="f"), "key_filter_d": _FUNNEL_KEYS.format(a="d")}
-    conn.exec_driver_sql(_FUNNEL.format(s=s, **filters), params)
+    columns = [list(c) for c in zip(*sorted(keys or (), key=str))] or [[], [], [], []]
+    params = dict(zip(("f_pipeline", "f_stage", "f_owner", "f_team"), columns))
+    filters = {"key_filter_f": _FUNNEL_KEYS.format(a="f"), "key_filter_d": _FUNNEL_KEYS.format(a="d")}
+    _run(conn, _FUNNEL, schema, keys, filters, params)
 
 
 def refresh_performance(conn: Connection, schema: str, scope: str,
                         keys: dict[str, object] | None) -> None:
     """scope rep|team; keys: {owner_or_team: first month to recompute}; None: everything."""
-    s = schema_name(schema)
     who = "owner_id" if scope == "rep" else "team_id"
     table = "rep_performance_month" if scope == "rep" else "team_performance_month"
     extra_col = "team_id," if scope == "rep" else ""
     extra_agg = ("(array_agg(a.team_id ORDER BY a.occurred_at DESC, a.deal_id DESC, a.seq DESC))[1] "
                  "AS team_id," if scope == "rep" else "")
-    params = {}
-    if keys is None:
-        filters = {"key_filter_p": "true", "key_filter_a": "true"}
-    else:
-        if not keys:
-            return
-        params = {"p_who": list(keys), "p_from": list(keys.values())}
-        filters = {"key_filter_p": _PERFORMANCE_KEYS.format(a="p", who=who),
-                   "key_filter_a": _PERFORMANCE_KEYS.format(a="a", who=who)}
-    conn.exec_driver_sql(_PERFORMANCE.format(s=s, table=table, who=who, extra_col=extra_col,
-                                             extra_agg=extra_agg, **filters), params)
+    params = {"p_who": list(keys or ()), "p_from": list((keys or {}).values())}
+    filters = {"key_filter_p": _PERFORMANCE_KEYS.format(a="p", who=who),
+               "key_filter_a": _PERFORMANCE_KEYS.format(a="a", who=who)}
+    _run(conn, _PERFORMANCE, schema, keys, filters, params, table=table, who=who, extra_col=extra_col,
+         extra_agg=extra_agg)
 
 
 _COHORT = """
@@ -112,16 +108,9 @@ _COHORT_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(c_pipeline)s::text[], %(c_day)s:
 
 def refresh_cohort(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
     """keys: (pipeline, UTC creation day); None refreshes everything."""
-    s = schema_name(schema)
-    params = {}
-    if keys is None:
-        filters = {"key_filter_c": "true", "key_filter_d": "true"}
-    else:
-        if not keys:
-            return
-        params = {"c_pipeline": [k[0] for k in keys], "c_day": [k[1] for k in keys]}
-        day_of_deal = ("d.created_at >= (k.day::timestamp AT TIME ZONE 'UTC') "
-                       "AND d.created_at < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')")
-        filters = {"key_filter_c": _COHORT_KEYS.format(a="c", day_match="k.day = c.day"),
-                   "key_filter_d": _COHORT_KEYS.format(a="d", day_match=day_of_deal)}
-    conn.exec_driver_sql(_COHORT.format(s=s, **filters), params)
+    params = {"c_pipeline": [k[0] for k in keys or ()], "c_day": [k[1] for k in keys or ()]}
+    day_of_deal = ("d.created_at >= (k.day::timestamp AT TIME ZONE 'UTC') "
+                   "AND d.created_at < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')")
+    filters = {"key_filter_c": _COHORT_KEYS.format(a="c", day_match="k.day = c.day"),
+               "key_filter_d": _COHORT_KEYS.format(a="d", day_match=day_of_deal)}
+    _run(conn, _COHORT, schema, keys, filters, params)
