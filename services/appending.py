@@ -84,8 +84,8 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands) - len(existing))
     states = {d: _state(d, h) for d, h in locked.heads.items()}
     pipelines = _pipelines(conn, commands)
-    histories = {c.deal_id: [upcast_envelope(e) for e in store.read_stream(conn, c.deal_id)]
-                 for c in commands if c.event.type == "event.voided"}
+    voiding = {c.deal_id for c in commands if c.event.type == "event.voided"}
+    histories = {d: [upcast_envelope(e) for e in store.read_stream(conn, d)] for d in voiding}
     results: list[AppendResult | int] = []
     new_events: list[store.NewEvent] = []
     for index, (command, event_id) in enumerate(zip(commands, event_ids)):

@@ -2,6 +2,7 @@
 import random
 import threading
 import time
+import uuid
 from collections import defaultdict
 
 from sqlalchemy import text
@@ -25,7 +26,7 @@ def append_in_open_transaction(conn, deal_id):
     """Append a contact to an existing deal inside `conn`'s transaction; the caller commits."""
     locked = store.lock_heads(conn, {deal_id}, 1)
     state = DealState.model_validate(locked.heads[deal_id].state)
-    new = store.NewEvent(event_id=str(__import__("uuid").uuid4()), type="deal.contact_logged",
+    new = store.NewEvent(event_id=str(uuid.uuid4()), type="deal.contact_logged",
                          deal_id=deal_id, occurred_at=locked.now, data={"channel": "call"},
                          request_digest="x")
     [env] = store.append(conn, [new], locked, CTX, {deal_id: state.model_dump(mode="json")})
