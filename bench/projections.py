@@ -91,7 +91,8 @@ def live_apply(engine, owner, bootstrap: str, count: int) -> tuple[float, float]
         conn.execute(text("TRUNCATE read_models.deal_current, read_models.deal_stage_history, "
                           "read_models.deal_amount_history, read_models.deal_activity, read_models.funnel_delta, "
                           "read_models.cycle_time_deal, read_models.funnel_daily, read_models.rep_performance_month, "
-                          "read_models.team_performance_month, read_models.projection_checkpoint"))
+                          "read_models.team_performance_month, read_models.projection_checkpoint, "
+                          "read_models.projection_stream, read_models.projection_errors"))
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     tps = [TopicPartition("bench.live", p) for p in consumer.partitions_for_topic("bench.live")]
     consumer.assign(tps)

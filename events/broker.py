@@ -1,5 +1,6 @@
 """Kafka plumbing shared by the relay and consumers. Nothing here is broker-specific."""
 import logging
+from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
@@ -32,3 +33,27 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
         return True
     finally:
         admin.close()
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    topic_id: str | None  # KIP-516 id: a recreated topic gets a new one
+    partitions: int
+
+
+def describe_topic(bootstrap: str, topic: str) -> TopicInfo | None:
+    """The topic's identity and partition count, or None if it does not exist. Never creates it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        [found] = admin.describe_topics([topic])
+    finally:
+        admin.close()
+    if found.get("error_code") or not found.get("partitions"):
+        return None
+    topic_id = found.get("topic_id")
+    return TopicInfo(str(topic_id) if topic_id else None, len(found["partitions"]))
+
+
+def partition_count(bootstrap: str, topic: str) -> int | None:
+    info = describe_topic(bootstrap, topic)
+    return info.partitions if info else None

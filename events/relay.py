@@ -6,6 +6,7 @@ lost its log (the embedded one keeps none across restarts), the relay rewinds to
 position a consumer has applied and publishes again; consumers skip what they already have."""
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from kafka.errors import KafkaError
@@ -19,6 +20,7 @@ from events.tables import consumer_checkpoint, event, relay_checkpoint
 
 log = logging.getLogger("dealtrail.relay")
 LOCK_KEY = "dealtrail.relay"
+TOPIC_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Relay:
         self.position = 0
         self.offsets: dict[int, int] = {}
         self.published = 0
+        self.topic_id: str | None = None
+        self._checked_at = 0.0
         self._producer = None
 
     def run(self, stop: threading.Event) -> None:
@@ -89,10 +93,30 @@ class Relay:
         created = broker.ensure_topic(self.config.bootstrap, self.config.topic, self.config.partitions)
         if created and self.position > 0:
             self._rewind("the topic was missing")
+        self._check_topic()
         self._producer = broker.make_producer(self.config.bootstrap)
+
+    def _check_topic(self) -> None:
+        """A topic recreated behind our back (e.g. auto-created by a consumer after the broker
+        lost its log) has a new id: what was published to the old one must be published again."""
+        info = broker.describe_topic(self.config.bootstrap, self.config.topic)
+        self._checked_at = time.monotonic()
+        if info is None:
+            raise KafkaError(f"topic {self.config.topic} vanished")
+        if info.partitions != self.config.partitions:
+            log.warning("topic %s has %d partitions, configured %d; consumers skip by stream, "
+                        "so nothing is lost, but scale-out is bounded by %d",
+                        self.config.topic, info.partitions, self.config.partitions, info.partitions)
+        if info.topic_id and info.topic_id != self.topic_id:
+            if self.topic_id is not None and self.position > 0:
+                self._rewind(f"topic {self.config.topic} was recreated")
+            self.topic_id = info.topic_id
+            self._save_checkpoint(self.position, self.offsets)
 
     def step(self) -> bool:
         """Publish one batch; False when there was nothing to publish."""
+        if time.monotonic() - self._checked_at > TOPIC_CHECK_SECONDS:
+            self._check_topic()
         page = read_committed(self.engine, self.position, self.config.batch)
         if not page.envelopes:
             return False
@@ -128,13 +152,14 @@ class Relay:
                 relay_checkpoint.c.relay == self.config.name)).mappings().one()
         self.position = row["position"]
         self.offsets = {int(p): o for p, o in row["partition_offsets"].items()}
+        self.topic_id = row["topic_id"]
 
     def _save_checkpoint(self, position: int, offsets: dict[int, int]) -> None:
         with self.engine.begin() as conn:
             conn.execute(relay_checkpoint.update()
                          .where(relay_checkpoint.c.relay == self.config.name)
                          .values(position=position, partition_offsets={str(p): o for p, o in offsets.items()},
-                                 updated_at=func.now()))
+                                 topic_id=self.topic_id, updated_at=func.now()))
         self.position, self.offsets = position, offsets
 
     def _close_producer(self) -> None:

@@ -38,6 +38,7 @@ relay_checkpoint = Table(
     Column("relay", Text, primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("partition_offsets", JSONB, nullable=False),
+    Column("topic_id", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -44,6 +44,7 @@ def _review(review_id: str, events: list[Ev]) -> dict[str, list[tuple]]:
     if opened is None:
         return {}
     d = opened.data
+    periods.parse(d["period"])  # a review of a period the reports cannot handle is not applied
     actions: dict[str, list] = {}
     closed = None
     for e in events:

@@ -13,6 +13,7 @@ from projections import checkpoints, sales
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
+from projections.quarantine import as_rows, guarded
 from projections.writer import copy_rows, copy_tables, refresh
 
 log = logging.getLogger("dealtrail.rebuild")
@@ -64,34 +65,49 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         raw.close()
 
 
+class _Chunk:
+    """Derived rows waiting to be copied: deal facts, loop-stream rows, stream marks, failures."""
+
+    def __init__(self, pipelines):
+        self.pipelines = pipelines
+        self.facts, self.others, self.marks, self.failures = [], {}, [], []
+
+    def add(self, stream_id: str, history: list) -> None:
+        self.marks.append((sales.NAME, stream_id, max(e.position for e in history)))
+        if sales.is_deal_stream(stream_id):
+            derived, failed = guarded(lambda d, h: derive(d, h, self.pipelines), stream_id, history)
+            if derived is not None:
+                self.facts.append(derived)
+        else:
+            derived, failed = guarded(derive_stream, stream_id, history)
+            sales.merge_rows(self.others, derived or {})
+        self.failures += failed
+
+    def flush(self, conn: Connection, schema: str) -> None:
+        copy_rows(conn, schema, self.facts)
+        copy_tables(conn, schema, {"projection_stream": self.marks,
+                                   "projection_errors": as_rows(sales.NAME, self.failures)})
+        self.facts, self.marks, self.failures = [], [], []
+
+
 def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:
-    facts, others, current, history, seen = [], {}, None, [], 0
+    chunk, current, history, seen = _Chunk(pipelines), None, [], 0
     for stream_id, *rest in cursor:
         if stream_id != current:
-            _derive_into(facts, others, current, history, pipelines)
+            if current is not None:
+                chunk.add(current, history)
             current, history = stream_id, []
-            if len(facts) >= CHUNK_DEALS:
-                copy_rows(conn, schema, facts)
-                facts = []
+            if len(chunk.facts) >= CHUNK_DEALS:
+                chunk.flush(conn, schema)
         history.append(sales.to_ev(*rest))
         seen += 1
         if seen % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
-    _derive_into(facts, others, current, history, pipelines)
-    copy_rows(conn, schema, facts)
-    copy_tables(conn, schema, others)
+    if current is not None:
+        chunk.add(current, history)
+    chunk.flush(conn, schema)
+    copy_tables(conn, schema, chunk.others)
     progress(seen % PROGRESS_EVERY)
-
-
-def _derive_into(facts: list, others: dict, stream_id: str | None, history: list, pipelines) -> None:
-    if stream_id is None:
-        return
-    if not sales.is_deal_stream(stream_id):
-        sales.merge_rows(others, derive_stream(stream_id, history))
-        return
-    derived = derive(stream_id, history, pipelines)
-    if derived is not None:
-        facts.append(derived)
 
 
 def rebuild(engine: Engine, progress: Progress | None = None) -> int:
@@ -103,7 +119,7 @@ def rebuild(engine: Engine, progress: Progress | None = None) -> int:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
         through = _catch_up(engine, conn, upto)
         _swap(conn)
-        checkpoints.save(conn, sales.NAME, {checkpoints.FLOOR: through})
+        checkpoints.set_watermark(conn, sales.NAME, through)
     log.info("rebuilt %s through position %d", sales.NAME, through)
     return through
 

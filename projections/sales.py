@@ -2,7 +2,8 @@
 
 Applying a batch re-derives each touched deal from its own events (read from the log up to
 the newest position seen for it), replaces the deal's rows and refreshes the aggregate rows
-whose keys it touched. Applying the same events twice gives the same rows."""
+whose keys it touched. Applying the same events twice gives the same rows. An event a
+derivation cannot apply is left out of its stream and recorded in projection_errors."""
 from collections import defaultdict
 
 from sqlalchemy import Connection
@@ -10,9 +11,12 @@ from sqlalchemy import Connection
 from events.pipelines import known
 from events.store import pipeline_stage_lists
 from events.upcasting import upcast
+from projections import checkpoints
 from projections.derive import Ev, derive
 from projections.loop import derive_stream
-from projections.writer import refresh, replace_deals, replace_streams
+from projections.quarantine import Failure, as_rows, guarded, stream_failure
+from projections.schema import schema_name
+from projections.writer import copy_tables, refresh, replace_deals, replace_streams
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
@@ -49,20 +53,47 @@ def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> No
         into.setdefault(table, []).extend(table_rows)
 
 
-def apply(conn: Connection, schema: str, upto: dict[str, int]) -> int:
-    """Re-derive the streams in `upto` (stream id -> newest position to include); returns how many."""
+def apply(conn: Connection, schema: str, upto: dict[str, int]) -> list[Failure]:
+    """Re-derive the streams in `upto` (stream id -> newest position to include) and mark them
+    applied through that position; events that cannot be applied are left out and returned."""
     if not upto:
-        return 0
+        return []
     histories = load_histories(conn, upto)
+    failures: list[Failure] = []
     deals = sorted(d for d in upto if is_deal_stream(d))
     if deals:
         pipelines = known(pipeline_stage_lists(conn))
-        facts = [f for f in (derive(d, histories.get(d, []), pipelines) for d in deals) if f is not None]
+        facts = []
+        for deal_id in deals:
+            derived, failed = guarded(lambda d, h: derive(d, h, pipelines), deal_id, histories.get(deal_id, []))
+            failures += failed
+            if derived is not None:
+                facts.append(derived)
         refresh(conn, schema, replace_deals(conn, schema, deals, facts))
     others = sorted(s for s in upto if not is_deal_stream(s))
     if others:
         rows: dict[str, list[tuple]] = {}
         for stream in others:
-            merge_rows(rows, derive_stream(stream, histories.get(stream, [])))
+            derived, failed = guarded(derive_stream, stream, histories.get(stream, []))
+            failures += failed
+            merge_rows(rows, derived or {})
         replace_streams(conn, schema, others, rows)
-    return len(upto)
+    record(conn, schema, upto, failures)
+    return failures
+
+
+def record(conn: Connection, schema: str, upto: dict[str, int], failures: list[Failure]) -> None:
+    """Mark the streams applied through `upto`; their failures replace the ones recorded before
+    (a stream's failures are a function of its events, as its rows are)."""
+    s = schema_name(schema)
+    conn.exec_driver_sql(f"DELETE FROM {s}.projection_errors WHERE projection = %(p)s "
+                         f"AND stream_id = ANY(%(ids)s)", {"p": NAME, "ids": list(upto)})
+    copy_tables(conn, schema, {"projection_errors": as_rows(NAME, failures)})
+    checkpoints.mark_streams(conn, NAME, upto, schema)
+
+
+def give_up(conn: Connection, schema: str, stream_id: str, position: int, exc: BaseException) -> Failure:
+    """The database refused a stream's rows: keep its old rows, record why, mark it applied."""
+    failure = stream_failure(stream_id, position, exc)
+    record(conn, schema, {stream_id: position}, [failure])
+    return failure

@@ -38,7 +38,12 @@ LOOP_TABLES = {
 LOOP_KEYS = {"targets": ("target:", "target_id"), "target_history": ("target:", "target_id"),
              "reviews": ("review:", "review_id"), "review_actions": ("review:", "review_id"),
              "pipeline_stage": ("pipeline:", "pipeline")}
-SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES)
+# What the projection applied per stream, and the events it had to leave out.
+BOOKKEEPING_TABLES = {
+    "projection_stream": ("projection", "stream_id", "position"),
+    "projection_errors": ("projection", "stream_id", "position", "event_id", "type", "error"),
+}
+SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -63,4 +68,4 @@ def rows_of(facts_list, table: str) -> list[tuple]:
 def columns_of(table: str) -> tuple[str, ...]:
     if table == "deal_current":
         return CURRENT
-    return DEAL_TABLES.get(table) or LOOP_TABLES[table]
+    return DEAL_TABLES.get(table) or LOOP_TABLES.get(table) or BOOKKEEPING_TABLES[table]

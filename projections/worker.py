@@ -1,17 +1,20 @@
 """`dealtrail project`: a Kafka consumer-group member applying events to the read models.
 
-Each poll's events and the checkpoints commit in one PostgreSQL transaction; events at or
-below a partition's checkpoint are skipped, so a redelivered event takes effect once. Kafka
-offsets are committed after PostgreSQL, as a hint only: PostgreSQL holds the truth."""
+Each poll's events and the checkpoints commit in one PostgreSQL transaction; an event at or
+below its stream's applied position is skipped, so a redelivered event takes effect once,
+whatever partition (or topic layout) it comes from. Kafka offsets are committed after
+PostgreSQL, as a hint only: PostgreSQL holds the truth."""
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from events import broker
 from projections import checkpoints, sales
 
 log = logging.getLogger("dealtrail.worker")
@@ -34,44 +37,104 @@ def position_of(record) -> int:
     raise ValueError(f"message at offset {record.offset} has no position header")
 
 
-def apply_records(engine: Engine, records: Mapping, schema: str = "read_models") -> int:
+@dataclass
+class Poll:
+    """One poll's records reduced to what applying needs: the newest position per stream and
+    per partition."""
+    streams: dict[str, int] = field(default_factory=dict)
+    partitions: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, records: Mapping) -> "Poll":
+        poll = cls()
+        for tp, batch in records.items():
+            for record in batch:
+                position, stream_id = position_of(record), record.key.decode()
+                poll.streams[stream_id] = max(poll.streams.get(stream_id, 0), position)
+                poll.partitions[tp.partition] = max(poll.partitions.get(tp.partition, 0), position)
+        return poll
+
+
+def apply_records(engine: Engine, records: Mapping, schema: str = "read_models",
+                  partition_count: int | None = None) -> int:
     """Apply one poll's records ({TopicPartition: [records]}) in one transaction; returns how
-    many were new (not already applied)."""
+    many streams had new events. If the database refuses the batch, each stream is applied on
+    its own and the ones it still refuses are recorded in projection_errors (never retried
+    forever: one bad stream must not stop the others)."""
+    poll = Poll.of(records)
+    try:
+        return _apply(engine, poll, schema, partition_count, isolate=False)
+    except OperationalError:
+        raise  # the database is unavailable: retry the whole poll later
+    except DBAPIError as exc:
+        log.warning("batch refused (%s); applying stream by stream", exc.__class__.__name__)
+        return _apply(engine, poll, schema, partition_count, isolate=True)
+
+
+def _apply(engine: Engine, poll: Poll, schema: str, partition_count: int | None, isolate: bool) -> int:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
-        applied = checkpoints.read(conn, sales.NAME)
-        floor = applied.get(checkpoints.FLOOR, 0)
-        upto: dict[str, int] = {}
-        moved: dict[int, int] = {}
-        for tp, batch in records.items():
-            seen = max(applied.get(tp.partition, 0), floor)
-            for record in batch:
-                position = position_of(record)
-                if position <= seen:
-                    continue  # redelivered: already applied
-                deal_id = record.key.decode()
-                upto[deal_id] = max(upto.get(deal_id, 0), position)
-                moved[tp.partition] = max(moved.get(tp.partition, 0), position)
-        sales.apply(conn, schema, upto)
-        checkpoints.save(conn, sales.NAME, moved)
+        applied = checkpoints.applied_streams(conn, sales.NAME, list(poll.streams))
+        upto = {s: p for s, p in poll.streams.items() if p > applied.get(s, 0)}  # else redelivered
+        if isolate:
+            _apply_each(conn, schema, upto)
+        else:
+            sales.apply(conn, schema, upto)
+        checkpoints.save_partitions(conn, sales.NAME, poll.partitions, partition_count)
+        checkpoints.advance_watermark(conn, sales.NAME)
     return len(upto)
+
+
+def _apply_each(conn: Connection, schema: str, upto: dict[str, int]) -> None:
+    for stream_id, position in sorted(upto.items()):
+        savepoint = conn.begin_nested()
+        try:
+            sales.apply(conn, schema, {stream_id: position})
+            savepoint.commit()
+        except OperationalError:
+            raise
+        except DBAPIError as exc:
+            savepoint.rollback()
+            sales.give_up(conn, schema, stream_id, position, exc)
+
+
+def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | None:
+    """The topic's partition count once it exists. Subscribing to a missing topic can make a
+    broker auto-create it with its default layout (Tansu does, ignoring the client's flag), so
+    workers wait for the relay to create it."""
+    waited = False
+    while not stop.is_set():
+        count = broker.partition_count(bootstrap, topic)
+        if count:
+            return count
+        if not waited:
+            log.info("waiting for the relay to create topic %s", topic)
+            waited = True
+        stop.wait(1.0)
+    return None
 
 
 class Worker:
     def __init__(self, engine: Engine, bootstrap: str, topic: str, group: str = GROUP):
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
         self.applied_batches = 0
+        self.partition_count: int | None = None
 
     def run(self, stop: threading.Event) -> None:
         consumer = None
         while not stop.is_set():
             try:
                 if consumer is None:
+                    self.partition_count = wait_for_topic(self.bootstrap, self.topic, stop)
+                    if self.partition_count is None:
+                        break
                     consumer = make_consumer(self.bootstrap, self.topic, self.group)
-                    log.info("worker joined group %s on %s", self.group, self.topic)
+                    log.info("worker joined group %s on %s (%d partitions)", self.group, self.topic,
+                             self.partition_count)
                 records = consumer.poll(timeout_ms=200)
                 if records:
-                    apply_records(self.engine, records)
+                    count = consumer.partitions_for_topic(self.topic)
+                    apply_records(self.engine, records, partition_count=len(count) if count else None)
                     self.applied_batches += 1
                     self._commit(consumer)
             except (KafkaError, OperationalError) as exc:

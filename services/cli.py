@@ -155,7 +155,20 @@ def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
     with bar:
         through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n))
     typer.echo(f"rebuilt sales through position {through}")
+    _report_projection_errors(engine)
     engine.dispose()
+
+
+def _report_projection_errors(engine) -> None:
+    from projections import checkpoints, sales
+    with engine.connect() as conn:
+        failures = checkpoints.errors(conn, sales.NAME)
+    for f in failures:
+        typer.echo(f"left out event {f['event_id']} ({f['type']}, stream {f['stream_id']}, "
+                   f"position {f['position']}): {f['error']}", err=True)
+    if failures:
+        typer.echo(f"{len(failures)} event(s) could not be applied; see read_models.projection_errors",
+                   err=True)
 
 
 @app.command()

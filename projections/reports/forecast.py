@@ -89,7 +89,8 @@ def snapshot(conn: Connection, period: str, scope: str, scope_id: str, now: date
     body = forecast(conn, period, scope, scope_id, now)
     inserted = conn.exec_driver_sql(
         "INSERT INTO read_models.forecast_snapshot VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s, "
-        "(SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint)) ON CONFLICT DO NOTHING",
+        "(SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint WHERE partition = -1)) "
+        "ON CONFLICT DO NOTHING",
         {"p": period, "s": scope, "i": scope_id, "t": now, "w": Decimal(body["weighted_pipeline"]),
          "h": Decimal(body["historical_forecast"]), "won": Decimal(body["won_to_date"])})
     return inserted.rowcount == 1

@@ -5,6 +5,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from events.relay import relay_lag
+from projections import checkpoints, sales
 
 
 class Metrics:
@@ -24,6 +25,7 @@ class LagCollector:
         try:
             with self.app.state.engine.connect() as conn:
                 lag = relay_lag(conn)
+                projection = checkpoints.lag(conn, sales.NAME)
         except (SQLAlchemyError, AttributeError):
             return
         for name, key, doc in (("dealtrail_log_head_position", "head_position", "Highest position"),
@@ -31,6 +33,12 @@ class LagCollector:
                                ("dealtrail_relay_events_behind", "events_behind", "Events not yet relayed"),
                                ("dealtrail_relay_seconds_behind", "seconds_behind", "Age of oldest unrelayed")):
             yield GaugeMetricFamily(name, doc, value=lag[key])
+        for name, key, doc in (("dealtrail_projection_position", "position", "Projection watermark"),
+                               ("dealtrail_projection_events_behind", "events_behind", "Events not yet applied"),
+                               ("dealtrail_projection_errors", "errors", "Events a projection left out")):
+            gauge = GaugeMetricFamily(name, doc, labels=["projection"])
+            gauge.add_metric([projection["name"]], projection[key])
+            yield gauge
 
 
 def install(app: FastAPI) -> Metrics:

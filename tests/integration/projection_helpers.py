@@ -52,7 +52,7 @@ def project_all(engine) -> None:
         rows = conn.execute(text("SELECT deal_id, max(position) FROM events.event GROUP BY deal_id")).all()
         upto = dict(rows)
         sales.apply(conn, "read_models", upto)
-        checkpoints.save(conn, sales.NAME, {0: max(upto.values(), default=0)})
+        checkpoints.set_watermark(conn, sales.NAME, max(upto.values(), default=0))
 
 
 def api(engine) -> TestClient:

@@ -1,0 +1,70 @@
+"""Events a projection cannot apply are left out of their stream, reported, and never stop
+the other streams (one poison event must not wedge every worker and every rebuild).
+
+The derivations are pure functions of a stream's events, so the culprit is found by deriving
+growing prefixes of the stream: the first prefix that fails ends with it. It is then left out
+(as if voided) and the stream derived again without it."""
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from projections.derive import Ev
+
+log = logging.getLogger("dealtrail.projection")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One event (or, with event_id None, a whole stream's write) a projection gave up on."""
+    stream_id: str
+    position: int
+    event_id: str | None
+    type: str | None
+    error: str
+
+    def row(self, projection: str) -> tuple:
+        return (projection, self.stream_id, self.position, self.event_id, self.type, self.error)
+
+
+def describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:1000]
+
+
+def guarded(derive_one: Callable[[str, list[Ev]], T], stream_id: str,
+            events: Sequence[Ev]) -> tuple[T | None, list[Failure]]:
+    """`derive_one(stream_id, events)`, leaving out each event it cannot apply."""
+    kept, failures = list(events), []
+    while True:
+        try:
+            return derive_one(stream_id, kept), failures
+        except Exception as exc:  # any bug or bad data in one stream: isolate it, keep going
+            culprit, error = _culprit(derive_one, stream_id, kept, exc)
+            failures.append(Failure(stream_id, culprit.position, culprit.event_id, culprit.type, error))
+            log.error("cannot apply event %s (%s, stream %s, position %d): %s; left out",
+                      culprit.event_id, culprit.type, stream_id, culprit.position, error)
+            kept = [e for e in kept if e is not culprit]
+            if not kept:
+                return None, failures
+
+
+def _culprit(derive_one, stream_id: str, events: list[Ev], exc: Exception) -> tuple[Ev, str]:
+    for end in range(1, len(events) + 1):
+        try:
+            derive_one(stream_id, events[:end])
+        except Exception as prefix_exc:  # the first failing prefix ends with the culprit
+            return events[end - 1], describe(prefix_exc)
+    return events[-1], describe(exc)
+
+
+def stream_failure(stream_id: str, position: int, exc: BaseException) -> Failure:
+    """A stream whose rows could not be written (the database refused them)."""
+    log.error("cannot write stream %s (through position %d): %s; left as it was",
+              stream_id, position, describe(exc))
+    return Failure(stream_id, position, None, None, describe(exc))
+
+
+def as_rows(projection: str, failures: Sequence[Failure]) -> list[tuple]:
+    return [f.row(projection) for f in failures]
+
