@@ -40,8 +40,9 @@ FROM (
                / nullif(count(*) FILTER (WHERE a.kind IN ('won', 'lost')), 0) AS win_rate,
            round(sum(a.amount) FILTER (WHERE a.kind = 'won') / nullif(count(*) FILTER (WHERE a.kind = 'won'), 0), 2)
                AS avg_deal_size,
-           avg(a.cycle_days) FILTER (WHERE a.kind = 'won') AS avg_cycle_days,
-           coalesce(sum(a.cycle_days) FILTER (WHERE a.kind = 'won'), 0) AS cycle_days_sum,
+           -- summed as numeric: exact, so the result does not depend on row order
+           (avg(a.cycle_days::numeric) FILTER (WHERE a.kind = 'won'))::float8 AS avg_cycle_days,
+           coalesce(sum(a.cycle_days::numeric) FILTER (WHERE a.kind = 'won'), 0)::float8 AS cycle_days_sum,
            count(*) FILTER (WHERE a.kind = 'contact') AS contacts,
            count(*) FILTER (WHERE a.kind = 'quote') AS quotes,
            count(*) FILTER (WHERE a.kind = 'created') AS new_deals,

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import psycopg2
+
 from projections.derive import Ev
 
 log = logging.getLogger("dealtrail.projection")
@@ -28,7 +30,19 @@ class Failure:
         return (projection, self.stream_id, self.position, self.event_id, self.type, self.error)
 
 
+def refused(exc: BaseException) -> bool:
+    """The database refused the data (a constraint, a value out of range), as opposed to being
+    unavailable: retrying the same rows cannot help. COPY raises psycopg2's errors unwrapped."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, psycopg2.DatabaseError) and not isinstance(orig, psycopg2.OperationalError)
+
+
 def describe(exc: BaseException) -> str:
+    """The error without volatile context (a database error's first line, not its statement)."""
+    orig = exc if isinstance(exc, psycopg2.Error) else getattr(exc, "orig", None)
+    if orig is not None:
+        first = (str(orig).strip().splitlines() or [""])[0]
+        return f"{getattr(orig, 'pgcode', None) or orig.__class__.__name__}: {first}"[:1000]
     return f"{exc.__class__.__name__}: {exc}"[:1000]
 
 

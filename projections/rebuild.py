@@ -13,7 +13,7 @@ from projections import checkpoints, sales
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
-from projections.quarantine import as_rows, guarded
+from projections.quarantine import as_rows, guarded, refused, stream_failure
 from projections.writer import copy_rows, copy_tables, refresh
 
 log = logging.getLogger("dealtrail.rebuild")
@@ -84,10 +84,29 @@ class _Chunk:
         self.failures += failed
 
     def flush(self, conn: Connection, schema: str) -> None:
-        copy_rows(conn, schema, self.facts)
+        _copy_isolated(conn, schema, self.facts, self.failures)
         copy_tables(conn, schema, {"projection_stream": self.marks,
                                    "projection_errors": as_rows(sales.NAME, self.failures)})
         self.facts, self.marks, self.failures = [], [], []
+
+
+def _copy_isolated(conn: Connection, schema: str, facts: list, failures: list) -> None:
+    """COPY the chunk; if the database refuses it, deal by deal, recording the refused ones."""
+    try:
+        with conn.begin_nested():
+            copy_rows(conn, schema, facts)
+        return
+    except Exception as exc:
+        if not refused(exc):
+            raise
+    for one in facts:
+        try:
+            with conn.begin_nested():
+                copy_rows(conn, schema, [one])
+        except Exception as exc:
+            if not refused(exc):
+                raise
+            failures.append(stream_failure(one.current["deal_id"], one.current["last_position"], exc))
 
 
 def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from events import broker
 from projections import checkpoints, sales
+from projections.quarantine import describe, refused
 
 log = logging.getLogger("dealtrail.worker")
 GROUP = "dealtrail-projections"
@@ -64,10 +65,10 @@ def apply_records(engine: Engine, records: Mapping, schema: str = "read_models",
     poll = Poll.of(records)
     try:
         return _apply(engine, poll, schema, partition_count, isolate=False)
-    except OperationalError:
-        raise  # the database is unavailable: retry the whole poll later
-    except DBAPIError as exc:
-        log.warning("batch refused (%s); applying stream by stream", exc.__class__.__name__)
+    except Exception as exc:
+        if not refused(exc):
+            raise  # e.g. the database is unavailable: the whole poll is retried later
+        log.warning("batch refused (%s); applying stream by stream", describe(exc))
         return _apply(engine, poll, schema, partition_count, isolate=True)
 
 
@@ -91,9 +92,9 @@ def _apply_each(conn: Connection, schema: str, upto: dict[str, int]) -> None:
         try:
             sales.apply(conn, schema, {stream_id: position})
             savepoint.commit()
-        except OperationalError:
-            raise
-        except DBAPIError as exc:
+        except Exception as exc:
+            if not refused(exc):
+                raise
             savepoint.rollback()
             sales.give_up(conn, schema, stream_id, position, exc)
 
@@ -141,6 +142,10 @@ class Worker:
                 log.warning("%s; retrying", exc.__class__.__name__)
                 consumer = self._close(consumer)
                 stop.wait(1.0)
+            except Exception:  # a bug must not end the worker: the poll is redelivered and retried
+                log.exception("applying a poll failed; retrying")
+                consumer = self._close(consumer)
+                stop.wait(2.0)
         self._close(consumer)
 
     @staticmethod

@@ -41,9 +41,9 @@ def caught_up(engine) -> bool:
         deal_max = conn.execute(text("SELECT coalesce(max(position), 0) FROM events.event "
                                      "WHERE deal_id NOT LIKE '%:%'")).scalar()
         return checkpoints.applied_through(conn, sales.NAME) >= min(deal_max, horizon) and \
-            conn.execute(text("SELECT count(*) FROM events.event e WHERE e.deal_id NOT LIKE '%:%' "
-                              "AND NOT EXISTS (SELECT 1 FROM read_models.deal_current d "
-                              "WHERE d.deal_id = e.deal_id AND d.last_position >= e.position)")).scalar() == 0
+            conn.execute(text("SELECT count(*) FROM events.event e WHERE NOT EXISTS ("
+                              "SELECT 1 FROM read_models.projection_stream s "
+                              "WHERE s.stream_id = e.deal_id AND s.position >= e.position)")).scalar() == 0
 
 
 def wait_caught_up(engine, timeout=90):
