@@ -3,6 +3,7 @@ must not make a worker skip anything; only the relay creates the topic."""
 import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import text
@@ -104,9 +105,11 @@ def _consume_partition(bootstrap: str, topic: str, partition: int, count: int) -
     return {tp: records}
 
 
-def test_repartitioned_topic_after_broker_loss_skips_nothing(fresh_engine, broker):
+@pytest.mark.parametrize("partitions", [4, 8])
+def test_repartitioned_topic_after_broker_loss_skips_nothing(fresh_engine, broker, partitions):
     """The worker applied one partition of a 6-partition topic, the broker lost its log, and
-    the topic came back with 4 partitions (not created by the relay): every event is applied."""
+    the topic came back with another partition count, created by someone else than the relay
+    (as a broker auto-creating it for a consumer does): every event is applied once."""
     topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     workload(fresh_engine, deals=120)
     relay = start_relay(fresh_engine, broker.bootstrap, topic)
@@ -126,7 +129,7 @@ def test_repartitioned_topic_after_broker_loss_skips_nothing(fresh_engine, broke
     workload(fresh_engine, deals=40, prefix="late")
     broker.start()  # empty
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
-    admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
     admin.close()
     worker = start_worker(fresh_engine, broker.bootstrap, topic, group)
     relay = start_relay(fresh_engine, broker.bootstrap, topic)
