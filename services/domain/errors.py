@@ -66,6 +66,14 @@ class IdempotencyConflict(DomainError):
     code, status = "idempotency_conflict", 409
 
 
+class BeforeCreation(DomainError):
+    code, status = "before_creation", 409
+
+
+class OutOfOrder(DomainError):
+    code, status = "out_of_order", 409
+
+
 class VoidConflict(DomainError):
     code, status = "void_conflict", 409
 

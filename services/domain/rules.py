@@ -11,6 +11,7 @@ from events.pipelines import PIPELINES, TERMINAL, Pipeline
 
 ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
 UNVOIDABLE = {"deal.created", "event.voided"}
+STAGE_CHANGING = {"deal.stage_moved", "deal.signed", "deal.lost", "deal.reopened"}
 
 
 def decide(state: DealState, command: EventInBase, *, now: datetime, currency: str,
@@ -27,6 +28,9 @@ def decide(state: DealState, command: EventInBase, *, now: datetime, currency: s
         raise errors.VersionConflict(
             f"expected version {command.expected_version}, the deal is at version {state.version}",
             expected_version=command.expected_version, actual_version=state.version)
+    at = command.occurred_at or now
+    if kind != "deal.created":
+        _check_business_time(state, kind, at)
     if state.closed and kind not in ALLOWED_WHEN_CLOSED:
         raise errors.DealClosed(f"deal {state.deal_id} is {state.status}; only reopen, feedback "
                                 f"and void are accepted", status=state.status)
@@ -34,7 +38,22 @@ def decide(state: DealState, command: EventInBase, *, now: datetime, currency: s
         _created(command.data, currency, pipelines)
     else:
         _CHECKS.get(kind, _no_check)(state, command.data, currency, history)
-    return [Decided(type=kind, data=command.payload_dict(), occurred_at=command.occurred_at or now)]
+    return [Decided(type=kind, data=command.payload_dict(), occurred_at=at)]
+
+
+def _check_business_time(state: DealState, kind: str, at: datetime) -> None:
+    """One truth per deal: folding in stream order and in business order must agree, so
+    nothing happens before the deal's creation and stage changes come in business order."""
+    if state.created_at is not None and at < state.created_at:
+        raise errors.BeforeCreation(
+            f"occurred_at {at.isoformat()} is before the deal was created ({state.created_at.isoformat()})",
+            occurred_at=at.isoformat(), created_at=state.created_at.isoformat())
+    latest = state.stage_entered_at
+    if kind in STAGE_CHANGING and latest is not None and at < latest:
+        raise errors.OutOfOrder(
+            f"{kind} at {at.isoformat()} is before the deal's latest stage change ({latest.isoformat()}); "
+            f"stage changes must be recorded in business-time order", occurred_at=at.isoformat(),
+            latest_stage_change_at=latest.isoformat())
 
 
 def _check_existence(state: DealState, kind: str) -> None:
@@ -102,8 +121,17 @@ def _voided(state, data, currency, history) -> None:
         raise errors.EventNotFound(f"event {target} is not in deal {state.deal_id}", event_id=target)
     if facts[target].type in UNVOIDABLE:
         raise errors.VoidConflict(f"a {facts[target].type} event cannot be voided", event_id=target)
-    if any(f.type == "event.voided" and f.data["event_id"] == target for f in history):
+    voided = {f.data["event_id"] for f in history if f.type == "event.voided"}
+    if target in voided:
         raise errors.VoidConflict(f"event {target} is already voided", event_id=target)
+    if facts[target].type in STAGE_CHANGING:
+        latest = max((f for f in history if f.type in STAGE_CHANGING and f.event_id not in voided),
+                     key=lambda f: (f.occurred_at, f.stream_version))
+        if latest.event_id != target:
+            raise errors.VoidConflict(
+                f"only the latest stage change can be voided (an undo): that is {latest.event_id} "
+                f"({latest.type} at {latest.occurred_at.isoformat()})", event_id=target,
+                latest_event_id=latest.event_id)
 
 
 _CHECKS = {

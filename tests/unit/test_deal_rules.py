@@ -151,8 +151,49 @@ def test_occurred_at_more_than_5_minutes_ahead_is_422():
 
 
 def test_backdated_events_are_accepted():
-    state, _ = run([f.created(), f.contact(occurred_at="2026-01-01T00:00:00Z")])
-    assert state.last_contact_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    state, _ = run([{**f.created(), "occurred_at": "2026-01-01T00:00:00Z"}, f.moved("lead", "contacted"),
+                    f.contact(occurred_at="2026-01-02T00:00:00Z")])
+    assert state.last_contact_at == datetime(2026, 1, 2, tzinfo=timezone.utc)
+
+
+def at(body, when):
+    return {**body, "occurred_at": when}
+
+
+@pytest.mark.parametrize("body", [f.contact(), f.quote(), f.moved("lead", "contacted"), f.signed(),
+                                  f.lost(), {"type": "deal.owner_changed", "data": {"owner_id": "r2"}},
+                                  {"type": "deal.feedback_recorded", "data": {"score": 4}}])
+def test_nothing_happens_before_the_deal_was_created(body):
+    error = rejects([at(f.created(), "2026-11-01T00:00:00Z")], at(body, "2026-10-31T23:59:59Z"),
+                    errors.BeforeCreation)
+    assert error.code == "before_creation" and error.details["created_at"].startswith("2026-11-01")
+
+
+@pytest.mark.parametrize("body", [f.moved("contacted", "proposal"), f.signed(), f.lost()])
+def test_stage_changes_come_in_business_order(body):
+    history = [at(f.created(), "2026-11-01T00:00:00Z"), at(f.moved("lead", "contacted"), "2026-11-11T00:00:00Z")]
+    error = rejects(history, at(body, "2026-11-06T00:00:00Z"), errors.OutOfOrder)
+    assert error.code == "out_of_order" and "2026-11-11T00:00:00" in error.message
+
+
+def test_reopen_before_the_close_is_out_of_order():
+    history = [at(f.created(), "2026-11-01T00:00:00Z"), at(f.lost(), "2026-11-10T00:00:00Z")]
+    body = at({"type": "deal.reopened", "data": {"to_stage": "lead"}}, "2026-11-09T00:00:00Z")
+    rejects(history, body, errors.OutOfOrder)
+
+
+@pytest.mark.parametrize("body", [f.contact(), f.quote("700.00"), {"type": "deal.owner_changed",
+                                                                    "data": {"owner_id": "r2"}}])
+def test_contacts_quotes_and_owner_changes_may_be_backdated_after_creation(body):
+    history = [at(f.created(), "2026-11-01T00:00:00Z"), at(f.moved("lead", "contacted"), "2026-11-11T00:00:00Z")]
+    state, facts = run(history)
+    decide(state, event_adapter.validate_python(at(body, "2026-11-02T00:00:00Z")), now=NOW,
+           currency="USD", history=facts)
+
+
+def test_a_stage_change_at_the_same_moment_is_in_order():
+    state, _ = run([at(f.created(), "2026-11-01T00:00:00Z"), at(f.moved("lead", "contacted"), "2026-11-01T00:00:00Z")])
+    assert state.stage == "contacted"
 
 
 def test_non_deal_event_is_refused_on_a_deal():
@@ -192,6 +233,30 @@ def test_void_of_created_is_refused():
 def test_void_twice_is_refused():
     _void_rejected(2, errors.VoidConflict,
                    extra=[Fact(_uuid(3), "event.voided", {"event_id": _uuid(2), "reason": "r"}, NOW, 3)])
+
+
+def test_only_the_latest_stage_change_can_be_voided():
+    facts = [Fact(_uuid(1), "deal.created", f.created()["data"] | {"pipeline": "default", "stage": "lead"}, NOW, 1),
+             Fact(_uuid(2), "deal.stage_moved", {"from_stage": "lead", "to_stage": "contacted"}, NOW, 2),
+             Fact(_uuid(3), "deal.stage_moved", {"from_stage": "contacted", "to_stage": "proposal"}, NOW, 3),
+             Fact(_uuid(4), "deal.contact_logged", {"channel": "call"}, NOW, 4)]
+    state = fold("d1", facts)
+    void = lambda i: event_adapter.validate_python(
+        {"type": "event.voided", "data": {"event_id": _uuid(i), "reason": "r"}})
+    with pytest.raises(errors.VoidConflict) as info:
+        decide(state, void(2), now=NOW, currency="USD", history=facts)
+    assert info.value.details["latest_event_id"] == _uuid(3)
+    decide(state, void(3), now=NOW, currency="USD", history=facts)  # the undo
+    decide(state, void(4), now=NOW, currency="USD", history=facts)  # not a stage change: any time
+
+
+def test_undo_of_the_latest_stage_change_restores_stage_and_status():
+    created = at(f.created(), "2026-11-01T00:00:00Z")
+    state, facts = run([created, at(f.lost(), "2026-11-10T00:00:00Z")])
+    lost_id = facts[-1].event_id
+    voided = Fact("e9", "event.voided", {"event_id": lost_id, "reason": "wrong deal"}, NOW, 3)
+    state = fold("d1", [*facts, voided])
+    assert (state.status, state.stage, state.closed_at) == ("open", "lead", None)
 
 
 def test_void_is_accepted_on_closed_deal():
