@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, text
 from events.log_reader import read_committed, settled_horizon
 from events.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import checkpoints, sales
+from projections import checkpoints, sales, tables
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
@@ -37,11 +37,13 @@ def count_events(engine: Engine, upto: int, recorded_until: datetime | None = No
 
 
 def create_tables(conn: Connection, schema: str) -> None:
+    """The sales tables, as declared (columns, keys, indexes, comments), in a fresh `schema`."""
     s = schema_name(schema)
     conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
     conn.exec_driver_sql(f"CREATE SCHEMA {s}")
-    for table in SALES_TABLES:
-        conn.exec_driver_sql(f"CREATE TABLE {s}.{table} (LIKE read_models.{table} INCLUDING ALL)")
+    declared = [tables.metadata.tables[f"{tables.SCHEMA}.{t}"] for t in SALES_TABLES]
+    tables.metadata.create_all(conn.execution_options(schema_translate_map={tables.SCHEMA: s}),
+                               tables=declared)
 
 
 def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,
@@ -157,26 +159,17 @@ def _catch_up(engine: Engine, conn: Connection, after: int) -> int:
 
 
 def _swap(conn: Connection) -> None:
-    views = conn.execute(text(
-        "SELECT viewname, definition, obj_description(format('%I.%I', schemaname, viewname)::regclass) "
-        "FROM pg_views WHERE schemaname = 'read_models' "
-        "ORDER BY format('%I.%I', schemaname, viewname)::regclass::oid")).all()  # creation order
+    """Move the built tables in, then recreate the views that depended on the old ones, with
+    the grants and comments of their declarations (the tables carry theirs from the build)."""
     for table in SALES_TABLES:
         conn.exec_driver_sql(f"DROP TABLE read_models.{table} CASCADE")
         conn.exec_driver_sql(f"ALTER TABLE {BUILD_SCHEMA}.{table} SET SCHEMA read_models")
-        conn.exec_driver_sql(f"GRANT SELECT ON read_models.{table} TO bi_reader")
-        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON read_models.{table} TO dealtrail_app")
-    for name, definition, comment in views:
-        definition = definition.replace("%", "%%")  # exec_driver_sql formats with pyformat
-        conn.exec_driver_sql(f"CREATE OR REPLACE VIEW read_models.{schema_name(name)} AS {definition}")
-        conn.exec_driver_sql(f"GRANT SELECT ON read_models.{name} TO bi_reader, dealtrail_app")
-        if comment:
-            conn.exec_driver_sql(f"COMMENT ON VIEW read_models.{name} IS {_literal(comment)}")
+        for statement in tables.grants(table):
+            conn.exec_driver_sql(statement)
+    for view in tables.VIEWS:
+        for statement in [*view.statements(), *tables.grants(view.name, view=True)]:
+            conn.exec_driver_sql(statement.replace("%", "%%"))  # exec_driver_sql formats with pyformat
     conn.exec_driver_sql(f"DROP SCHEMA {BUILD_SCHEMA} CASCADE")
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''").replace("%", "%%") + "'"
 
 
 def replay(engine: Engine, until_position: int | None = None, until_recorded: datetime | None = None,

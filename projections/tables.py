@@ -1,0 +1,437 @@
+"""Every read-model table and view, declared once: its columns, types, keys, indexes and the
+comments BI tools show. Migrations are checked against it (tests/integration/test_tables.py),
+rebuilds create their fresh tables from it, and COPY takes its column order from it."""
+from dataclasses import dataclass
+
+from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Column, Date, Float, Index, Integer,
+                        MetaData, Numeric, Table, Text, text)
+
+SCHEMA = "read_models"
+metadata = MetaData(schema=SCHEMA)
+TIMESTAMPTZ = TIMESTAMP(timezone=True)
+
+deal_current = Table(
+    'deal_current', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal (stream) id.'),
+    Column('title', Text, comment='Deal title.'),
+    Column('customer_id', Text, comment='Customer id.'),
+    Column('customer_name', Text, comment='Customer name.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('region', Text, comment='Customer region.'),
+    Column('owner_id', Text, comment='Current owner (rep).'),
+    Column('team_id', Text, comment="Current owner's team."),
+    Column('created_owner_id', Text, comment='Owner when the deal was created (new-deal attribution).'),
+    Column('created_team_id', Text, comment='Team when the deal was created.'),
+    Column('source_channel', Text, comment='Where the deal came from.'),
+    Column('pipeline', Text, comment='Pipeline key.'),
+    Column('stage', Text, comment='Current stage (an open stage, or won/lost).'),
+    Column('status', Text, comment='open, won or lost.'),
+    Column('created_at', TIMESTAMPTZ, comment='occurred_at of deal.created.'),
+    Column('stage_entered_at', TIMESTAMPTZ, comment='When the current stage was entered.'),
+    Column('last_activity_at', TIMESTAMPTZ, comment='Latest of stage entry, contact, quote: the stall clock.'),
+    Column('expected_amount', Numeric, comment='Expected amount from deal.created.'),
+    Column('latest_quote_amount', Numeric, comment='Amount of the latest quote (business time).'),
+    Column('signed_amount', Numeric, comment='Signed amount (won deals).'),
+    Column('current_amount', Numeric, comment='Latest quote amount, else expected amount.'),
+    Column('currency', Text, comment='ISO-4217 currency (the reporting currency).'),
+    Column('closed_at', TIMESTAMPTZ, comment='When the deal was (finally) won or lost; null when open.'),
+    Column('lost_reason', Text, comment='Reason of the final loss.'),
+    Column('contacts_count', Integer, comment='Number of contacts logged.'),
+    Column('last_contact_at', TIMESTAMPTZ, comment='Latest contact.'),
+    Column('furthest_stage_index', Integer, comment='0-based index of the furthest open stage reached; won = number of open stages.'),
+    Column('entered_stages', ARRAY(Text), comment='Open stages actually entered at least once.'),
+    Column('version', Integer, comment='Stream version of the latest event applied.'),
+    Column('last_position', BigInteger, comment='Global position of the latest event applied.'),
+    Index('deal_current_status_stage_idx', 'status', 'stage'),
+    Index('deal_current_owner_id_idx', 'owner_id'),
+    Index('deal_current_team_id_idx', 'team_id'),
+    Index('deal_current_segment_idx', 'segment'),
+    Index('deal_current_pipeline_created_at_idx', 'pipeline', 'created_at'),
+    Index('deal_current_closed_at_idx', 'closed_at'),
+    comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
+)
+
+deal_stage_history = Table(
+    'deal_stage_history', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('stage', Text, primary_key=True, comment='The open stage visited.'),
+    Column('visit', Integer, primary_key=True, comment='1, 2, ... when the deal re-enters the stage.'),
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('entered_at', TIMESTAMPTZ, nullable=False, comment='When the stage was entered.'),
+    Column('exited_at', TIMESTAMPTZ, comment='When it was left; null while the deal is still there.'),
+    Column('dwell_seconds', Float, comment='exited_at - entered_at in seconds; null while open.'),
+    Column('exit_to', Text, comment='Next stage, or won/lost.'),
+    Column('entered_by', Text, nullable=False, comment='create, move (next stage), skip (forward past stages), regression (backward), reopen.'),
+    Column('owner_id', Text, comment='Owner when the stage was entered.'),
+    Column('team_id', Text, comment='Team when the stage was entered.'),
+    Index('deal_stage_history_stage_entered_at_idx', 'stage', 'entered_at'),
+    Index('deal_stage_history_owner_id_entered_at_idx', 'owner_id', 'entered_at'),
+    Index('deal_stage_history_team_id_entered_at_idx', 'team_id', 'entered_at'),
+    comment='Every visit of a deal to an open stage, in business time.',
+)
+
+deal_amount_history = Table(
+    'deal_amount_history', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('valid_from', TIMESTAMPTZ, nullable=False, comment='From when this amount applies.'),
+    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('amount', Numeric, comment='The amount.'),
+    Index('deal_amount_history_deal_id_valid_from_idx', 'deal_id', 'valid_from'),
+    comment="The deal's current amount (latest quote, else expected) over business time.",
+)
+
+cycle_time_deal = Table(
+    'cycle_time_deal', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('outcome', Text, nullable=False, comment='won or lost.'),
+    Column('owner_id', Text, comment='Owner at closing.'),
+    Column('team_id', Text, comment='Team at closing.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('pipeline', Text, comment='Pipeline key.'),
+    Column('created_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of deal.created.'),
+    Column('closed_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the final deal.signed / deal.lost.'),
+    Column('cycle_days', Float, nullable=False, comment='closed_at - created_at in days.'),
+    Index('cycle_time_deal_outcome_closed_at_idx', 'outcome', 'closed_at'),
+    comment='Closed deals: cycle time from creation to the final close.',
+)
+
+deal_activity = Table(
+    'deal_activity', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('kind', Text, nullable=False, comment='created, contact, quote, feedback, won, lost.'),
+    Column('occurred_at', TIMESTAMPTZ, nullable=False, comment='Business time.'),
+    Column('month', Date, nullable=False, comment='First day of the UTC month of occurred_at.'),
+    Column('owner_id', Text, comment='Owner at that moment.'),
+    Column('team_id', Text, comment='Team at that moment.'),
+    Column('amount', Numeric, comment='Quote amount or signed amount.'),
+    Column('cycle_days', Float, comment='Cycle time for won/lost.'),
+    Column('score', Integer, comment='Satisfaction score for feedback.'),
+    Index('deal_activity_month_owner_id_idx', 'month', 'owner_id'),
+    Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
+    comment='Per-deal facts that performance aggregates: creation, contacts, quotes, feedback and the final close, each attributed to the owner at that moment.',
+)
+
+funnel_delta = Table(
+    'funnel_delta', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('day', Date, nullable=False, comment='UTC day.'),
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('stage', Text, nullable=False, comment='Open stage.'),
+    Column('owner_id', Text, comment='Owner when the stage was entered.'),
+    Column('team_id', Text, comment='Team when the stage was entered.'),
+    Column('entered', Integer, nullable=False, comment='Entries.'),
+    Column('advanced', Integer, nullable=False, comment='Exits to a later stage or won.'),
+    Column('regressed', Integer, nullable=False, comment='Exits to an earlier stage.'),
+    Column('lost', Integer, nullable=False, comment='Exits to lost.'),
+    Column('open_delta', Integer, nullable=False, comment='Change of the open count.'),
+    Column('amount_delta', Numeric, nullable=False, comment='Change of the open amount.'),
+    Index('funnel_delta_pipeline_stage_owner_id_team_id_day_idx', 'pipeline', 'stage', 'owner_id', 'team_id', 'day'),
+    comment='Per-deal, per-day changes behind funnel_daily (entries, exits, open count and amount deltas).',
+)
+
+funnel_daily = Table(
+    'funnel_daily', metadata,
+    Column('day', Date, nullable=False, comment='UTC day (business time).'),
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('stage', Text, nullable=False, comment='Open stage.'),
+    Column('owner_id', Text, comment='Owner when the stage was entered.'),
+    Column('team_id', Text, comment='Team when the stage was entered.'),
+    Column('entered', Integer, nullable=False, comment='Deals that entered the stage that day.'),
+    Column('advanced', Integer, nullable=False, comment='Deals that left it forward (or won).'),
+    Column('regressed', Integer, nullable=False, comment='Deals that left it backward.'),
+    Column('lost', Integer, nullable=False, comment='Deals lost from it.'),
+    Column('open_end_of_day', Integer, nullable=False, comment='Deals in the stage at the end of the day.'),
+    Column('open_amount_end_of_day', Numeric, nullable=False, comment='Their summed current amount.'),
+    Index('funnel_daily_pipeline_stage_owner_id_team_id_day_idx', 'pipeline', 'stage', 'owner_id', 'team_id', 'day'),
+    Index('funnel_daily_day_idx', 'day'),
+    comment='Funnel trend per day, stage and owner/team. A key has a row on each day its funnel changed; open_* are end-of-day values, so carry the last row forward on days without one.',
+)
+
+rep_performance_month = Table(
+    'rep_performance_month', metadata,
+    Column('month', Date, primary_key=True, comment='First day of the UTC month.'),
+    Column('owner_id', Text, primary_key=True, comment='The rep.'),
+    Column('team_id', Text, comment="The rep's team in their latest activity that month."),
+    Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
+    Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
+    Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
+    Column('win_rate', Float, comment='won / (won + lost).'),
+    Column('avg_deal_size', Numeric, comment='revenue_won / deals_won.'),
+    Column('avg_cycle_days', Float, comment='Mean cycle time of the deals won in the month.'),
+    Column('cycle_days_sum', Float, nullable=False, comment='Sum of those cycle times (for averaging over periods).'),
+    Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
+    Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
+    Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
+    Column('csat_avg', Float, comment='Mean feedback score in the month.'),
+    Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
+    Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
+    Column('open_deals', Integer, nullable=False, comment='Deals open at the end of the month (owner when their stage was entered).'),
+    Column('sales_velocity', Float, comment='open_deals * win_rate * avg_deal_size / avg_cycle_days, per day.'),
+    Index('rep_performance_month_team_id_month_idx', 'team_id', 'month'),
+    comment='Per rep and month. Wins, losses and revenue count for the owner at closing; contacts, quotes and feedback for the owner when they happened; new deals for the owner at creation.',
+)
+
+team_performance_month = Table(
+    'team_performance_month', metadata,
+    Column('month', Date, primary_key=True, comment='First day of the UTC month.'),
+    Column('team_id', Text, primary_key=True, comment='The team.'),
+    Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
+    Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
+    Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
+    Column('win_rate', Float, comment='won / (won + lost).'),
+    Column('avg_deal_size', Numeric, comment='revenue_won / deals_won.'),
+    Column('avg_cycle_days', Float, comment='Mean cycle time of the deals won in the month.'),
+    Column('cycle_days_sum', Float, nullable=False, comment='Sum of those cycle times (for averaging over periods).'),
+    Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
+    Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
+    Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
+    Column('csat_avg', Float, comment='Mean feedback score in the month.'),
+    Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
+    Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
+    Column('open_deals', Integer, nullable=False, comment='Deals open at the end of the month (owner when their stage was entered).'),
+    Column('sales_velocity', Float, comment='open_deals * win_rate * avg_deal_size / avg_cycle_days, per day.'),
+    comment='Per team and month; same attribution rules as rep_performance_month.',
+)
+
+pipeline_stage = Table(
+    'pipeline_stage', metadata,
+    Column('pipeline', Text, primary_key=True, comment='Pipeline key.'),
+    Column('stage', Text, primary_key=True, comment='Open stage key.'),
+    Column('stage_index', Integer, nullable=False, comment='0-based order.'),
+    Column('probability', Numeric, nullable=False, comment='Configured win probability.'),
+    Column('stall_after_days', Integer, comment='Days without activity after which an open deal is stalled.'),
+    Column('target_conversion', Numeric, comment='Target conversion to the next stage.'),
+    comment='Stage definitions in force (ordered open stages per pipeline).',
+)
+
+projection_checkpoint = Table(
+    'projection_checkpoint', metadata,
+    Column('projection', Text, primary_key=True, comment='Projection name.'),
+    Column('partition', Integer, primary_key=True, comment='Kafka partition, or -1.'),
+    Column('position', BigInteger, nullable=False, comment='Highest position applied from that partition.'),
+    Column('updated_at', TIMESTAMPTZ, nullable=False, server_default=text('now()'), comment='When it moved.'),
+    comment="Positions each projection applied: per Kafka partition (informational), and partition -1: the watermark below which every event is applied (reports' as_of_position; the relay republishes from it).",
+)
+
+targets = Table(
+    'targets', metadata,
+    Column('target_id', Text, primary_key=True, comment='scope.scope_id.period.metric (stream target:<target_id>).'),
+    Column('scope', Text, nullable=False, comment='rep, team or company.'),
+    Column('scope_id', Text, nullable=False, comment='Rep id, team id, or the company id.'),
+    Column('period', Text, nullable=False, comment='2026-11, 2026-Q4 or 2026.'),
+    Column('period_start', Date, nullable=False, comment='First day of the period.'),
+    Column('period_end', Date, nullable=False, comment='First day after the period.'),
+    Column('metric', Text, nullable=False, comment='revenue, deals_won, new_deals, win_rate, avg_cycle_days or contacts.'),
+    Column('value', Numeric, nullable=False, comment='The target value in force.'),
+    Column('version', Integer, nullable=False, comment='How many times it was set.'),
+    Column('set_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the latest target.set.'),
+    Index('targets_period_idx', 'period'),
+    Index('targets_scope_scope_id_idx', 'scope', 'scope_id'),
+    comment='Current value of each target (scope, scope_id, period, metric); a new target.set supersedes the old value.',
+)
+
+target_history = Table(
+    'target_history', metadata,
+    Column('target_id', Text, primary_key=True, comment='The target.'),
+    Column('version', Integer, primary_key=True, comment='1, 2, ...'),
+    Column('value', Numeric, nullable=False, comment='The value set.'),
+    Column('set_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of that target.set.'),
+    comment='Every value a target ever had.',
+)
+
+reviews = Table(
+    'reviews', metadata,
+    Column('review_id', Text, primary_key=True, comment='Stream review:<review_id>.'),
+    Column('trigger', Text, nullable=False, comment='deviation, stalled or manual.'),
+    Column('scope', Text, nullable=False, comment='rep, team or company.'),
+    Column('scope_id', Text, nullable=False, comment='Who it concerns.'),
+    Column('period', Text, nullable=False, comment='The period it concerns.'),
+    Column('metric', Text, nullable=False, comment='The metric that triggered it.'),
+    Column('expected', Numeric, comment='Expected value (e.g. the pace) when opened.'),
+    Column('actual', Numeric, comment='Actual value when opened.'),
+    Column('notes', Text, comment='Notes given when opened.'),
+    Column('status', Text, nullable=False, comment='open or closed.'),
+    Column('opened_at', TIMESTAMPTZ, nullable=False, comment='When opened.'),
+    Column('closed_at', TIMESTAMPTZ, comment='When closed.'),
+    Column('summary', Text, comment='Summary given when closed.'),
+    Column('actions_total', Integer, nullable=False, comment='Actions added.'),
+    Column('actions_open', Integer, nullable=False, comment='Actions not completed.'),
+    Column('version', Integer, nullable=False, comment='Stream version.'),
+    Index('reviews_status_idx', 'status'),
+    Index('reviews_scope_scope_id_period_idx', 'scope', 'scope_id', 'period'),
+    comment="Review meetings' subjects: opened by a deviation alert, stalled deals or by hand.",
+)
+
+review_actions = Table(
+    'review_actions', metadata,
+    Column('review_id', Text, primary_key=True, comment='The review.'),
+    Column('action_id', Text, primary_key=True, comment='Action id (unique within the review).'),
+    Column('title', Text, nullable=False, comment='What is to be done.'),
+    Column('owner_id', Text, nullable=False, comment='Who does it.'),
+    Column('due_date', Date, comment='By when.'),
+    Column('added_at', TIMESTAMPTZ, nullable=False, comment='When agreed.'),
+    Column('completed_at', TIMESTAMPTZ, comment='When completed; null while open.'),
+    Column('outcome', Text, comment='Outcome given on completion.'),
+    Index('review_actions_owner_id_idx', 'owner_id'),
+    comment='Action items agreed in reviews.',
+)
+
+feedback = Table(
+    'feedback', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('occurred_at', TIMESTAMPTZ, nullable=False, comment='When given.'),
+    Column('month', Date, nullable=False, comment='UTC month.'),
+    Column('score', Integer, nullable=False, comment='1 (poor) to 5 (excellent).'),
+    Column('comment', Text, comment='Free text.'),
+    Column('source', Text, comment="customer or rep (the event's `from`)."),
+    Column('owner_id', Text, comment='Deal owner at that moment.'),
+    Column('team_id', Text, comment='Team at that moment.'),
+    Index('feedback_owner_id_month_idx', 'owner_id', 'month'),
+    Index('feedback_team_id_month_idx', 'team_id', 'month'),
+    comment='Customer and rep satisfaction feedback on deals (voided feedback excluded).',
+)
+
+forecast_snapshot = Table(
+    'forecast_snapshot', metadata,
+    Column('period', Text, primary_key=True, comment='The period forecast.'),
+    Column('scope', Text, primary_key=True, comment='rep, team or company.'),
+    Column('scope_id', Text, primary_key=True, comment='Who.'),
+    Column('taken_at', TIMESTAMPTZ, nullable=False, comment='When the snapshot was taken.'),
+    Column('weighted_pipeline', Numeric, nullable=False, comment='Open amount x configured stage probability.'),
+    Column('historical_forecast', Numeric, nullable=False, comment='Open amount x P(won | stage) from the last 12 months.'),
+    Column('won_to_date', Numeric, nullable=False, comment='Revenue already won in the period when taken.'),
+    Column('as_of_position', BigInteger, nullable=False, comment='The last event position the forecast reflected (traceability).'),
+    comment='The forecast as taken at the start of each period (for forecast accuracy); written by `dealtrail watch`, not rebuilt from events.',
+)
+
+funnel_cohort = Table(
+    'funnel_cohort', metadata,
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('day', Date, nullable=False, comment='UTC day the deals were created (business time).'),
+    Column('owner_id', Text, comment='Current owner.'),
+    Column('team_id', Text, comment='Current team.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('furthest_stage_index', Integer, nullable=False, comment='Furthest open stage reached (number of open stages = won).'),
+    Column('status', Text, nullable=False, comment='open, won or lost.'),
+    Column('entered_stages', ARRAY(Text), nullable=False, comment='Open stages actually entered.'),
+    Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
+    Index('funnel_cohort_pipeline_day_idx', 'pipeline', 'day'),
+    comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the cohort funnel summed without scanning deals.',
+)
+
+projection_stream = Table(
+    'projection_stream', metadata,
+    Column('projection', Text, primary_key=True, comment='Projection name.'),
+    Column('stream_id', Text, primary_key=True, comment='The stream (deal_id of events.event).'),
+    Column('position', BigInteger, nullable=False, comment='Newest position of the stream the projection reflects.'),
+    comment='Newest position each projection applied per stream (deal, target:, review:, pipeline:): redelivered events at or below it are skipped.',
+)
+
+projection_errors = Table(
+    'projection_errors', metadata,
+    Column('projection', Text, primary_key=True, comment='Projection name.'),
+    Column('stream_id', Text, primary_key=True, comment='The stream whose rows are marked incomplete.'),
+    Column('position', BigInteger, primary_key=True, comment='Position of the event left out.'),
+    Column('event_id', UUID, comment="The event left out (null when the whole stream's write failed)."),
+    Column('type', Text, comment='Its type.'),
+    Column('error', Text, nullable=False, comment='Why it could not be applied.'),
+    Column('recorded_at', TIMESTAMPTZ, nullable=False, server_default=text('now()'), comment='When the projection gave up on it.'),
+    comment="Events a projection could not apply. The event is left out of its stream's rows (as if voided) and every other stream keeps projecting; a rebuild with fixed code retries it.",
+)
+
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    select: str  # the view's query, in read_models
+    comment: str
+    columns: dict[str, str]  # column comments
+
+    def statements(self, schema: str = SCHEMA) -> list[str]:
+        quote = lambda s: "'" + s.replace("'", "''") + "'"
+        return [f"CREATE OR REPLACE VIEW {schema}.{self.name} AS {self.select}",
+                f"COMMENT ON VIEW {schema}.{self.name} IS {quote(self.comment)}",
+                *(f"COMMENT ON COLUMN {schema}.{self.name}.{c} IS {quote(doc)}" for c, doc in self.columns.items())]
+
+
+def grants(name: str, schema: str = SCHEMA, view: bool = False) -> list[str]:
+    """BI reads everything here; the services also write the tables."""
+    app_rights = "SELECT" if view else "SELECT, INSERT, UPDATE, DELETE"
+    return [f"GRANT SELECT ON {schema}.{name} TO bi_reader",
+            f"GRANT {app_rights} ON {schema}.{name} TO dealtrail_app"]
+
+
+# In dependency order (target_attainment reads target_actuals).
+VIEWS = (
+    View('stalled_deals', r"""
+SELECT d.deal_id, d.title, d.owner_id, d.team_id, d.pipeline, d.stage, d.stage_entered_at,
+       d.last_activity_at, s.stall_after_days,
+       extract(epoch FROM now() - d.last_activity_at) / 86400.0 AS days_since_activity,
+       d.last_activity_at + make_interval(days => s.stall_after_days) AS stalled_since,
+       d.current_amount
+FROM read_models.deal_current d
+JOIN read_models.pipeline_stage s ON s.pipeline = d.pipeline AND s.stage = d.stage
+WHERE d.status = 'open' AND s.stall_after_days IS NOT NULL
+  AND d.last_activity_at + make_interval(days => s.stall_after_days) < now()""",
+         "Open deals with no stage move, contact or quote for longer than their stage's stall_after_days (evaluated at query time).",
+         {'deal_id': 'The deal.', 'title': 'Deal title.', 'owner_id': 'Current owner.', 'team_id': 'Current team.', 'pipeline': 'Pipeline key.', 'stage': 'Current open stage.', 'stage_entered_at': 'When the current stage was entered.', 'last_activity_at': 'Latest stage entry, contact or quote (business time): the stall clock.', 'stall_after_days': "The stage's stall threshold in days.", 'days_since_activity': 'Days from last_activity_at to now.', 'stalled_since': 'When the deal became stalled (last_activity_at + stall_after_days).', 'current_amount': 'Latest quote amount, else expected amount.'}),
+    View('target_actuals', r"""
+WITH perf AS (
+  SELECT 'rep' AS scope, owner_id AS scope_id, month, revenue_won, deals_won, deals_lost, new_deals,
+         contacts, cycle_days_sum FROM read_models.rep_performance_month
+  UNION ALL
+  SELECT 'team', team_id, month, revenue_won, deals_won, deals_lost, new_deals, contacts, cycle_days_sum
+  FROM read_models.team_performance_month
+  UNION ALL
+  SELECT 'company', NULL, month, revenue_won, deals_won, deals_lost, new_deals, contacts, cycle_days_sum
+  FROM read_models.rep_performance_month
+)
+SELECT t.target_id, t.metric,
+       CASE t.metric
+         WHEN 'revenue' THEN coalesce(sum(p.revenue_won), 0)
+         WHEN 'deals_won' THEN coalesce(sum(p.deals_won), 0)
+         WHEN 'new_deals' THEN coalesce(sum(p.new_deals), 0)
+         WHEN 'contacts' THEN coalesce(sum(p.contacts), 0)
+         WHEN 'win_rate' THEN sum(p.deals_won)::numeric / nullif(sum(p.deals_won) + sum(p.deals_lost), 0)
+         WHEN 'avg_cycle_days' THEN (sum(p.cycle_days_sum) / nullif(sum(p.deals_won), 0))::numeric
+       END AS actual
+FROM read_models.targets t
+LEFT JOIN perf p ON p.scope = t.scope AND (t.scope = 'company' OR p.scope_id = t.scope_id)
+ AND p.month >= t.period_start AND p.month < t.period_end
+GROUP BY t.target_id, t.metric""",
+         "Actual value of each target's metric over its period, from the monthly rep/team performance rows (company: all reps).",
+         {'target_id': 'The target.', 'metric': 'Its metric.', 'actual': "Actual value over the target's period so far (null when undefined, e.g. a win rate without closed deals)."}),
+    View('target_attainment', r"""
+WITH base AS (
+  SELECT t.*, a.actual,
+         least(1.0, greatest(0.0, extract(epoch FROM now() - t.period_start::timestamptz)
+               / extract(epoch FROM t.period_end::timestamptz - t.period_start::timestamptz)))::numeric AS elapsed_fraction,
+         t.metric IN ('revenue', 'deals_won', 'new_deals', 'contacts') AS cumulative,
+         t.metric = 'avg_cycle_days' AS lower_is_better
+  FROM read_models.targets t JOIN read_models.target_actuals a USING (target_id)
+), paced AS (
+  SELECT b.*, CASE WHEN b.cumulative THEN b.value * b.elapsed_fraction ELSE b.value END AS pace FROM base b
+)
+SELECT target_id, scope, scope_id, period, metric, value AS target, actual,
+       CASE WHEN lower_is_better THEN value / nullif(actual, 0) ELSE actual / nullif(value, 0) END AS attainment,
+       elapsed_fraction, pace,
+       CASE
+         WHEN actual IS NULL THEN 'on_track'
+         WHEN (NOT lower_is_better AND actual >= pace) OR (lower_is_better AND actual <= pace) THEN 'on_track'
+         WHEN (NOT lower_is_better AND actual >= pace * 0.8) OR (lower_is_better AND actual <= pace * 1.2) THEN 'at_risk'
+         ELSE 'behind'
+       END AS status
+FROM paced""",
+         'Per target: actual, target, attainment (actual/target; target/actual for avg_cycle_days), elapsed fraction of the period, pace (target x elapsed fraction for cumulative metrics, else the target), status on_track / at_risk (within 20% of pace) / behind. Evaluated at query time.',
+         {'target_id': 'The target.', 'scope': 'rep, team or company.', 'scope_id': 'Who it concerns.', 'period': '2026-11, 2026-Q4 or 2026.', 'metric': 'The metric.', 'target': 'The target value in force.', 'actual': 'Actual value so far.', 'attainment': 'actual / target (target / actual for avg_cycle_days).', 'elapsed_fraction': 'Share of the period elapsed (0 to 1).', 'pace': 'Where the metric should be by now: target x elapsed_fraction for cumulative metrics, else the target.', 'status': 'on_track, at_risk (within the deviation threshold of pace) or behind.'}),
+    View('overdue_actions', r"""
+SELECT a.*, r.scope, r.scope_id, r.period FROM read_models.review_actions a
+JOIN read_models.reviews r USING (review_id)
+WHERE a.completed_at IS NULL AND a.due_date < current_date""",
+         'Open action items past their due date.',
+         {'review_id': 'The review.', 'action_id': 'Action id (unique within the review).', 'title': 'What is to be done.', 'owner_id': 'Who does it.', 'due_date': 'By when.', 'added_at': 'When agreed.', 'completed_at': 'Always null here (open items).', 'outcome': 'Always null here.', 'scope': "The review's scope.", 'scope_id': 'Who the review concerns.', 'period': "The review's period."}),
+)
