@@ -1,15 +1,17 @@
-"""Everything the sales read models hold about one deal, derived from its events. Pure.
+"""Everything the sales read models hold about one deal, from its events. Pure.
 
-The deal's events are folded in business-time order (occurred_at, then stream_version), with
-voided events left out, so a back-dated event lands where it happened and a void makes its
-event never have happened. Every read-model row of a deal is a function of its events only:
-incremental projection, rebuild and replay agree by construction."""
+The deal is folded by domain.deal.fold — the same fold the write side uses, so deal_current
+and GET /v1/deals/{id} are one truth — in business order (occurred_at, then stream_version),
+voided events left out. The history rows (stage visits, amounts, activity, funnel movements,
+feedback, cycle time) are built from what each step changed. Every row of a deal is a function
+of its events only: incremental projection, rebuild and replay agree by construction."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from domain.deal import Change, DealState, fold
 from events.pipelines import LOST, PIPELINES, WON, Pipeline
 
 DAY = 86400.0
@@ -25,212 +27,214 @@ class Ev(NamedTuple):
     data: dict[str, Any]
 
 
+class StageVisit(NamedTuple):  # deal_stage_history
+    deal_id: str
+    stage: str
+    visit: int
+    pipeline: str
+    entered_at: datetime
+    exited_at: datetime | None
+    dwell_seconds: float | None
+    exit_to: str | None
+    entered_by: str
+    owner_id: str | None
+    team_id: str | None
+
+
+class AmountRow(NamedTuple):  # deal_amount_history
+    deal_id: str
+    valid_from: datetime
+    seq: int
+    amount: Decimal | None
+
+
+class ActivityRow(NamedTuple):  # deal_activity
+    deal_id: str
+    seq: int
+    kind: str
+    occurred_at: datetime
+    month: date
+    owner_id: str | None
+    team_id: str | None
+    amount: Decimal | None = None
+    cycle_days: float | None = None
+    score: int | None = None
+
+
+class FunnelDelta(NamedTuple):  # funnel_delta
+    deal_id: str
+    seq: int
+    day: date
+    pipeline: str
+    stage: str
+    owner_id: str | None
+    team_id: str | None
+    entered: int = 0
+    advanced: int = 0
+    regressed: int = 0
+    lost: int = 0
+    open_delta: int = 0
+    amount_delta: Decimal = Decimal(0)
+
+
+class FeedbackRow(NamedTuple):  # feedback
+    deal_id: str
+    seq: int
+    occurred_at: datetime
+    month: date
+    score: int
+    comment: str | None
+    source: str | None
+    owner_id: str | None
+    team_id: str | None
+
+
+class CycleRow(NamedTuple):  # cycle_time_deal
+    deal_id: str
+    outcome: str
+    owner_id: str | None
+    team_id: str | None
+    segment: str | None
+    pipeline: str
+    created_at: datetime
+    closed_at: datetime
+    cycle_days: float
+
+
 @dataclass
 class DealFacts:
     current: dict[str, Any]
-    visits: list[tuple] = field(default_factory=list)      # deal_stage_history rows
-    amounts: list[tuple] = field(default_factory=list)     # deal_amount_history rows
-    activity: list[tuple] = field(default_factory=list)    # deal_activity rows
-    funnel: list[tuple] = field(default_factory=list)      # funnel_delta rows
-    feedback: list[tuple] = field(default_factory=list)    # feedback rows
-    cycle: tuple | None = None                             # cycle_time_deal row
-
-
-def business_order(events: Iterable[Ev]) -> list[Ev]:
-    """Non-voided deal events, deal.created first, then by (occurred_at, stream_version)."""
-    events = list(events)
-    voided = {e.data["event_id"] for e in events if e.type == "event.voided"}
-    kept = [e for e in events if e.type != "event.voided" and e.event_id not in voided
-            and e.type.startswith("deal.")]
-    return sorted(kept, key=lambda e: (e.type != "deal.created", e.occurred_at, e.stream_version))
-
-
-def _money(value) -> Decimal | None:
-    return None if value is None else Decimal(value)
+    visits: list[StageVisit] = field(default_factory=list)
+    amounts: list[AmountRow] = field(default_factory=list)
+    activity: list[ActivityRow] = field(default_factory=list)
+    funnel: list[FunnelDelta] = field(default_factory=list)
+    feedback: list[FeedbackRow] = field(default_factory=list)
+    cycle: CycleRow | None = None
 
 
 def _month(at: datetime) -> date:
     return date(at.year, at.month, 1)
 
 
-class _Fold:
-    """Mutable fold state; one instance per derive() call."""
+class _Rows:
+    """Builds the history rows from the fold's changes (the open visit, visit counts, seqs)."""
 
-    def __init__(self, deal_id: str, created: Ev, pipelines: Mapping[str, Pipeline]):
-        d = created.data
-        self.deal_id, self.at = deal_id, created.occurred_at
-        self.pipeline = pipelines.get(d["pipeline"]) or PIPELINES["default"]
-        self.owner, self.team = d["owner_id"], d.get("team_id")
-        self.expected, self.quote = _money(d.get("expected_amount")), None
-        self.status, self.stage, self.stage_entered_at = "open", None, created.occurred_at
-        self.closed_at = self.lost_reason = self.signed = None
-        self.contacts, self.last_contact_at, self.last_quote_at = 0, None, None
-        self.furthest, self.entered = -1, []
-        self.visit_counts: dict[str, int] = {}
-        self.open_visit: list | None = None
+    def __init__(self, deal_id: str, pipelines: Mapping[str, Pipeline]):
+        self.deal_id, self.pipelines = deal_id, pipelines
         self.facts = DealFacts(current={})
-        self.close: tuple | None = None  # (kind, at, owner, team, amount) of the latest close
-        self._amount_at(created.occurred_at)
-        self.enter(d["stage"], created.occurred_at, "create")
-        self.activity("created", created.occurred_at)
+        self.visit_counts: dict[str, int] = {}
+        self.open_visit: StageVisit | None = None
 
-    @property
-    def amount(self) -> Decimal | None:
-        return self.quote if self.quote is not None else self.expected
+    def __call__(self, state: DealState, fact: Ev, changes: list[Change]) -> None:
+        for change in changes:
+            getattr(self, f"_{change.kind}")(state, fact, change)
 
-    def _amount_at(self, at: datetime) -> None:
-        amounts = self.facts.amounts
-        amounts.append((self.deal_id, at, len(amounts) + 1, self.amount))
-
-    def activity(self, kind: str, at: datetime, amount=None, cycle=None, score=None) -> None:
-        rows = self.facts.activity
-        rows.append((self.deal_id, len(rows) + 1, kind, at, _month(at), self.owner, self.team,
-                     amount, cycle, score))
-
-    def funnel(self, at: datetime, stage: str, owner, team, entered=0, advanced=0, regressed=0,
-               lost=0, open_delta=0, amount_delta=Decimal(0)) -> None:
+    def _funnel(self, at: datetime, stage: str, owner, team, **counts) -> None:
         rows = self.facts.funnel
-        rows.append((self.deal_id, len(rows) + 1, at.date(), self.pipeline.key, stage, owner, team,
-                     entered, advanced, regressed, lost, open_delta, amount_delta))
+        rows.append(FunnelDelta(self.deal_id, len(rows) + 1, at.date(), self.pipeline, stage, owner, team, **counts))
 
-    def leave(self, at: datetime, exit_to: str) -> None:
-        """Close the open visit (if any) with an exit to `exit_to`."""
+    def _activity(self, state: DealState, kind: str, at: datetime, **values) -> None:
+        rows = self.facts.activity
+        rows.append(ActivityRow(self.deal_id, len(rows) + 1, kind, at, _month(at), state.owner_id,
+                                state.team_id, **values))
+
+    def _created(self, state: DealState, fact: Ev, change: Change) -> None:
+        self.pipeline, self.stages = state.pipeline, state.stages
+        self._activity(state, "created", change.at)
+
+    def _amount(self, state: DealState, fact: Ev, change: Change) -> None:
+        rows = self.facts.amounts
+        rows.append(AmountRow(self.deal_id, change.at, len(rows) + 1, change.after))
+        visit, before, after = self.open_visit, change.before or Decimal(0), change.after or Decimal(0)
+        if visit is not None and after != before:
+            self._funnel(change.at, visit.stage, visit.owner_id, visit.team_id, amount_delta=after - before)
+
+    def _entered(self, state: DealState, fact: Ev, change: Change) -> None:
+        count = self.visit_counts.get(change.stage, 0) + 1
+        self.visit_counts[change.stage] = count
+        self.open_visit = StageVisit(self.deal_id, change.stage, count, self.pipeline, change.at, None, None,
+                                     None, change.entered_by, state.owner_id, state.team_id)
+        self._funnel(change.at, change.stage, state.owner_id, state.team_id, entered=1, open_delta=1,
+                     amount_delta=state.current_amount or Decimal(0))
+
+    def _left(self, state: DealState, fact: Ev, change: Change) -> None:
         visit = self.open_visit
         if visit is None:
             return
-        stage, owner, team = visit[1], visit[9], visit[10]
-        visit[5], visit[6], visit[7] = at, (at - visit[4]).total_seconds(), exit_to
-        kind = self._exit_kind(stage, exit_to)
-        self.funnel(at, stage, owner, team, advanced=int(kind == "advanced"),
-                    regressed=int(kind == "regressed"), lost=int(kind == "lost"), open_delta=-1,
-                    amount_delta=-(self.amount or Decimal(0)))
-        self.facts.visits.append(tuple(visit))
+        at, exit_to = change.at, change.to
+        self.facts.visits.append(visit._replace(exited_at=at, exit_to=exit_to,
+                                                dwell_seconds=(at - visit.entered_at).total_seconds()))
+        kind = self._exit_kind(visit.stage, exit_to)
+        self._funnel(at, visit.stage, visit.owner_id, visit.team_id, advanced=int(kind == "advanced"),
+                     regressed=int(kind == "regressed"), lost=int(kind == "lost"), open_delta=-1,
+                     amount_delta=-(state.current_amount or Decimal(0)))
         self.open_visit = None
 
     def _exit_kind(self, stage: str, exit_to: str) -> str:
         if exit_to == LOST:
             return "lost"
-        if exit_to == WON or self.pipeline.index(exit_to) > self.pipeline.index(stage):
+        if exit_to == WON or self.stages.index(exit_to) > self.stages.index(stage):
             return "advanced"
         return "regressed"
 
-    def enter(self, stage: str, at: datetime, entered_by: str) -> None:
-        if not self.pipeline.is_open_stage(stage):
-            return
-        self.leave(at, stage)
-        count = self.visit_counts.get(stage, 0) + 1
-        self.visit_counts[stage] = count
-        self.open_visit = [self.deal_id, stage, count, self.pipeline.key, at, None, None, None,
-                           entered_by, self.owner, self.team]
-        self.funnel(at, stage, self.owner, self.team, entered=1, open_delta=1,
-                    amount_delta=self.amount or Decimal(0))
-        self.stage, self.stage_entered_at, self.status = stage, at, "open"
-        self.furthest = max(self.furthest, self.pipeline.index(stage))
-        if stage not in self.entered:
-            self.entered.append(stage)
+    def _contact(self, state: DealState, fact: Ev, change: Change) -> None:
+        self._activity(state, "contact", change.at)
 
-    def move_kind(self, to_stage: str) -> str:
-        if self.stage is None or not self.pipeline.is_open_stage(self.stage):
-            return "reopen"
-        step = self.pipeline.index(to_stage) - self.pipeline.index(self.stage)
-        return "move" if step == 1 else "skip" if step > 1 else "regression"
+    def _quote(self, state: DealState, fact: Ev, change: Change) -> None:
+        self._activity(state, "quote", change.at, amount=change.after)
 
-    def set_amount(self, quote: Decimal, at: datetime) -> None:
-        before = self.amount or Decimal(0)
-        self.quote = quote
-        self._amount_at(at)
-        visit = self.open_visit
-        if visit is not None and self.amount != before:
-            self.funnel(at, visit[1], visit[9], visit[10], amount_delta=(self.amount or 0) - before)
+    def _feedback(self, state: DealState, fact: Ev, change: Change) -> None:
+        self._activity(state, "feedback", change.at, score=change.score)
+        rows, d = self.facts.feedback, fact.data
+        rows.append(FeedbackRow(self.deal_id, len(rows) + 1, change.at, _month(change.at), change.score,
+                                d.get("comment"), d.get("from"), state.owner_id, state.team_id))
 
-    def reopen(self) -> None:
-        self.closed_at = self.lost_reason = self.signed = self.close = self.stage = None
-
-    def closing(self, kind: str, at: datetime, amount=None) -> None:
-        self.leave(at, kind)
-        self.status, self.stage, self.closed_at, self.stage_entered_at = kind, kind, at, at
-        self.close = (kind, at, self.owner, self.team, amount)
-
-
-def _apply(fold: _Fold, ev: Ev) -> None:
-    d, at = ev.data, ev.occurred_at
-    kind = ev.type
-    if kind == "deal.contact_logged":
-        fold.contacts += 1
-        fold.last_contact_at = max(fold.last_contact_at or at, at)
-        fold.activity("contact", at)
-    elif kind == "deal.stage_moved":
-        entered_by = fold.move_kind(d["to_stage"])
-        if fold.status != "open":  # out of business order after a close: counts as a reopen
-            fold.reopen()
-        fold.enter(d["to_stage"], at, entered_by)
-    elif kind == "deal.quote_issued":
-        fold.last_quote_at = max(fold.last_quote_at or at, at)
-        fold.set_amount(Decimal(d["amount"]), at)
-        fold.activity("quote", at, amount=Decimal(d["amount"]))
-    elif kind == "deal.signed":
-        fold.signed = Decimal(d["amount"])
-        fold.closing(WON, at, fold.signed)
-    elif kind == "deal.lost":
-        fold.lost_reason = d["reason"]
-        fold.closing(LOST, at)
-    elif kind == "deal.reopened":
-        fold.reopen()
-        fold.enter(d["to_stage"], at, "reopen")
-    elif kind == "deal.owner_changed":
-        fold.owner, fold.team = d["owner_id"], d.get("team_id", fold.team)
-    elif kind == "deal.feedback_recorded":
-        fold.activity("feedback", at, score=d["score"])
-        rows = fold.facts.feedback
-        rows.append((fold.deal_id, len(rows) + 1, at, _month(at), d["score"], d.get("comment"),
-                     d.get("from"), fold.owner, fold.team))
+    def _closed(self, state: DealState, fact: Ev, change: Change) -> None:
+        pass  # the final close is read from the final state (a reopen undoes earlier ones)
 
 
 def derive(deal_id: str, events: Iterable[Ev],
            pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealFacts | None:
-    """The deal's read-model rows, or None if it has no (non-voided) deal.created. `pipelines`
-    gives each pipeline's ordered stages (fixed by its first definition)."""
-    all_events = list(events)
-    ordered = business_order(all_events)
-    if not ordered or ordered[0].type != "deal.created":
+    """The deal's read-model rows, or None if it has no (non-voided) deal.created."""
+    events = list(events)
+    rows = _Rows(deal_id, pipelines)
+    state = fold(deal_id, events, pipelines, on_change=rows)
+    if not state.exists:
         return None
-    created = ordered[0]
-    fold = _Fold(deal_id, created, pipelines)
-    for ev in ordered[1:]:
-        _apply(fold, ev)
-    if fold.open_visit is not None:
-        fold.facts.visits.append(tuple(fold.open_visit))
-    _finish(fold, created, all_events)
-    return fold.facts
+    facts = rows.facts
+    if rows.open_visit is not None:
+        facts.visits.append(rows.open_visit)
+    _finish(facts, state, events)
+    return facts
 
 
-def _finish(fold: _Fold, created: Ev, all_events: list[Ev]) -> None:
-    facts, d = fold.facts, created.data
-    customer = d["customer"]
-    created_at = created.occurred_at
-    if fold.close is not None:
-        kind, at, owner, team, amount = fold.close
-        cycle_days = (at - created_at).total_seconds() / DAY
-        facts.activity.append((fold.deal_id, len(facts.activity) + 1, kind, at, _month(at), owner,
-                               team, amount, cycle_days, None))
-        facts.cycle = (fold.deal_id, kind, owner, team, customer.get("segment"), fold.pipeline.key,
-                       created_at, at, cycle_days)
-    last = max(all_events, key=lambda e: e.stream_version)
-    activity_times = [t for t in (fold.stage_entered_at, fold.last_contact_at, fold.last_quote_at) if t]
-    facts.current = {
-        "deal_id": fold.deal_id, "title": d["title"], "customer_id": customer["id"],
-        "customer_name": customer["name"], "segment": customer.get("segment"),
-        "region": customer.get("region"), "owner_id": fold.owner, "team_id": fold.team,
-        "created_owner_id": d["owner_id"], "created_team_id": d.get("team_id"),
-        "source_channel": d.get("source_channel"), "pipeline": fold.pipeline.key,
-        "stage": fold.stage, "status": fold.status, "created_at": created_at,
-        "stage_entered_at": fold.stage_entered_at, "last_activity_at": max(activity_times),
-        "expected_amount": fold.expected, "latest_quote_amount": fold.quote,
-        "signed_amount": fold.signed, "current_amount": fold.amount, "currency": d.get("currency"),
-        "closed_at": fold.closed_at, "lost_reason": fold.lost_reason,
-        "contacts_count": fold.contacts, "last_contact_at": fold.last_contact_at,
+def _finish(facts: DealFacts, state: DealState, events: list[Ev]) -> None:
+    if state.closed:
+        at = state.closed_at
+        cycle_days = (at - state.created_at).total_seconds() / DAY
+        amount = state.signed_amount if state.status == WON else None
+        facts.activity.append(ActivityRow(state.deal_id, len(facts.activity) + 1, state.status, at, _month(at),
+                                          state.close_owner_id, state.close_team_id, amount, cycle_days))
+        facts.cycle = CycleRow(state.deal_id, state.status, state.close_owner_id, state.close_team_id,
+                               state.segment, state.pipeline, state.created_at, at, cycle_days)
+    facts.current = current_row(state, max(e.position for e in events))
+
+
+def current_row(state: DealState, last_position: int) -> dict[str, Any]:
+    """deal_current: the folded state as BI reads it."""
+    return {
+        "deal_id": state.deal_id, "title": state.title, "customer_id": state.customer_id,
+        "customer_name": state.customer_name, "segment": state.segment, "region": state.region,
+        "owner_id": state.owner_id, "team_id": state.team_id, "created_owner_id": state.created_owner_id,
+        "created_team_id": state.created_team_id, "source_channel": state.source_channel,
+        "pipeline": state.pipeline, "stage": state.stage, "status": state.status,
+        "created_at": state.created_at, "stage_entered_at": state.stage_entered_at,
+        "last_activity_at": state.last_activity_at, "expected_amount": state.expected_amount,
+        "latest_quote_amount": state.latest_quote_amount, "signed_amount": state.signed_amount,
+        "current_amount": state.current_amount, "currency": state.currency, "closed_at": state.closed_at,
+        "lost_reason": state.lost_reason, "contacts_count": state.contacts_count,
+        "last_contact_at": state.last_contact_at,
         # A won deal has passed every open stage.
-        "furthest_stage_index": len(fold.pipeline.stages) if fold.status == WON else fold.furthest,
-        "entered_stages": fold.entered,
-        "version": last.stream_version, "last_position": max(e.position for e in all_events),
+        "furthest_stage_index": len(state.stages) if state.status == WON else state.furthest_stage_index,
+        "entered_stages": list(state.entered_stages), "version": state.version, "last_position": last_position,
     }
