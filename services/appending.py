@@ -82,8 +82,8 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
     existing = store.find_recorded(conn, supplied)
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands) - len(existing))
-    states = {d: _state(d, h) for d, h in locked.heads.items()}
     pipelines = _pipelines(conn, commands)
+    states = {d: load_state(conn, d, h, pipelines) for d, h in locked.heads.items()}
     voiding = {c.deal_id for c in commands if c.event.type == "event.voided"}
     histories = {d: [upcast_envelope(e) for e in store.read_stream(conn, d)] for d in voiding}
     results: list[AppendResult | int] = []
@@ -111,13 +111,23 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
             raise _at(exc, index, batch) from None
     changed = {e.deal_id for e in new_events}
     envelopes = store.append(conn, new_events, locked, ctx,
-                             {d: states[d].model_dump(mode="json") for d in changed})
+                             {d: aggregate_for(d).dump(states[d]) for d in changed})
     return [r if isinstance(r, AppendResult) else AppendResult(envelopes[r], True) for r in results]
 
 
-def _state(stream_id: str, head: store.Head):
+def load_state(conn, stream_id: str, head: store.Head, pipelines=PIPELINES):
+    """The stream's stored state; folded again from its events if it was stored by another
+    version of the fold (the stored state is a cache of the fold, never the truth)."""
     aggregate = aggregate_for(stream_id)
-    return aggregate.load(head.state) if head.version else aggregate.initial(stream_id)
+    if not head.version:
+        return aggregate.initial(stream_id)
+    state = aggregate.load(head.state)
+    if state is None:
+        history = [upcast_envelope(e) for e in store.read_stream(conn, stream_id)]
+        if any(e.type == "deal.created" and e.data.get("pipeline", "default") not in pipelines for e in history):
+            pipelines = known(store.pipeline_stage_lists(conn))
+        state = aggregate.fold(stream_id, history, pipelines)
+    return state
 
 
 def _next_state(aggregate, stream_id: str, state, fact: _Fact, histories: dict[str, list], pipelines):

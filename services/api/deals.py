@@ -13,8 +13,9 @@ from projections.reports import deals as deal_list
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep, PrincipalDep, SettingsDep
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
-from services.appending import Command, append_events
-from services.domain.deal import DealState, fold
+from domain.deal import DealState, as_api, fold
+from events.pipelines import known
+from services.appending import Command, append_events, load_state
 from services.domain.errors import DealNotFound
 
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
@@ -104,14 +105,14 @@ def get_deal(deal_id: DealIdPath, engine: EngineDep,
     with engine.connect() as conn:
         if as_of is None:
             head = store.read_head(conn, deal_id)
-            state = DealState.model_validate(head.state) if head else None
+            state = load_state(conn, deal_id, head) if head else None
         else:
             history = store.read_stream(conn, deal_id, recorded_until=as_of)
-            state = fold(deal_id, [upcast_envelope(e) for e in history])
-    if state is None or not state.exists:
+            state = fold(deal_id, [upcast_envelope(e) for e in history], known(store.pipeline_stage_lists(conn)))
+    if state is None or not isinstance(state, DealState) or not state.exists:
         raise DealNotFound(f"deal {deal_id} does not exist" + (f" as of {as_of}" if as_of else ""),
                            deal_id=deal_id)
-    return state.model_dump(mode="json")
+    return as_api(state)
 
 
 @read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut)

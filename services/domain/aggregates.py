@@ -12,6 +12,7 @@ class Aggregate:
     load: Callable[[dict], Any]
     decide: Callable[..., list]
     evolve: Callable[[Any, Any], Any]
+    dump: Callable[[Any], dict] = lambda state: state.model_dump(mode="json")
     fold: Callable[[str, list], Any] | None = None  # for streams whose events can be voided
 
 
@@ -22,7 +23,8 @@ def _ignoring_pipelines(fn):
     return wrapped
 
 
-DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal.DealState.model_validate,
+# load may answer None: the state was stored by another fold version; fold the stream again.
+DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal.from_json, dump=deal.to_json,
                  decide=rules.decide, evolve=lambda s, f, pipelines: deal.evolve(s, f, pipelines),
                  fold=lambda d, facts, pipelines: deal.fold(d, facts, pipelines))
 REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=s.removeprefix("review:")),

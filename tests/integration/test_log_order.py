@@ -11,7 +11,6 @@ from events import store
 from events.log_reader import read_committed
 from events.schema import event_adapter
 from services.appending import Command, append_events
-from services.domain.deal import DealState
 from tests import factories as f
 
 CTX = store.Context(actor="test", source="/test")
@@ -25,11 +24,10 @@ def append(engine, deal_id, body):
 def append_in_open_transaction(conn, deal_id):
     """Append a contact to an existing deal inside `conn`'s transaction; the caller commits."""
     locked = store.lock_heads(conn, {deal_id}, 1)
-    state = DealState.model_validate(locked.heads[deal_id].state)
     new = store.NewEvent(event_id=str(uuid.uuid4()), type="deal.contact_logged",
                          deal_id=deal_id, occurred_at=locked.now, data={"channel": "call"},
                          request_digest="x")
-    [env] = store.append(conn, [new], locked, CTX, {deal_id: state.model_dump(mode="json")})
+    [env] = store.append(conn, [new], locked, CTX, {deal_id: locked.heads[deal_id].state})
     return env
 
 
