@@ -3,6 +3,7 @@ correlation id and no internals), 415 for non-JSON bodies, 405 with `Allow`, doc
 responses, and bounded request headers."""
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from infra.settings import Settings
 from services.api.app import create_app
@@ -53,13 +54,15 @@ def test_correlation_id_is_echoed_and_recorded(client, deal):
     assert r.headers["x-correlation-id"] == "corr-2"
 
 
-def test_loop_endpoints_record_the_request_headers(client):
+def test_loop_endpoints_record_the_request_headers(client, engine):
     r = client.post("/v1/targets", json={"scope": "rep", "scope_id": "hdr", "period": "2026-11",
                                          "metric": "contacts", "value": 1},
                     headers={"X-Correlation-ID": "corr-loop", "X-Dealtrail-Source": "crm/ui"})
     assert r.status_code == 201, r.text
-    [event] = client.get(f"/v1/deals/{r.json()['deal_id']}/events").json()["events"]
-    assert (event["correlation_id"], event["source"]) == ("corr-loop", "crm/ui")
+    with engine.connect() as conn:
+        recorded = conn.execute(text("SELECT correlation_id, source FROM events.event WHERE event_id = :e"),
+                                {"e": r.json()["event_id"]}).one()
+    assert tuple(recorded) == ("corr-loop", "crm/ui")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
