@@ -1,7 +1,8 @@
 """Value types shared by the event payloads and the API, bounded to what the code can hold.
 
 Bounds, so that one accepted request can never poison a projection or a report:
-- timestamps carry a timezone, are ISO-8601 strings (never bare numbers) and lie in
+- timestamps carry a timezone offset of at most ±14:00 (PostgreSQL refuses ±16:00, which
+  Python accepts), are ISO-8601 strings (never bare numbers) and lie in
   [1970-01-01T00:00:00Z, 9999-01-01T00:00:00Z) after conversion to UTC (year 1 at +14:00
   would overflow that conversion);
 - dates and periods lie in the years 1970-9998 (every period's end is representable);
@@ -9,7 +10,7 @@ Bounds, so that one accepted request can never poison a projection or a report:
   characters at all;
 - decimals are finite with bounded digits, so sums stay exact."""
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from events import periods
 
 EARLIEST = datetime(periods.MIN_YEAR, 1, 1, tzinfo=timezone.utc)
 END = datetime(periods.MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc)  # exclusive
+MAX_OFFSET = timedelta(hours=14)  # the widest real one (Kiribati); PostgreSQL's limit is under 16h
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
@@ -33,6 +35,8 @@ def _iso_timestamp(value: Any) -> Any:
 
 
 def _timestamp_in_range(value: datetime) -> datetime:
+    if abs(value.utcoffset()) > MAX_OFFSET:
+        raise ValueError("the UTC offset must lie between -14:00 and +14:00")
     try:
         utc = value.astimezone(timezone.utc)
     except OverflowError:

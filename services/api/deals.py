@@ -62,7 +62,8 @@ def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examp
     return AppendOut.of(result.envelope)
 
 
-@batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut)
+@batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut,
+                   responses={200: {"model": BatchOut, "description": "Idempotent retry of the whole batch"}})
 def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep,
                response: Response, request: Request):
     commands = [Command(item.deal_id, item, origin.causation_id) for item in batch.events]

@@ -43,6 +43,7 @@ def test_periods_at_the_edges_are_accepted(client):
                                            "valid_until": "0001-01-01"}},
     f.contact(occurred_at="0001-01-01T00:00:00+14:00"),
     f.contact(occurred_at="1969-12-31T23:59:59Z"),
+    f.contact(occurred_at="2026-01-01T00:00:00+16:00"),
     f.contact(occurred_at=1700000000),
     f.contact(occurred_at="1700000000"),
     {"type": "deal.contact_logged", "data": {"channel": "call", "duration_minutes": 10**30}},
@@ -142,7 +143,7 @@ def test_out_of_range_query_values_are_422(client, path, params):
 
 
 def test_deal_as_of_out_of_range_is_422(client, deal):
-    for as_of in ("1969-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "0.5"):
+    for as_of in ("1969-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "0.5", "2000-01-01T00:00:00+16:00"):
         assert_error(client.get(f"/v1/deals/{deal}", params={"as_of": as_of}), 422, "validation_error")
 
 
