@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/v1/events", response_model=LogOut, tags=["audit"])
-def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0)] = 0,
+def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
             limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
     """Events after `after` in commit order. `next_after` is the position to ask from next;
     an event committing later never appears before it."""

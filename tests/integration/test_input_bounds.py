@@ -3,8 +3,11 @@ the API to what the code can handle (422, nothing written) instead of poisoning 
 answering 500."""
 import pytest
 
+from infra.db import make_engine
+from projections import rebuild
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
+from tests.integration.projection_helpers import api, project_all
 
 TARGET = {"scope": "rep", "scope_id": "rep-bounds", "metric": "deals_won", "value": 3}
 REVIEW = {"scope": "rep", "scope_id": "rep-bounds", "metric": "deals_won", "expected": 3, "actual": 1}
@@ -152,3 +155,32 @@ def test_forecast_scope_without_scope_id_covers_every_rep(client):
         r = client.get("/v1/reports/forecast", params={"scope": scope})
         assert r.status_code == 200, r.text
         assert r.json()["scope"] == scope and r.json()["scope_id"] is None
+
+
+def test_values_at_the_edges_project_rebuild_and_report(fresh_engine):
+    """What the API accepts at the edges of its ranges, the projections and reports can handle."""
+    edge = api(fresh_engine)
+    for period in ("1970", "9998-12", "9998-Q4", "9998"):
+        assert edge.post("/v1/targets", json={**TARGET, "period": period}).status_code == 201
+    review = edge.post("/v1/reviews", json={**REVIEW, "period": "9998-12", "expected": "123456789012345678.123456",
+                                            "actual": "-123456789012345678.123456"})
+    review_id = review.json()["deal_id"].removeprefix("review:")
+    assert edge.post(f"/v1/reviews/{review_id}/actions", json={"title": "t", "owner_id": "r",
+                                                               "due_date": "9998-12-31"}).status_code == 201
+    events = [f.created(expected_close_date="9998-12-31", expected_amount="9999999999999999.9999") | {
+                  "occurred_at": "1970-01-01T00:00:00+00:00"},
+              {"type": "deal.quote_issued", "occurred_at": "1970-01-01T15:00:00+14:00", "data": {
+                  "quote_id": "q", "amount": "9999999999999999.9999", "currency": "USD", "valid_until": "9998-12-31"}},
+              {"type": "deal.contact_logged", "data": {"channel": "call", "duration_minutes": 100000}},
+              {"type": "deal.signed", "data": {"amount": "9999999999999999.9999", "currency": "USD"}}]
+    for event in events:
+        assert post(edge, "edge-deal", event).status_code == 201
+    project_all(fresh_engine)
+    owner = make_engine(fresh_engine.url.render_as_string(hide_password=False))  # rebuild swaps tables
+    rebuild.rebuild(owner)
+    owner.dispose()
+    for path, params in (("/v1/reviews", {}), ("/v1/targets", {}), ("/v1/reports/performance", {"period": "1970"}),
+                         ("/v1/reports/forecast", {"period": "9998-12"}),
+                         ("/v1/reports/funnel", {"from": "1970-01-01T00:00:00Z", "to": "9998-12-31T23:59:59Z"}),
+                         ("/v1/reports/cycle-time", {"as_of": "9998-12-31T23:59:59Z"})):
+        assert edge.get(path, params=params).status_code == 200, (path, params)
