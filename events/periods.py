@@ -1,8 +1,9 @@
 """Calendar periods of business time (UTC): `2026-11`, `2026-Q4`, `2026` — the one parser.
 
-Years run from 1970 to 9998 so that every period's end (the first day after it) is a date
-Python and PostgreSQL can hold; an event whose period cannot be parsed would stop every
-projection that reads it, so the API rejects it up front (422)."""
+An event whose period cannot be parsed would stop every projection that reads it, so the API
+accepts only what `check` passes: years 1970 to 9998, so that every period's end (the first
+day after it) is a date Python and PostgreSQL can hold. `parse` itself stays as lenient as
+it was, so events already in the log keep projecting as before."""
 import re
 from datetime import date, datetime, timezone
 
@@ -17,8 +18,6 @@ def parse(period: str) -> tuple[date, date]:
     if not match:
         raise ValueError(f"period must look like 2026-11, 2026-Q4 or 2026, not {period!r}")
     year, month, quarter = int(match[1]), match[2], match[3]
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"period year must be between {MIN_YEAR} and {MAX_YEAR}, not {year}")
     if month:
         start = date(year, int(month), 1)
         return start, _add_months(start, 1)
@@ -26,6 +25,15 @@ def parse(period: str) -> tuple[date, date]:
         start = date(year, 3 * (int(quarter) - 1) + 1, 1)
         return start, _add_months(start, 3)
     return date(year, 1, 1), date(year + 1, 1, 1)
+
+
+def check(period: str) -> str:
+    """The period if the API may accept it; ValueError otherwise."""
+    match = _PERIOD.match(period)
+    if match and not MIN_YEAR <= int(match[1]) <= MAX_YEAR:
+        raise ValueError(f"period year must be between {MIN_YEAR} and {MAX_YEAR}, not {match[1]}")
+    parse(period)
+    return period
 
 
 def _add_months(day: date, months: int) -> date:

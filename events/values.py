@@ -58,11 +58,6 @@ def _date_in_range(value: date) -> date:
     return value
 
 
-def _period_in_range(value: str) -> str:
-    periods.parse(value)
-    return value
-
-
 def _iso_currency(code: str) -> str:
     if pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"'{code}' is not an ISO-4217 currency code")
@@ -71,7 +66,7 @@ def _iso_currency(code: str) -> str:
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_timestamp), AfterValidator(_timestamp_in_range)]
 Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
-Period = Annotated[str, StringConstraints(pattern=periods.SHAPE), AfterValidator(_period_in_range),
+Period = Annotated[str, StringConstraints(pattern=periods.SHAPE), AfterValidator(periods.check),
                    Field(examples=["2026-11", "2026-Q4", "2026"],
                          description=f"A month, quarter or year from {periods.MIN_YEAR} to {periods.MAX_YEAR}.")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]

@@ -13,7 +13,7 @@ timestamp, day, period = TypeAdapter(Timestamp), TypeAdapter(Day), TypeAdapter(P
 @pytest.mark.parametrize("value", ["0000", "0001", "1969-12", "9999", "9999-12", "9999-Q4", "2026-13", "2026-Q5", "26"])
 def test_periods_outside_the_years_the_code_handles_are_rejected(value):
     with pytest.raises(ValueError):
-        periods.parse(value)
+        periods.check(value)
     with pytest.raises(ValidationError):
         period.validate_python(value)
 
@@ -26,6 +26,12 @@ def test_periods_outside_the_years_the_code_handles_are_rejected(value):
 ])
 def test_periods_at_the_edges_have_representable_ends(value, bounds):
     assert periods.parse(value) == bounds and period.validate_python(value) == value
+
+
+def test_periods_already_in_the_log_still_parse():
+    """Projections parse stored events with `parse`, which the API's narrower range leaves alone."""
+    assert periods.parse("1969-12") == (date(1969, 12, 1), date(1970, 1, 1))
+    assert periods.parse("0001") == (date(1, 1, 1), date(2, 1, 1))
 
 
 @pytest.mark.parametrize("value", [
