@@ -1,37 +1,21 @@
 """Event payloads (`data`) of SPEC §2, strictly validated: unknown fields are rejected,
-money is Decimal, currencies are ISO-4217 codes, timestamps are timezone-aware."""
-from datetime import date
+money is Decimal, currencies are ISO-4217 codes; the value types (events.values) bound every
+date, period, number and text to what the code can hold."""
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from events.values import (Amount, Currency, Day, FixedPoint, Id, Metric, NonNegativeAmount, Number,
+                           Period, ReviewMetric, Scope, Text)
+
+__all__ = ["Amount", "Currency", "Day", "Id", "Metric", "NonNegativeAmount", "Number", "Period",
+           "ReviewMetric", "Scope", "Text", "PAYLOADS", "DEAL_EVENT_TYPES"]
 
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _iso_currency(code: str) -> str:
-    if pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"'{code}' is not an ISO-4217 currency code")
-    return code
-
-
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)]
-# Decimals are stored as fixed-point strings ("1000", never "1E+3") so they round-trip exactly.
-FixedPoint = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
-Amount = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
-NonNegativeAmount = Annotated[
-    Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
-Number = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False), FixedPoint]
-Period = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
-Metric = Literal["revenue", "deals_won", "new_deals", "win_rate", "avg_cycle_days", "contacts"]
-ReviewMetric = Metric | Literal["stalled_deals"]
-Scope = Literal["rep", "team", "company"]
 
 
 class Customer(Payload):
@@ -49,7 +33,7 @@ class DealCreated(Payload):
     source_channel: Id | None = None
     expected_amount: NonNegativeAmount | None = None
     currency: Currency | None = None
-    expected_close_date: date | None = None
+    expected_close_date: Day | None = None
     pipeline: Id = "default"
     stage: Id = "lead"
 
@@ -79,7 +63,7 @@ class QuoteIssued(Payload):
     quote_id: Id
     amount: Amount
     currency: Currency
-    valid_until: date | None = None
+    valid_until: Day | None = None
     line_items: Annotated[list[LineItem], Field(max_length=1000)] | None = None
 
 
@@ -139,7 +123,7 @@ class ReviewActionAdded(Payload):
     action_id: Id
     title: Text
     owner_id: Id
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 class ReviewActionCompleted(Payload):

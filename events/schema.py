@@ -3,10 +3,11 @@ type, joined in a union discriminated on `type` (this is also the OpenAPI schema
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from events import payloads
 from events.payloads import PAYLOADS
+from events.values import Timestamp, Version
 
 DEAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 DealId = Annotated[str, Field(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
@@ -16,8 +17,8 @@ class EventInBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: UUID | None = Field(default=None, description="Client-chosen idempotency key.")
-    occurred_at: AwareDatetime | None = Field(default=None, description="Business time; default now.")
-    expected_version: Annotated[int, Field(ge=0)] | None = None
+    occurred_at: Timestamp | None = Field(default=None, description="Business time; default now.")
+    expected_version: Version | None = None
 
     def payload_dict(self) -> dict[str, Any]:
         """The data as stored: JSON-safe, defaults filled, absent optionals left out."""

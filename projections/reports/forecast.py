@@ -11,8 +11,10 @@ from projections.reports.common import money
 
 MIN_SAMPLE = 10
 
-_SCOPE = """(%(scope)s = 'company' OR (%(scope)s = 'rep' AND {a}.owner_id = %(scope_id)s)
-             OR (%(scope)s = 'team' AND {a}.team_id = %(scope_id)s))"""
+# A rep or team scope without scope_id covers every rep (every deal with a team).
+_SCOPE = """(%(scope)s = 'company'
+    OR (%(scope)s = 'rep' AND (CAST(%(scope_id)s AS text) IS NULL OR {a}.owner_id = %(scope_id)s))
+    OR (%(scope)s = 'team' AND {a}.team_id = coalesce(CAST(%(scope_id)s AS text), {a}.team_id)))"""
 
 _OPEN = f"""
 SELECT s.stage, s.stage_index, s.probability, count(d.deal_id), coalesce(sum(d.current_amount), 0)
@@ -43,7 +45,7 @@ WHERE scope = %(scope)s AND scope_id = %(scope_id)s ORDER BY period
 """
 
 
-def forecast(conn: Connection, period: str, scope: str, scope_id: str, now: datetime,
+def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, now: datetime,
              pipeline: str = "default") -> dict:
     start, end = periods.bounds(period)
     params = {"scope": scope, "scope_id": scope_id, "pipeline": pipeline, "start": start, "end": end,
@@ -69,7 +71,7 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str, now: date
             "accuracy": accuracy(conn, scope, scope_id, now)}
 
 
-def accuracy(conn: Connection, scope: str, scope_id: str, now: datetime) -> list[dict]:
+def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime) -> list[dict]:
     """Forecast taken at the start of each finished period vs what was won in it."""
     out = []
     for period, taken_at, predicted, position in conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}):

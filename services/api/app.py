@@ -7,11 +7,12 @@ from sqlalchemy import Engine
 from infra.db import make_engine
 from infra.settings import Settings
 from services.api import deals, errors, log, loop, metrics, reports
+from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
 Every deal event is appended to PostgreSQL (the system of record) and relayed to Kafka.
-Errors are `{"error": {"code", "message", "details"}}`."""
+Errors are `{"error": {"code", "message", "details"}}`; every response carries `X-Correlation-ID`."""
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -25,12 +26,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if own:
             app.state.engine.dispose()
 
-    app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  responses=errors.documented(500))
     app.state.settings = settings
     app.state.authenticate = anonymous
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
+    app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deals.read_router, log.router,
                    reports.router, loop.router):

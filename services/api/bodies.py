@@ -1,4 +1,5 @@
-"""Request bodies: size limits (413) and JSON numbers parsed as Decimal, never float."""
+"""Request bodies: JSON only (415 otherwise), size limits (413) and JSON numbers parsed as
+Decimal, never float."""
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -8,6 +9,7 @@ from fastapi.routing import APIRoute
 
 EVENT_BODY_LIMIT = 256 * 1024
 BATCH_BODY_LIMIT = 64 * 1024 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class DecimalJSONRequest(Request):
@@ -29,7 +31,15 @@ class DecimalJSONRequest(Request):
 
     async def json(self):
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), parse_float=Decimal)
+            body = await self.body()
+            try:
+                self._json = json.loads(body, parse_float=Decimal)
+            except json.JSONDecodeError:
+                raise
+            except (ValueError, RecursionError) as exc:
+                # Bad UTF-8, integers past Python's digit limit, nesting past the recursion limit:
+                # malformed input like any other (FastAPI answers 422 to JSONDecodeError only).
+                raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", "", 0) from None
         return self._json
 
 
@@ -38,8 +48,21 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(status_code=413, detail=f"request body exceeds {limit} bytes")
 
 
+def is_json(content_type: str | None) -> bool:
+    """No content type is taken as JSON (as FastAPI does); else application/json or */*+json."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _require_json(request: Request) -> None:
+    if request.method in _BODY_METHODS and await request.body() and not is_json(request.headers.get("content-type")):
+        raise HTTPException(status_code=415, detail="request body must be JSON (Content-Type: application/json)")
+
+
 def limited_route(limit: int) -> type[APIRoute]:
-    """An APIRoute class whose requests are DecimalJSONRequest with the given size limit."""
+    """An APIRoute class whose requests are JSON-only DecimalJSONRequest with the given size limit."""
     request_class = type(f"DecimalJSONRequest{limit}", (DecimalJSONRequest,), {"limit": limit})
 
     class LimitedRoute(APIRoute):
@@ -47,6 +70,8 @@ def limited_route(limit: int) -> type[APIRoute]:
             handler = super().get_route_handler()
 
             async def custom(request: Request) -> Response:
-                return await handler(request_class(request.scope, request.receive))
+                request = request_class(request.scope, request.receive)
+                await _require_json(request)
+                return await handler(request)
             return custom
     return LimitedRoute

@@ -1,9 +1,8 @@
 """Deal endpoints: post events (one or a batch), read a deal's state and its stream."""
 from typing import Annotated, Any, Literal
-from uuid import uuid4
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
@@ -11,7 +10,9 @@ from events.upcasting import upcast_envelope
 from projections import checkpoints, sales
 from projections.reports import deals as deal_list
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
-from services.api.deps import EngineDep, PrincipalDep, SettingsDep
+from services.api.deps import EngineDep, OriginDep, SettingsDep
+from services.api.errors import documented
+from services.api.params import AsOf, Filter
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
 from domain.deal import DealState, as_api, fold
 from events.pipelines import known
@@ -19,9 +20,10 @@ from services.appending import Command, append_events, load_state
 from services.domain.errors import DealNotFound
 
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
-events_router = APIRouter(route_class=limited_route(EVENT_BODY_LIMIT), tags=["events"])
-batch_router = APIRouter(route_class=limited_route(BATCH_BODY_LIMIT), tags=["events"])
-read_router = APIRouter(tags=["deals"])
+WRITE_ERRORS = documented(404, 409, 413, 415, 422)
+events_router = APIRouter(route_class=limited_route(EVENT_BODY_LIMIT), tags=["events"], responses=WRITE_ERRORS)
+batch_router = APIRouter(route_class=limited_route(BATCH_BODY_LIMIT), tags=["events"], responses=WRITE_ERRORS)
+read_router = APIRouter(tags=["deals"], responses=documented(422))
 
 EXAMPLES = {
     "created": {"summary": "Create a deal", "value": {
@@ -48,33 +50,25 @@ def _count(request: Request, results) -> None:
             request.app.state.metrics.appended.labels(r.envelope.type).inc()
 
 
-def _context(principal, correlation_id: str | None) -> store.Context:
-    return store.Context(actor=principal.actor, source=principal.source,
-                         correlation_id=correlation_id or str(uuid4()))
-
-
 @events_router.post("/v1/deals/{deal_id}/events", status_code=201, response_model=AppendOut,
                     responses={200: {"model": AppendOut, "description": "Idempotent retry"}})
 def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
-               engine: EngineDep, settings: SettingsDep, principal: PrincipalDep, response: Response,
-               request: Request, x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
-               x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
-    [result] = append_events(engine, [Command(deal_id, event, x_causation_id)],
-                             _context(principal, x_correlation_id), currency=settings.currency)
+               engine: EngineDep, settings: SettingsDep, origin: OriginDep, response: Response,
+               request: Request):
+    [result] = append_events(engine, [Command(deal_id, event, origin.causation_id)], origin.context,
+                             currency=settings.currency)
     _count(request, [result])
     if not result.created:
         response.status_code = 200
     return AppendOut.of(result.envelope)
 
 
-@batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut)
-def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
-               response: Response, request: Request,
-               x_correlation_id: Annotated[str | None, Header(max_length=200)] = None,
-               x_causation_id: Annotated[str | None, Header(max_length=200)] = None):
-    commands = [Command(item.deal_id, item, x_causation_id) for item in batch.events]
-    results = append_events(engine, commands, _context(principal, x_correlation_id),
-                            currency=settings.currency, batch=True)
+@batch_router.post("/v1/events/batch", status_code=201, response_model=BatchOut,
+                   responses={200: {"model": BatchOut, "description": "Idempotent retry of the whole batch"}})
+def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep,
+               response: Response, request: Request):
+    commands = [Command(item.deal_id, item, origin.causation_id) for item in batch.events]
+    results = append_events(engine, commands, origin.context, currency=settings.currency, batch=True)
     _count(request, results)
     if not any(r.created for r in results):
         response.status_code = 200
@@ -83,12 +77,11 @@ def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, princip
 
 @read_router.get("/v1/deals")
 def list_deals(engine: EngineDep,
-               stage: Annotated[str | None, Query(max_length=200)] = None,
-               owner_id: Annotated[str | None, Query(max_length=200)] = None,
-               team_id: Annotated[str | None, Query(max_length=200)] = None,
+               stage: Filter = None, owner_id: Filter = None, team_id: Filter = None,
                status: Literal["open", "won", "lost"] | None = None,
                stalled: bool = False,
-               cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+               cursor: Annotated[str | None, Query(pattern=DEAL_ID_PATTERN,
+                                                   description="next_cursor of the previous page")] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """Deals from the read models (eventually consistent), ordered by deal_id."""
     with engine.connect() as conn:
@@ -97,11 +90,8 @@ def list_deals(engine: EngineDep,
         return {**page, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
-@read_router.get("/v1/deals/{deal_id}")
-def get_deal(deal_id: DealIdPath, engine: EngineDep,
-             as_of: Annotated[AwareDatetime | None, Query(
-                 description="Recorded time: the state as the system knew it then.")] = None
-             ) -> dict[str, Any]:
+@read_router.get("/v1/deals/{deal_id}", responses=documented(404))
+def get_deal(deal_id: DealIdPath, engine: EngineDep, as_of: AsOf = None) -> dict[str, Any]:
     with engine.connect() as conn:
         if as_of is None:
             head = store.read_head(conn, deal_id)
@@ -115,9 +105,9 @@ def get_deal(deal_id: DealIdPath, engine: EngineDep,
     return as_api(state)
 
 
-@read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut)
+@read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut, responses=documented(404))
 def get_stream(deal_id: DealIdPath, engine: EngineDep,
-               after_version: Annotated[int, Query(ge=0)] = 0,
+               after_version: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
     with engine.connect() as conn:
         envelopes = store.read_stream(conn, deal_id, after_version=after_version, limit=limit)

@@ -1,12 +1,15 @@
-"""Request dependencies: the engine, settings and the calling principal (auth seam).
-They are `async` because they never block: sync dependencies would each cost a thread hop."""
+"""Request dependencies: the engine, settings, the calling principal (auth seam) and where a
+write comes from (its `Origin`). They are `async` because they never block: sync dependencies
+would each cost a thread hop."""
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 
+from events import store
 from infra.settings import Settings
+from services.api.correlation import PRINTABLE, correlation_id
 
 
 @dataclass(frozen=True)
@@ -15,9 +18,20 @@ class Principal:
     source: str = "/v1/api"
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Who and where an append comes from, and what caused it (request headers, validated)."""
+    context: store.Context
+    causation_id: str | None = None
+
+
+# Headers that are stored on events: printable ASCII, at most 200 characters (else 422).
+TraceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description="Printable ASCII, 1-200 characters.")]
+
+
 async def anonymous(request: Request) -> Principal:
     """Until API keys land every caller is `anonymous`; replace app.state.authenticate then."""
-    return Principal(actor="anonymous", source=request.headers.get("x-dealtrail-source", "/v1/api"))
+    return Principal(actor="anonymous")
 
 
 async def get_engine(request: Request) -> Engine:
@@ -32,6 +46,16 @@ async def get_principal(request: Request) -> Principal:
     return await request.app.state.authenticate(request)
 
 
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: TraceHeader = None,
+                     x_correlation_id: TraceHeader = None, x_causation_id: TraceHeader = None) -> Origin:
+    context = store.Context(actor=principal.actor, source=x_dealtrail_source or principal.source,
+                            correlation_id=x_correlation_id or correlation_id(request.scope))
+    return Origin(context=context, causation_id=x_causation_id)
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+OriginDep = Annotated[Origin, Depends(get_origin)]

@@ -1,19 +1,38 @@
-"""Every error is JSON `{"error": {"code", "message", "details"}}`; mapped here, once."""
+"""Every error is JSON `{"error": {"code", "message", "details"}}`; mapped here, once.
+Unexpected exceptions answer 500 `internal_error` with the request's correlation id and no
+internals (the traceback goes to the log, under the same id)."""
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from services.api.correlation import HEADER, correlation_id
+from services.api.models import ErrorOut
 from services.domain.errors import DomainError
+
+log = logging.getLogger("dealtrail.api")
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_DESCRIPTIONS = {404: "Not found", 405: "Method not allowed (see the Allow header)",
+                 409: "Conflict with the current state", 413: "Request body too large",
+                 415: "Request body is not JSON", 422: "Invalid input; nothing was written",
+                 500: "Unexpected error (`internal_error`, with a correlation id)"}
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for these error statuses, all with the error shape."""
+    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, headers=headers, content={
         "error": {"code": code, "message": message, "details": details or {}}})
 
 
@@ -31,6 +50,13 @@ def _validation_details(exc: RequestValidationError) -> dict:
     return details
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
@@ -46,6 +72,16 @@ def install(app: FastAPI) -> None:
         return error_response(422, "validation_error", f"{prefix}{where}: {first['msg']}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        cid = correlation_id(request.scope)
+        log.error("internal error, correlation id %s: %s %s", cid, request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", f"unexpected error; quote correlation id {cid}",
+                              {"correlation_id": cid}, headers={HEADER: cid})

@@ -10,13 +10,14 @@ from events.relay import relay_lag
 from events.verify import verify_chains
 from projections import checkpoints, sales
 from services.api.deps import EngineDep
+from services.api.errors import documented
 from services.api.models import EnvelopeOut, LogOut
 
 router = APIRouter()
 
 
-@router.get("/v1/events", response_model=LogOut, tags=["audit"])
-def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0)] = 0,
+@router.get("/v1/events", response_model=LogOut, tags=["audit"], responses=documented(422))
+def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
             limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
     """Events after `after` in commit order. `next_after` is the position to ask from next;
     an event committing later never appears before it."""

@@ -2,21 +2,26 @@
 from typing import Annotated, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from events import payloads, store
+from events import payloads
 from events.schema import DEAL_ID_PATTERN, EVENT_MODELS
+from events.values import Timestamp, Version
 from projections import checkpoints, sales
 from projections.reports import loop as loop_report
-from services.api.deps import EngineDep, PrincipalDep, SettingsDep
+from services.api.bodies import EVENT_BODY_LIMIT, limited_route
+from services.api.deps import EngineDep, Origin, OriginDep, SettingsDep
+from services.api.errors import documented
 from services.api.models import AppendOut
+from services.api.params import Filter, IdPath, PeriodFilter, StreamKey
 from services.appending import Command, append_events
 from services.domain.errors import ReviewNotFound
 from services.domain.target import target_id
 
-router = APIRouter(tags=["loop"])
-IdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN)]
+router = APIRouter(tags=["loop"], route_class=limited_route(EVENT_BODY_LIMIT), responses=documented(422))
+WRITE_ERRORS = documented(409, 413, 415)
+REVIEW_WRITE_ERRORS = documented(404, 409, 413, 415)
 
 
 class TargetIn(BaseModel):
@@ -26,8 +31,8 @@ class TargetIn(BaseModel):
     period: payloads.Period
     metric: payloads.Metric
     value: payloads.NonNegativeAmount
-    expected_version: Annotated[int, Field(ge=0)] | None = None
-    occurred_at: AwareDatetime | None = None
+    expected_version: Version | None = None
+    occurred_at: Timestamp | None = None
 
 
 class ReviewIn(payloads.ReviewOpened):
@@ -44,69 +49,71 @@ class CompleteIn(BaseModel):
     outcome: payloads.Text | None = None
 
 
-def _append(engine, settings, principal, stream: str, kind: str, data: dict, **extra) -> AppendOut:
+def _append(engine, settings, origin: Origin, stream: str, kind: str, data: dict, **extra) -> AppendOut:
     event = EVENT_MODELS[kind].model_validate({"type": kind, "data": data, **extra})
-    ctx = store.Context(actor=principal.actor, source=principal.source, correlation_id=str(uuid4()))
-    [result] = append_events(engine, [Command(stream, event)], ctx, currency=settings.currency)
+    [result] = append_events(engine, [Command(stream, event, origin.causation_id)], origin.context,
+                             currency=settings.currency)
     return AppendOut.of(result.envelope)
 
 
-@router.post("/v1/targets", status_code=201, response_model=AppendOut)
-def set_target(body: TargetIn, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep):
+@router.post("/v1/targets", status_code=201, response_model=AppendOut, responses=WRITE_ERRORS)
+def set_target(body: TargetIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep):
     """Set (or supersede) the target for a scope, period and metric; older values stay in history."""
     data = body.model_dump(mode="json", exclude={"expected_version", "occurred_at"})
     stream = "target:" + target_id(body.scope, body.scope_id, body.period, body.metric)
     extra = {k: v for k, v in body.model_dump(mode="json", include={"expected_version", "occurred_at"}).items()
              if v is not None}
-    return _append(engine, settings, principal, stream, "target.set", data, **extra)
+    return _append(engine, settings, origin, stream, "target.set", data, **extra)
 
 
 @router.get("/v1/targets")
-def get_targets(engine: EngineDep, period: Annotated[str | None, Query(max_length=20)] = None,
-                scope: Literal["rep", "team", "company"] | None = None,
-                scope_id: Annotated[str | None, Query(max_length=200)] = None):
+def get_targets(engine: EngineDep, period: PeriodFilter = None,
+                scope: Literal["rep", "team", "company"] | None = None, scope_id: Filter = None):
     """Targets with actual, attainment, pace and status (on_track / at_risk / behind)."""
     with engine.connect() as conn:
         return {"targets": loop_report.targets(conn, period, scope, scope_id),
                 "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
-@router.post("/v1/reviews", status_code=201, response_model=AppendOut)
-def open_review(body: ReviewIn, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep):
+@router.post("/v1/reviews", status_code=201, response_model=AppendOut, responses=WRITE_ERRORS)
+def open_review(body: ReviewIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep):
     review_id = body.review_id or uuid4().hex
     data = body.model_dump(mode="json", exclude={"review_id"}, exclude_none=True)
-    return _append(engine, settings, principal, f"review:{review_id}", "review.opened", data)
+    return _append(engine, settings, origin, f"review:{review_id}", "review.opened", data)
 
 
-@router.post("/v1/reviews/{review_id}/actions", status_code=201, response_model=AppendOut)
-def add_action(review_id: IdPath, body: ActionIn, engine: EngineDep, settings: SettingsDep,
-               principal: PrincipalDep):
+@router.post("/v1/reviews/{review_id}/actions", status_code=201, response_model=AppendOut,
+             responses=REVIEW_WRITE_ERRORS)
+def add_action(review_id: StreamKey, body: ActionIn, engine: EngineDep, settings: SettingsDep,
+               origin: OriginDep):
     data = {**body.model_dump(mode="json", exclude_none=True), "action_id": body.action_id or uuid4().hex[:12]}
-    return _append(engine, settings, principal, f"review:{review_id}", "review.action_added", data)
+    return _append(engine, settings, origin, f"review:{review_id}", "review.action_added", data)
 
 
-@router.post("/v1/reviews/{review_id}/actions/{action_id}/complete", status_code=201, response_model=AppendOut)
-def complete_action(review_id: IdPath, action_id: Annotated[str, Path(max_length=200)],
+@router.post("/v1/reviews/{review_id}/actions/{action_id}/complete", status_code=201, response_model=AppendOut,
+             responses=REVIEW_WRITE_ERRORS)
+def complete_action(review_id: StreamKey, action_id: IdPath,
                     body: CompleteIn | None = None, *, engine: EngineDep,
-                    settings: SettingsDep, principal: PrincipalDep):
+                    settings: SettingsDep, origin: OriginDep):
     outcome = body.outcome if body else None
     data = {"action_id": action_id, **({"outcome": outcome} if outcome else {})}
-    return _append(engine, settings, principal, f"review:{review_id}", "review.action_completed", data)
+    return _append(engine, settings, origin, f"review:{review_id}", "review.action_completed", data)
 
 
-@router.post("/v1/reviews/{review_id}/close", status_code=201, response_model=AppendOut)
-def close_review(review_id: IdPath, body: payloads.ReviewClosed | None = None, *, engine: EngineDep,
-                 settings: SettingsDep, principal: PrincipalDep):
+@router.post("/v1/reviews/{review_id}/close", status_code=201, response_model=AppendOut,
+             responses=REVIEW_WRITE_ERRORS)
+def close_review(review_id: StreamKey, body: payloads.ReviewClosed | None = None, *, engine: EngineDep,
+                 settings: SettingsDep, origin: OriginDep):
     data = body.model_dump(mode="json", exclude_none=True) if body else {}
-    return _append(engine, settings, principal, f"review:{review_id}", "review.closed", data)
+    return _append(engine, settings, origin, f"review:{review_id}", "review.closed", data)
 
 
-@router.put("/v1/pipelines/{pipeline}", status_code=201, response_model=AppendOut)
-def define_pipeline(pipeline: IdPath, body: payloads.PipelineDefined, engine: EngineDep,
-                    settings: SettingsDep, principal: PrincipalDep):
+@router.put("/v1/pipelines/{pipeline}", status_code=201, response_model=AppendOut, responses=WRITE_ERRORS)
+def define_pipeline(pipeline: StreamKey, body: payloads.PipelineDefined, engine: EngineDep,
+                    settings: SettingsDep, origin: OriginDep):
     """Redefine a pipeline's per-stage probability, target conversion and stall threshold
     (`pipeline.defined`); the stage list itself stays as first defined."""
-    return _append(engine, settings, principal, f"pipeline:{pipeline}", "pipeline.defined",
+    return _append(engine, settings, origin, f"pipeline:{pipeline}", "pipeline.defined",
                    body.model_dump(mode="json", exclude_none=True))
 
 
@@ -134,8 +141,8 @@ def list_reviews(engine: EngineDep, status: Literal["open", "closed"] | None = N
                 "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
-@router.get("/v1/reviews/{review_id}")
-def get_review(review_id: IdPath, engine: EngineDep):
+@router.get("/v1/reviews/{review_id}", responses=documented(404))
+def get_review(review_id: StreamKey, engine: EngineDep):
     with engine.connect() as conn:
         found = loop_report.reviews(conn, None, review_id=review_id, limit=1)
     if not found:

@@ -2,9 +2,21 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from events.envelope import Envelope
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable: validation_error, deal_not_found, ...")
+    message: str = Field(description="For people; may change.")
+    details: dict[str, Any] = Field(description="What the code needs to act on, e.g. `errors`, `index`, "
+                                                "`actual_version`, `correlation_id`.")
+
+
+class ErrorOut(BaseModel):
+    """Every error: `{"error": {"code", "message", "details"}}`."""
+    error: ErrorBody
 
 
 class AppendOut(BaseModel):

@@ -4,24 +4,23 @@ from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy import Engine
 
 from events.pipelines import PIPELINES, Pipeline, with_stages
-from projections import asof, checkpoints, periods, sales
+from events.values import Id
+from projections import asof, checkpoints, sales
 from projections.reports import cycle_time as cycle_report
 from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
 from services.api.deps import EngineDep
+from services.api.errors import documented
+from services.api.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
 from services.domain.errors import InvalidQuery
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=documented(422))
 
-When = Annotated[AwareDatetime | None, Query()]
-AsOf = Annotated[AwareDatetime | None, Query(description="Recorded time: the report as the system knew it then.")]
-Filter = Annotated[str | None, Query(max_length=200)]
-PeriodQ = Annotated[str, Query(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-11", "2026-Q4", "2026"])]
+PipelineKey = Annotated[Id, Query()]
 
 
 def _pipeline(engine: Engine, key: str) -> Pipeline:
@@ -55,10 +54,9 @@ def _check_range(start, end) -> None:
 
 @router.get("/funnel")
 def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
-           start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-           end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-           at: When = None, owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
-           pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
+           start: From = None, end: To = None, at: At = None,
+           owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
+           pipeline: PipelineKey = "default", as_of: AsOf = None):
     """Cohort: deals created in [from, to), how far they got. Snapshot: open deals per stage at `at`."""
     definition = _pipeline(engine, pipeline)
     _check_range(start, end)
@@ -72,10 +70,9 @@ def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
 
 @router.get("/cycle-time")
 def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
-               start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-               end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+               start: From = None, end: To = None,
                owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
-               pipeline: Annotated[str, Query(max_length=200)] = "default", as_of: AsOf = None):
+               pipeline: PipelineKey = "default", as_of: AsOf = None):
     """Cycle time (creation to final close) and per-stage dwell of deals closed in [from, to)."""
     definition = _pipeline(engine, pipeline)
     _check_range(start, end)
@@ -85,26 +82,22 @@ def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
 
 
 @router.get("/forecast")
-def forecast(engine: EngineDep, period: PeriodQ | None = None,
-             scope: Literal["rep", "team", "company"] = "company",
-             scope_id: Annotated[str | None, Query(max_length=200)] = None):
+def forecast(engine: EngineDep, period: PeriodFilter = None,
+             scope: Literal["rep", "team", "company"] = "company", scope_id: Filter = None):
     """Weighted pipeline, historical forecast (P(won | stage), last 12 months, with sample
-    sizes) and the accuracy of past periods' start-of-period forecasts."""
+    sizes) and the accuracy of past periods' start-of-period forecasts. `scope=rep` or `team`
+    without `scope_id` covers every rep (every team); accuracy is kept per named scope only."""
     now = datetime.now(timezone.utc)
     period = period or f"{now.year}-{now.month:02d}"
-    if scope != "company" and not scope_id:
-        raise InvalidQuery("scope_id is required for rep and team forecasts", scope=scope)
+    if scope == "company":
+        scope_id = "company"
     with engine.connect() as conn:
-        body = forecast_report.forecast(conn, period, scope, scope_id or "company", now)
+        body = forecast_report.forecast(conn, period, scope, scope_id, now)
         return {**body, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
 @router.get("/performance")
-def performance(engine: EngineDep, period: PeriodQ, scope: Literal["rep", "team"] = "rep",
+def performance(engine: EngineDep, period: PeriodQuery, scope: Literal["rep", "team"] = "rep",
                 as_of: AsOf = None):
     """Per rep or team for a month, quarter or year (UTC, business time)."""
-    try:
-        periods.parse(period)
-    except ValueError as exc:
-        raise InvalidQuery(str(exc), period=period) from None
     return _run(engine, as_of, lambda conn, s: performance_report.performance(conn, s, period, scope))

@@ -155,7 +155,11 @@ def test_forecast_weighted_historical_and_accuracy(january, fresh_engine):
         assert not forecast.snapshot(conn, "2026-01", "company", "company", datetime(2026, 1, 2, tzinfo=timezone.utc))
     [past] = january.get("/v1/reports/forecast", params={"period": "2026-02"}).json()["accuracy"]
     assert past["period"] == "2026-01" and past["actual"] == "3000.00" and past["as_of_position"] > 0
-    assert january.get("/v1/reports/forecast", params={"scope": "rep"}).status_code == 422
+    every_rep = january.get("/v1/reports/forecast", params={"scope": "rep", "period": "2026-02"}).json()
+    company = january.get("/v1/reports/forecast", params={"period": "2026-02"}).json()
+    assert every_rep["scope_id"] is None and every_rep["accuracy"] == []  # issue 7: scope_id is optional
+    assert [every_rep[k] for k in ("won_to_date", "weighted_pipeline", "stages")] == \
+        [company[k] for k in ("won_to_date", "weighted_pipeline", "stages")]
 
 
 def test_stalled_deals_open_one_review_per_rep_and_month(fresh_engine):
