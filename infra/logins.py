@@ -88,17 +88,18 @@ def _ensure_bi_role(cur) -> None:
             sql.Identifier(BI_LOGIN), sql.Identifier(BI_GROUP)))
 
 
-def service_url(owner_url: str, app_database_url: str | None, app_password: str | None) -> str:
+def service_url(owner_url: str | None, app_database_url: str | None, app_password: str | None) -> str | None:
     """The URL the services connect with: DEALTRAIL_APP_DATABASE_URL as given; else DATABASE_URL
-    with the app login and DEALTRAIL_APP_PASSWORD; else (with a warning) DATABASE_URL itself,
-    holding the app role only through SET ROLE."""
+    with the app login and DEALTRAIL_APP_PASSWORD; else DATABASE_URL itself (with a warning
+    unless its user is the app login: the owner would hold the app role only through SET ROLE)."""
     if app_database_url:
         return app_database_url
-    if app_password:
+    if owner_url and app_password:
         return login_url(owner_url, APP_LOGIN, app_password)
-    log.warning("services connect as the DATABASE_URL user with SET ROLE %s only; set "
-                "DEALTRAIL_APP_PASSWORD or DEALTRAIL_APP_DATABASE_URL so they log in as the app role",
-                APP_LOGIN)
+    if owner_url and make_url(owner_url).username != APP_LOGIN:
+        log.warning("services connect as the DATABASE_URL user with SET ROLE %s only; set "
+                    "DEALTRAIL_APP_PASSWORD or DEALTRAIL_APP_DATABASE_URL so they log in as the app role",
+                    APP_LOGIN)
     return owner_url
 
 
@@ -106,9 +107,11 @@ def _plain(secret) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
-def for_services(settings, owner_url: str) -> str:
-    """The services' URL from the settings (DEALTRAIL_APP_DATABASE_URL, DEALTRAIL_APP_PASSWORD)."""
-    return service_url(owner_url, settings.app_database_url, _plain(settings.app_password))
+def for_services(settings, owner_url: str | None = None) -> str | None:
+    """The services' URL from the settings (DEALTRAIL_APP_DATABASE_URL, DATABASE_URL,
+    DEALTRAIL_APP_PASSWORD); None if none is configured."""
+    return service_url(owner_url or settings.database_url, settings.app_database_url,
+                       _plain(settings.app_password))
 
 
 def prepare(settings, owner_url: str, *, embedded: bool) -> str:

@@ -54,7 +54,7 @@ def _require(value: str | None, name: str) -> str:
 
 def _service_url(settings: Settings) -> str:
     """Services log in as the app role (infra.logins), never as the owner."""
-    return logins.for_services(settings, _require(settings.database_url, "DATABASE_URL"))
+    return _require(logins.for_services(settings), "DATABASE_URL")
 
 
 def _engine(settings: Settings, *, pool_size: int, admin: bool = False):

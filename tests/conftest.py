@@ -70,6 +70,10 @@ class Databases:
         """The app login's URL for the database of `owner_url` (what the services connect with)."""
         return logins.login_url(owner_url, APP_ROLE, self.passwords.app)
 
+    def empty(self) -> str:
+        """The owner's URL of a new database with no migrations (what an operator starts from)."""
+        return _with_database(self.admin_url, self._create(f"dealtrail_e_{uuid.uuid4().hex[:12]}", template=None))
+
     def fresh(self) -> str:
         name = self._create(f"dealtrail_t_{uuid.uuid4().hex[:12]}", template=self.template)
         return _with_database(self.admin_url, name)

@@ -1,7 +1,10 @@
 """Services log in as the app role itself: `RESET ROLE` cannot make them superuser, the log stays
 append-only for them; BI logs in as dealtrail_bi with a password; the embedded server asks every
 role but the owner for one."""
+import os
 import stat
+import subprocess
+import sys
 
 import psycopg2
 import pytest
@@ -67,4 +70,22 @@ def test_which_url_the_services_use():
                                owner) == "postgresql://a:b@x/y"
     derived = logins.for_services(Settings(DATABASE_URL=owner, DEALTRAIL_APP_PASSWORD="p@ss/w"), owner)
     assert derived == "postgresql://dealtrail_app:p%40ss%2Fw@db.example:5432/dealtrail?sslmode=require"
-    assert logins.for_services(Settings(DATABASE_URL=owner), owner) == owner  # with a warning
+    assert logins.for_services(Settings(DATABASE_URL=owner)) == owner  # with a warning
+    assert logins.for_services(Settings(DEALTRAIL_APP_DATABASE_URL="postgresql://a:b@x/y")) == "postgresql://a:b@x/y"
+    assert logins.for_services(Settings()) is None
+
+
+def test_cli_migrate_sets_the_configured_passwords_and_services_need_only_the_app_url(databases):
+    """An external database: `migrate` runs as the owner and gives the roles the operator's
+    passwords; a service given only DEALTRAIL_APP_DATABASE_URL never sees the owner's URL."""
+    owner = databases.empty()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DEALTRAIL_"))}
+    env = {**base, "DATABASE_URL": owner, "DEALTRAIL_APP_PASSWORD": databases.passwords.app,
+           "DEALTRAIL_BI_PASSWORD": databases.passwords.bi}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = {**base, "DEALTRAIL_APP_DATABASE_URL": databases.app_url(owner)}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "verify"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and '"ok": true' in done.stdout, done.stdout + done.stderr
