@@ -62,7 +62,8 @@ def provision(owner_url: str, passwords: Passwords) -> None:
     """As the owner: make the app and BI roles LOGIN with these passwords (idempotent; the
     roles themselves and their grants come from the migrations). Passwords are hashed here
     (SCRAM), so the plain text never reaches the server or its logs."""
-    conn = psycopg2.connect(make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    dsn = make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg2.connect(dsn)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -126,4 +127,3 @@ def prepare(settings, owner_url: str, *, embedded: bool) -> str:
     if passwords.app or passwords.bi:
         provision(owner_url, passwords)
     return for_services(settings, owner_url)
-
