@@ -16,13 +16,15 @@ THREADS = 8
 
 
 def post_together(client, deal_id, bodies):
-    """Post every body at once (one thread each, released by a barrier); the responses in order."""
+    """Post every body at once (one thread each, released by a barrier); the responses in order.
+    `deal_id` may be a list, one per body."""
     barrier = threading.Barrier(len(bodies))
     responses = [None] * len(bodies)
+    deals = deal_id if isinstance(deal_id, list) else [deal_id] * len(bodies)
 
     def send(i):
         barrier.wait()
-        responses[i] = post(client, deal_id, bodies[i])
+        responses[i] = post(client, deals[i], bodies[i])
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
     for t in threads:
         t.start()
@@ -62,6 +64,16 @@ def test_concurrent_retries_with_other_content_are_conflicts(client):
             same = bodies[i] == bodies[winner[0]]
             expected = (200, None) if same else (409, "idempotency_conflict")
             assert (r.status_code, r.json().get("error", {}).get("code")) == expected, r.text
+
+
+def test_concurrent_posts_of_one_event_id_to_two_deals_conflict(client):
+    for _ in range(3):
+        body = {**f.created(), "event_id": str(uuid.uuid4())}
+        deals = [f"deal-{uuid.uuid4().hex[:12]}" for _ in range(2)] * (THREADS // 2)
+        responses = post_together(client, deals, [body] * THREADS)
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] * (THREADS // 2 - 1) + [201] + [409] * (THREADS // 2), [r.text for r in responses]
+        assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"idempotency_conflict"}
 
 
 def test_log_reads_past_positions_left_unused_by_retries(fresh_engine):

@@ -79,3 +79,15 @@ def test_accuracy_flags_partial_snapshots(fresh_engine):
     [october] = [a for a in body["accuracy"] if a["period"] == "2026-10"]
     assert october["partial"] is True and october["error"] is None
     assert "after the period started" in october["partial_reason"]
+
+
+def test_a_deviation_seen_again_with_other_figures_before_projection_is_not_a_conflict(fresh_engine):
+    h = History(fresh_engine)
+    h.create("a1", 2, owner="r1")
+    h.sign("a1", 10)
+    target = {"scope": "rep", "scope_id": "r1", "period": "2026-01", "metric": "deals_won", "value": 10}
+    assert api(fresh_engine).post("/v1/targets", json=target).status_code == 201
+    project_all(fresh_engine)
+    jan20, jan21 = datetime(2026, 1, 20, tzinfo=timezone.utc), datetime(2026, 1, 21, tzinfo=timezone.utc)
+    assert watch.check_deviations(fresh_engine, jan20, Decimal("0.2"), "USD") == ["rep.r1.2026-01.deals_won"]
+    assert watch.check_deviations(fresh_engine, jan21, Decimal("0.2"), "USD") == []  # pace moved on
