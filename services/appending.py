@@ -79,9 +79,8 @@ def _event_ids(commands: Sequence[Command], batch: bool) -> list[str]:
 
 
 def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResult]:
-    supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
-    existing = store.find_recorded(conn, supplied)
-    locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands) - len(existing))
+    locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands))
+    existing = _recorded(conn, commands, event_ids)
     pipelines = _pipelines(conn, commands)
     states = {d: load_state(conn, d, h, pipelines) for d, h in locked.heads.items()}
     voiding = {c.deal_id for c in commands if c.event.type == "event.voided"}
@@ -113,6 +112,15 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     envelopes = store.append(conn, new_events, locked, ctx,
                              {d: aggregate_for(d).dump(states[d]) for d in changed})
     return [r if isinstance(r, AppendResult) else AppendResult(envelopes[r], True) for r in results]
+
+
+def _recorded(conn, commands: Sequence[Command], event_ids: list[str]) -> dict[str, store.Recorded]:
+    """Client-supplied event ids already in the log. Looked up only once the heads are locked:
+    a concurrent post of the same event_id to the same stream held that lock and has committed
+    by now, so its retry is answered with the original result instead of being decided again
+    (`deal_exists`). A retry leaves its position unused; the log reader skips such holes."""
+    supplied = [eid for eid, c in zip(event_ids, commands) if c.event.event_id]
+    return store.find_recorded(conn, supplied)
 
 
 def load_state(conn, stream_id: str, head: store.Head, pipelines=PIPELINES):

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from infra import logins
 from infra.db import make_engine
 from infra.settings import Settings
 
@@ -51,10 +52,16 @@ def _require(value: str | None, name: str) -> str:
     return value
 
 
+def _service_url(settings: Settings) -> str:
+    """Services log in as the app role (infra.logins), never as the owner."""
+    return _require(logins.for_services(settings), "DATABASE_URL")
+
+
 def _engine(settings: Settings, *, pool_size: int, admin: bool = False):
-    """Services connect as dealtrail_app; admin commands (rebuild, replay) as the schema owner."""
-    return make_engine(_require(settings.database_url, "DATABASE_URL"), pool_size=pool_size,
-                       app_role=None if admin else "dealtrail_app")
+    """Services connect as dealtrail_app; admin commands (migrate, rebuild, replay) as the schema owner."""
+    if admin:
+        return make_engine(_require(settings.database_url, "DATABASE_URL"), pool_size=pool_size)
+    return make_engine(_service_url(settings), pool_size=pool_size, app_role=logins.APP_LOGIN)
 
 
 @app.command()
@@ -64,8 +71,10 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     from services.bootstrap import ensure_default_pipeline
     _logging()
     settings = _settings(database_url=database_url)
-    upgrade(_require(settings.database_url, "DATABASE_URL"))
-    engine = _engine(settings, pool_size=1)
+    owner_url = _require(settings.database_url, "DATABASE_URL")
+    upgrade(owner_url)
+    engine = make_engine(logins.prepare(settings, owner_url, embedded=False), pool_size=1,
+                         app_role=logins.APP_LOGIN)
     ensure_default_pipeline(engine, settings.currency)
     engine.dispose()
     typer.echo("migrations applied")
@@ -77,7 +86,7 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
     """Serve the HTTP API."""
     import uvicorn
     settings = _settings(database_url=database_url, host=host, port=port)
-    os.environ["DATABASE_URL"] = _require(settings.database_url, "DATABASE_URL")
+    os.environ["DATABASE_URL"] = _service_url(settings)  # the API process never sees the owner's URL
     uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level="warning", access_log=False)
 

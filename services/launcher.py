@@ -4,6 +4,7 @@ import os
 import sys
 import threading
 
+from infra import logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
@@ -29,6 +30,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
             bootstrap = broker.start()
             log.info("embedded Kafka-protocol broker (Tansu) on %s", bootstrap)
         upgrade(database_url)
+        database_url = logins.prepare(settings, database_url, embedded=postgres is not None)  # the app login
         engine = make_engine(database_url, app_role="dealtrail_app", pool_size=1)
         ensure_default_pipeline(engine, settings.currency)
         engine.dispose()

@@ -3,7 +3,12 @@
   more than the threshold after a quarter of its period — once per target and period: the
   review's stream id is derived from the target, so a second attempt (another watcher, a
   restart) finds the review already there;
-- takes the forecast snapshot of the current month for the company, each team and each rep.
+- opens one `review.opened` (trigger=stalled) per rep and month past the stalled level;
+- takes the forecast snapshot of the current month, quarter and year for the company, each
+  team and each rep (marked partial when taken after the period started).
+Each duty, and each item within a duty, stands alone: one that fails is logged and retried
+next round while the others go on. Reviews are opened once by their derived id, whatever their
+figures say by the time a second round sees them.
 Rebuilding projections never runs this, so rebuilds never emit events."""
 import hashlib
 import logging
@@ -19,7 +24,7 @@ from events.schema import EVENT_MODELS
 from projections import attainment
 from projections.reports import forecast
 from services.appending import Command, append_events
-from services.domain.errors import ReviewExists
+from services.domain.errors import IdempotencyConflict, ReviewExists
 
 log = logging.getLogger("dealtrail.watch")
 NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")
@@ -40,14 +45,12 @@ def review_id_for(target_id: str) -> str:
 def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency: str) -> list[str]:
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(_TARGETS, {"today": now.date()}).mappings().all()
-    opened = []
-    for row in rows:
+    def deviated(row) -> bool:
         actual = None if row["actual"] is None else Decimal(row["actual"])
         result = attainment.assess(row["metric"], Decimal(row["value"]), actual, row["period_start"],
                                    row["period_end"], now, threshold)
-        if result.deviation and _open_review(engine, row, result, currency):
-            opened.append(row["target_id"])
-    return opened
+        return result.deviation and _open_review(engine, row, result, currency)
+    return [row["target_id"] for row in rows if _isolated("deviation", row["target_id"], deviated, row)]
 
 
 def _open_review(engine: Engine, row, result: attainment.Assessment, currency: str) -> bool:
@@ -58,14 +61,29 @@ def _open_review(engine: Engine, row, result: attainment.Assessment, currency: s
     return _append_review(engine, review_id_for(row["target_id"]), data, currency)
 
 
+def _isolated(duty: str, item: str, fn, *args) -> bool:
+    """`fn(*args)`, with a failure logged (naming the duty and the item) instead of raised, so
+    one bad item never stops the rest of the round; it is retried next round."""
+    try:
+        return fn(*args)
+    except Exception:
+        log.exception("%s: %s failed; the others go on, it is retried next round", duty, item)
+        return False
+
+
 def _append_review(engine: Engine, review_id: str, data: dict, currency: str) -> bool:
-    """Open review `review_id` unless it exists; True if this call opened it."""
+    """Open review `review_id` unless it exists; True if this call opened it. Existence decides,
+    not content: the figures (a stalled count, an actual) move between rounds, the id does not."""
+    stream_id = f"review:{review_id}"
+    with engine.connect() as conn:
+        if store.read_head(conn, stream_id) is not None:
+            return False
     event = EVENT_MODELS["review.opened"].model_validate({
         "type": "review.opened", "event_id": str(uuid.uuid5(NAMESPACE, review_id)), "data": data})
     ctx = store.Context(actor="dealtrail-watch", source="/watch", correlation_id=review_id)
     try:
-        [result] = append_events(engine, [Command(f"review:{review_id}", event)], ctx, currency=currency)
-    except ReviewExists:
+        [result] = append_events(engine, [Command(stream_id, event)], ctx, currency=currency)
+    except (ReviewExists, IdempotencyConflict):  # another watcher opened it since the check
         return False
     if result.created:
         log.info("%s: opened review %s", data["trigger"], review_id)
@@ -85,15 +103,13 @@ def check_stalled(engine: Engine, now: datetime, level: int, currency: str) -> l
     period = f"{now.year}-{now.month:02d}"
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(_STALLED, {"level": level}).all()
-    opened = []
-    for owner_id, stalled in rows:
+    def open_one(owner_id: str, stalled: int) -> bool:
         review_id = "stalled-" + hashlib.md5(f"{owner_id}|{period}".encode()).hexdigest()
         data = {"trigger": "stalled", "scope": "rep", "scope_id": owner_id, "period": period,
                 "metric": "stalled_deals", "expected": str(level - 1), "actual": str(stalled),
                 "notes": f"{stalled} stalled deals (review level {level})"}
-        if _append_review(engine, review_id, data, currency):
-            opened.append(owner_id)
-    return opened
+        return _append_review(engine, review_id, data, currency)
+    return [owner for owner, n in rows if _isolated("stalled", f"rep {owner}", open_one, owner, n)]
 
 
 def current_periods(now: datetime) -> list[str]:
@@ -101,33 +117,49 @@ def current_periods(now: datetime) -> list[str]:
     return [f"{now.year}-{now.month:02d}", f"{now.year}-Q{(now.month - 1) // 3 + 1}", str(now.year)]
 
 
+_SCOPES = """
+SELECT DISTINCT 'team', team_id FROM read_models.deal_current WHERE team_id IS NOT NULL
+UNION SELECT DISTINCT 'rep', owner_id FROM read_models.deal_current WHERE owner_id IS NOT NULL
+"""
+
+
 def take_snapshots(engine: Engine, now: datetime) -> int:
     """The forecast of the current month, quarter and year for the company, each team and each
-    rep, taken once per period (the first round of the period, i.e. at its start)."""
-    taken = 0
-    with engine.begin() as conn:
-        scopes = [("company", "company")] + [tuple(r) for r in conn.execute(text(
-            "SELECT DISTINCT 'team', team_id FROM read_models.deal_current WHERE team_id IS NOT NULL "
-            "UNION SELECT DISTINCT 'rep', owner_id FROM read_models.deal_current WHERE owner_id IS NOT NULL"))]
+    rep, taken once per period (the first round of the period, i.e. at its start; one taken
+    later, e.g. on a fresh install, is marked partial). Each in its own transaction."""
+    with engine.connect() as conn:
+        scopes = [("company", "company")] + [tuple(r) for r in conn.execute(text(_SCOPES))]
         done = {tuple(r) for r in conn.execute(text(
             "SELECT period, scope, scope_id FROM read_models.forecast_snapshot WHERE period = ANY(:p)"),
             {"p": current_periods(now)})}
-        for period in current_periods(now):
-            for scope, scope_id in scopes:
-                if (period, scope, scope_id) not in done:
-                    taken += forecast.snapshot(conn, period, scope, scope_id, now)
-    return taken
+    due = [(p, *scope) for p in current_periods(now) for scope in scopes if (p, *scope) not in done]
+    return sum(_isolated("snapshot", " ".join(item), _snapshot, engine, item, now) for item in due)
+
+
+def _snapshot(engine: Engine, item: tuple[str, str, str], now: datetime) -> bool:
+    with engine.begin() as conn:
+        return forecast.snapshot(conn, *item, now)
+
+
+def run_round(engine: Engine, now: datetime, *, threshold: Decimal, currency: str,
+              stalled_level: int = 0) -> dict:
+    """One round of every duty; a duty that fails is logged and reported as None."""
+    duties = {"deviations": lambda: check_deviations(engine, now, threshold, currency),
+              "stalled": lambda: check_stalled(engine, now, stalled_level, currency),
+              "snapshots": lambda: take_snapshots(engine, now)}
+    done = {}
+    for name, duty in duties.items():
+        try:
+            done[name] = duty()
+        except Exception:
+            log.exception("%s failed this round; the other duties go on", name)
+            done[name] = None
+    return done
 
 
 def run(engine: Engine, stop: threading.Event, *, threshold: Decimal, currency: str,
         stalled_level: int = 0, every_seconds: float = 30.0) -> None:
     while not stop.is_set():
-        now = datetime.now(timezone.utc)
-        try:
-            check_deviations(engine, now, threshold, currency)
-            check_stalled(engine, now, stalled_level, currency)
-            take_snapshots(engine, now)
-        except Exception:  # keep watching; the next round retries
-            log.exception("watch round failed")
+        run_round(engine, datetime.now(timezone.utc), threshold=threshold, currency=currency,
+                  stalled_level=stalled_level)
         stop.wait(every_seconds)
-

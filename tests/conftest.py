@@ -9,12 +9,14 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from infra import logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
 from services.bootstrap import ensure_default_pipeline
+from tests.owners import register_admin
 
-APP_ROLE = "dealtrail_app"
+APP_ROLE = logins.APP_LOGIN
 
 
 def _with_database(url: str, database: str) -> str:
@@ -38,11 +40,14 @@ class Databases:
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
+        register_admin(admin_url)
         self.created: list[str] = []
         self.template = self._create(f"dealtrail_tpl_{os.getpid()}", template=None)
         template_url = _with_database(admin_url, self.template)
         upgrade(template_url)
-        engine = make_engine(template_url, app_role=APP_ROLE, pool_size=1)
+        self.passwords = logins.generate()  # services and BI log in as their own roles, as under `up`
+        logins.provision(template_url, self.passwords)
+        engine = make_engine(self.app_url(template_url), app_role=APP_ROLE, pool_size=1)
         ensure_default_pipeline(engine, "USD")  # as `dealtrail migrate` does on first start
         engine.dispose()
 
@@ -60,6 +65,14 @@ class Databases:
         conn.close()
         self.created.append(name)
         return name
+
+    def app_url(self, owner_url: str) -> str:
+        """The app login's URL for the database of `owner_url` (what the services connect with)."""
+        return logins.login_url(owner_url, APP_ROLE, self.passwords.app)
+
+    def empty(self) -> str:
+        """The owner's URL of a new database with no migrations (what an operator starts from)."""
+        return _with_database(self.admin_url, self._create(f"dealtrail_e_{uuid.uuid4().hex[:12]}", template=None))
 
     def fresh(self) -> str:
         name = self._create(f"dealtrail_t_{uuid.uuid4().hex[:12]}", template=self.template)
@@ -88,8 +101,9 @@ def db_url(databases):
 
 
 @pytest.fixture(scope="session")
-def engine(db_url):
-    eng = make_engine(db_url, app_role=APP_ROLE, pool_size=20)
+def engine(db_url, databases):
+    """The services' connection: the app login (not the owner with SET ROLE)."""
+    eng = make_engine(databases.app_url(db_url), app_role=APP_ROLE, pool_size=20)
     yield eng
     eng.dispose()
 
@@ -97,7 +111,7 @@ def engine(db_url):
 @pytest.fixture()
 def fresh_engine(databases):
     """An engine on a new, empty, migrated database (for tests that read the whole log)."""
-    eng = make_engine(databases.fresh(), app_role=APP_ROLE, pool_size=10)
+    eng = make_engine(databases.app_url(databases.fresh()), app_role=APP_ROLE, pool_size=10)
     yield eng
     eng.dispose()
 

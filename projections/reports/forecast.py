@@ -10,6 +10,7 @@ from projections import periods
 from projections.reports.common import money
 
 MIN_SAMPLE = 10
+LATE = timedelta(days=1)  # a snapshot taken later than this after its period's start is partial
 
 # A rep or team scope without scope_id covers every rep (every deal with a team).
 _SCOPE = """(%(scope)s = 'company'
@@ -39,7 +40,8 @@ WHERE a.kind = 'won' AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s 
 """
 
 _SNAPSHOTS = """
-SELECT period, taken_at, won_to_date + historical_forecast AS forecast, as_of_position
+SELECT period, taken_at, won_to_date + historical_forecast AS forecast, as_of_position, partial,
+       partial_reason
 FROM read_models.forecast_snapshot
 WHERE scope = %(scope)s AND scope_id = %(scope_id)s ORDER BY period
 """
@@ -74,25 +76,47 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, no
 def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime) -> list[dict]:
     """Forecast taken at the start of each finished period vs what was won in it."""
     out = []
-    for period, taken_at, predicted, position in conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}):
+    rows = conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}).all()
+    for period, taken_at, predicted, position, partial, reason in rows:
         start, end = periods.bounds(period)
         if end > now:
             continue
         actual = conn.exec_driver_sql(_WON, {"scope": scope, "scope_id": scope_id, "start": start,
                                              "end": end}).scalar()
-        error = (predicted - actual) / actual if actual else None
+        error = (predicted - actual) / actual if actual and not partial else None
         out.append({"period": period, "taken_at": taken_at, "as_of_position": position, "forecast": money(predicted),
-                    "actual": money(actual), "error": None if error is None else round(float(error), 4)})
+                    "actual": money(actual), "error": None if error is None else round(float(error), 4),
+                    "partial": partial, "partial_reason": reason})
     return out
 
 
+def partial_reason(period: str, now: datetime) -> str | None:
+    """Why a snapshot taken at `now` is not the forecast of the period's start (None if it is):
+    taken more than LATE after the start, the pipeline it saw had already moved on."""
+    start, _ = periods.bounds(period)
+    if now - start <= LATE:
+        return None
+    return (f"taken {now:%Y-%m-%d %H:%M} UTC, after the period started on {start:%Y-%m-%d}: "
+            "the pipeline then, not at the period start")
+
+
+_INSERT_SNAPSHOT = """
+INSERT INTO read_models.forecast_snapshot (period, scope, scope_id, taken_at, weighted_pipeline,
+    historical_forecast, won_to_date, as_of_position, partial, partial_reason)
+VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s,
+        (SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint WHERE partition = -1),
+        %(partial)s, %(reason)s)
+ON CONFLICT DO NOTHING
+"""
+
+
 def snapshot(conn: Connection, period: str, scope: str, scope_id: str, now: datetime) -> bool:
-    """Record the forecast for a period once (at its start); False if one exists already."""
+    """Record the forecast for a period once (at its start; later ones are marked partial);
+    False if one exists already."""
     body = forecast(conn, period, scope, scope_id, now)
-    inserted = conn.exec_driver_sql(
-        "INSERT INTO read_models.forecast_snapshot VALUES (%(p)s, %(s)s, %(i)s, %(t)s, %(w)s, %(h)s, %(won)s, "
-        "(SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint WHERE partition = -1)) "
-        "ON CONFLICT DO NOTHING",
-        {"p": period, "s": scope, "i": scope_id, "t": now, "w": Decimal(body["weighted_pipeline"]),
-         "h": Decimal(body["historical_forecast"]), "won": Decimal(body["won_to_date"])})
+    reason = partial_reason(period, now)
+    inserted = conn.exec_driver_sql(_INSERT_SNAPSHOT, {
+        "p": period, "s": scope, "i": scope_id, "t": now, "w": Decimal(body["weighted_pipeline"]),
+        "h": Decimal(body["historical_forecast"]), "won": Decimal(body["won_to_date"]),
+        "partial": reason is not None, "reason": reason})
     return inserted.rowcount == 1

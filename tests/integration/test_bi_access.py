@@ -3,9 +3,11 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
+from tests.owners import owner_url
+
 
 def as_role(engine, role):
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = owner_url(engine).replace("postgresql+psycopg2://", "postgresql://")
     conn = psycopg2.connect(url)
     conn.autocommit = True
     conn.cursor().execute(f"SET ROLE {role}")

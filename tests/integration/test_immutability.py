@@ -7,6 +7,7 @@ from events.verify import verify_chains
 from infra.settings import Settings
 from services.api.app import create_app
 from tests import factories as f
+from tests.owners import owner_url
 
 
 @pytest.fixture()
@@ -21,16 +22,16 @@ def filled(fresh_engine, databases):
 
 
 def owner_conn(engine):
-    """A connection as the URL's user (the schema owner / superuser), without SET ROLE."""
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = psycopg2.connect(url)
+    """A connection as the schema owner (the superuser), without SET ROLE."""
+    conn = psycopg2.connect(owner_url(engine).replace("postgresql+psycopg2://", "postgresql://"))
     conn.autocommit = True
     return conn
 
 
 def app_conn(engine):
-    conn = owner_conn(engine)
-    conn.cursor().execute("SET ROLE dealtrail_app")
+    """The services' own login (the engine's URL)."""
+    conn = psycopg2.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+    conn.autocommit = True
     return conn
 
 

@@ -11,6 +11,7 @@ from projections import attainment, rebuild
 from projections.reports import forecast
 from services import watch
 from tests.integration.projection_helpers import History, api, project_all
+from tests.owners import owner_url
 
 JAN20 = datetime(2026, 1, 20, tzinfo=timezone.utc)
 
@@ -63,7 +64,7 @@ def test_deviation_opens_one_review_across_restarts_and_rebuilds(january, fresh_
     project_all(fresh_engine)
     assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
     events_before = count(fresh_engine, "SELECT count(*) FROM events.event")
-    rebuild.rebuild(make_engine(fresh_engine.url.render_as_string(hide_password=False)))
+    rebuild.rebuild(make_engine(owner_url(fresh_engine)))
     assert count(fresh_engine, "SELECT count(*) FROM events.event") == events_before  # rebuild emits nothing
     assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
     assert count(fresh_engine, "SELECT count(*) FROM events.event WHERE type = 'review.opened'") == 1

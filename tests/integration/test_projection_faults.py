@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from events import broker as kafka
 from infra.db import make_engine
+from tests.owners import owner_url
 from events import store
 from projections import checkpoints, rebuild, sales
 from projections.worker import apply_records
@@ -83,7 +84,7 @@ def test_rebuild_reports_events_it_cannot_apply(fresh_engine):
     workload(fresh_engine, deals=12)
     bad = append_unchecked(fresh_engine, "target:rep.r1.0000.revenue", "target.set", {
         "scope": "rep", "scope_id": "r1", "period": "0000", "metric": "revenue", "value": "10"})
-    owner = make_engine(fresh_engine.url.render_as_string(hide_password=False), pool_size=2)
+    owner = make_engine(owner_url(fresh_engine), pool_size=2)
     rebuild.rebuild(owner)  # admin work: the schema owner's connection
     owner.dispose()
     with fresh_engine.connect() as conn:

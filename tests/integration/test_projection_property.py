@@ -94,7 +94,7 @@ def _stage_after(env, stage):
 @pytest.fixture(scope="module")
 def pipeline(databases, broker_bootstrap):
     from infra.db import make_engine
-    engine = make_engine(databases.fresh(), app_role="dealtrail_app")
+    engine = make_engine(databases.app_url(databases.fresh()), app_role="dealtrail_app")
     topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     relay = start_relay(engine, broker_bootstrap, topic)
     worker = start_worker(engine, broker_bootstrap, topic, group)

@@ -11,12 +11,13 @@ from projections import checkpoints, rebuild, sales
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.test_demo import END
+from tests.owners import owner_url
 from tests.integration.worker_helpers import tables
 
 
 def owner(engine):
     """Rebuilds are admin work: the schema owner's connection, without SET ROLE."""
-    return make_engine(engine.url.render_as_string(hide_password=False), pool_size=2)
+    return make_engine(owner_url(engine), pool_size=2)
 
 
 def seed(engine, deals=120):
@@ -41,8 +42,7 @@ def test_rebuild_reproduces_identical_tables_and_sets_the_floor(fresh_engine):
 def test_bi_keeps_reading_through_a_rebuild(fresh_engine):
     seed(fresh_engine, deals=40)
     rebuild.rebuild(owner(fresh_engine))
-    url = fresh_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = psycopg2.connect(url)
+    conn = psycopg2.connect(owner_url(fresh_engine).replace("postgresql+psycopg2://", "postgresql://"))
     with conn.cursor() as cur:
         cur.execute("SET ROLE bi_reader")
         cur.execute("SELECT count(*) FROM read_models.deal_current")
@@ -102,7 +102,7 @@ def test_as_of_report_equals_the_live_report_at_that_moment(fresh_engine):
 
 def test_cli_rebuild_and_replay(fresh_engine):
     seed(fresh_engine, deals=20)
-    env = {**os.environ, "DATABASE_URL": fresh_engine.url.render_as_string(hide_password=False)}
+    env = {**os.environ, "DATABASE_URL": owner_url(fresh_engine)}
     done = subprocess.run([sys.executable, "-m", "services.cli", "rebuild", "sales"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "rebuilt sales through position" in done.stdout, done.stderr

@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from infra.db import make_engine, to_sqlalchemy_url
+from tests.owners import owner_url
 from projections import rebuild, tables
 
 _COMMENTS = """
@@ -46,11 +47,11 @@ def test_every_table_view_and_column_is_documented_as_declared(engine):
 
 def test_rebuild_keeps_every_comment_and_grant(fresh_engine):
     before = catalog(fresh_engine)
-    owner = make_engine(fresh_engine.url.render_as_string(hide_password=False), pool_size=2)
+    owner = make_engine(owner_url(fresh_engine), pool_size=2)
     rebuild.rebuild(owner)
-    owner.dispose()
     assert catalog(fresh_engine) == before
-    with fresh_engine.connect() as conn:
+    with owner.connect() as conn:
         conn.exec_driver_sql("SET ROLE bi_reader")
         for name in [*(t.name for t in tables.metadata.tables.values()), *(v.name for v in tables.VIEWS)]:
             conn.exec_driver_sql(f"SELECT * FROM read_models.{name} LIMIT 0")
+    owner.dispose()

@@ -1,14 +1,14 @@
 """Views as declared in projections.tables: their columns are commented too.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 from alembic import op
 
 from projections.tables import VIEWS, grants
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,129 @@
+"""Login roles, so the services never hold the owner's rights.
+
+Services (api, relay, project, watch, verify) log in as `dealtrail_app` itself. Logging in as the
+owner and running `SET ROLE dealtrail_app` is not enough: any statement can `RESET ROLE` back to
+the owner (a superuser in embedded mode), so one SQL injection or bug would act as superuser.
+BI tools log in as `dealtrail_bi`, a member of `bi_reader`. Admin commands (migrate, rebuild,
+replay) keep the owner's URL.
+
+Passwords: embedded mode generates them once into `<data-dir>/secrets.json` (mode 0600); with an
+external DATABASE_URL the operator gives DEALTRAIL_APP_DATABASE_URL (a login provisioned by
+them) or DEALTRAIL_APP_PASSWORD / DEALTRAIL_BI_PASSWORD, which `migrate`/`up` set on the roles."""
+import json
+import logging
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import encrypt_password
+from sqlalchemy.engine import make_url
+
+APP_LOGIN = "dealtrail_app"
+BI_LOGIN = "dealtrail_bi"
+BI_GROUP = "bi_reader"
+SECRETS_FILE = "secrets.json"
+
+log = logging.getLogger("dealtrail.logins")
+
+
+@dataclass(frozen=True)
+class Passwords:
+    app: str | None
+    bi: str | None
+
+
+def generate() -> Passwords:
+    return Passwords(app=secrets.token_urlsafe(32), bi=secrets.token_urlsafe(32))
+
+
+def load_or_create(data_dir: Path) -> Passwords:
+    """The embedded instance's passwords, generated on first start (the file is 0600, like admin.key)."""
+    path = Path(data_dir) / SECRETS_FILE
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return Passwords(app=stored["app"], bi=stored["bi"])
+    passwords = generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({**asdict(passwords), "app_user": APP_LOGIN, "bi_user": BI_LOGIN}, out, indent=2)
+    return passwords
+
+
+def login_url(url: str, user: str, password: str | None) -> str:
+    """`url` (host, database, options) with another user and password."""
+    return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)
+
+
+def provision(owner_url: str, passwords: Passwords) -> None:
+    """As the owner: make the app and BI roles LOGIN with these passwords (idempotent; the
+    roles themselves and their grants come from the migrations). Passwords are hashed here
+    (SCRAM), so the plain text never reaches the server or its logs."""
+    dsn = make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            if passwords.app:
+                _login(cur, conn, APP_LOGIN, passwords.app)
+            if passwords.bi:
+                _ensure_bi_role(cur)
+                _login(cur, conn, BI_LOGIN, passwords.bi)
+    finally:
+        conn.close()
+
+
+def _login(cur, conn, role: str, password: str) -> None:
+    hashed = encrypt_password(password, role, conn, "scram-sha-256")
+    cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+        sql.Identifier(role), sql.Literal(hashed)))
+
+
+def _ensure_bi_role(cur) -> None:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (BI_LOGIN,))
+    if cur.fetchone() is None:
+        cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(
+            sql.Identifier(BI_LOGIN), sql.Identifier(BI_GROUP)))
+
+
+def service_url(owner_url: str | None, app_database_url: str | None, app_password: str | None) -> str | None:
+    """The URL the services connect with: DEALTRAIL_APP_DATABASE_URL as given; else DATABASE_URL
+    with the app login and DEALTRAIL_APP_PASSWORD; else DATABASE_URL itself (with a warning
+    unless its user is the app login: the owner would hold the app role only through SET ROLE)."""
+    if app_database_url:
+        return app_database_url
+    if owner_url and app_password:
+        return login_url(owner_url, APP_LOGIN, app_password)
+    if owner_url and make_url(owner_url).username != APP_LOGIN:
+        log.warning("services connect as the DATABASE_URL user with SET ROLE %s only; set "
+                    "DEALTRAIL_APP_PASSWORD or DEALTRAIL_APP_DATABASE_URL so they log in as the app role",
+                    APP_LOGIN)
+    return owner_url
+
+
+def _plain(secret) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+def for_services(settings, owner_url: str | None = None) -> str | None:
+    """The services' URL from the settings (DEALTRAIL_APP_DATABASE_URL, DATABASE_URL,
+    DEALTRAIL_APP_PASSWORD); None if none is configured."""
+    return service_url(owner_url or settings.database_url, settings.app_database_url,
+                       _plain(settings.app_password))
+
+
+def prepare(settings, owner_url: str, *, embedded: bool) -> str:
+    """After the migrations, as the owner: give the login roles their passwords (embedded: from
+    `<data-dir>/secrets.json`, created on first start; external: the configured ones, if any).
+    Returns the URL the services connect with."""
+    if embedded:
+        passwords = load_or_create(settings.data_dir)
+        provision(owner_url, passwords)
+        return login_url(owner_url, APP_LOGIN, passwords.app)
+    passwords = Passwords(app=_plain(settings.app_password), bi=_plain(settings.bi_password))
+    if passwords.app or passwords.bi:
+        provision(owner_url, passwords)
+    return for_services(settings, owner_url)

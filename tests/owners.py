@@ -1,0 +1,14 @@
+"""Tests' engines log in as the app role, like the services; admin work (rebuilds, tampering,
+other roles) needs the schema owner's URL for the same database."""
+from sqlalchemy.engine import make_url
+
+_admin: dict[str, str] = {}
+
+
+def register_admin(url: str) -> None:
+    _admin["url"] = url
+
+
+def owner_url(engine) -> str:
+    """The owner's URL of `engine`'s database."""
+    return make_url(_admin["url"]).set(database=engine.url.database).render_as_string(hide_password=False)
