@@ -4,6 +4,7 @@ answering 500."""
 import pytest
 
 from infra.db import make_engine
+from tests.owners import owner_url
 from projections import rebuild
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
@@ -176,7 +177,7 @@ def test_values_at_the_edges_project_rebuild_and_report(fresh_engine):
     for event in events:
         assert post(edge, "edge-deal", event).status_code == 201
     project_all(fresh_engine)
-    owner = make_engine(fresh_engine.url.render_as_string(hide_password=False))  # rebuild swaps tables
+    owner = make_engine(owner_url(fresh_engine))  # rebuild swaps tables
     rebuild.rebuild(owner)
     owner.dispose()
     for path, params in (("/v1/reviews", {}), ("/v1/targets", {}), ("/v1/reports/performance", {"period": "1970"}),
