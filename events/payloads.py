@@ -5,10 +5,11 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictInt, StringConstraints,
+                      model_validator)
 
-from events.values import (Amount, Currency, Day, FixedPoint, Id, Metric, NonNegativeAmount, Number,
-                           Period, ReviewMetric, Scope, Text)
+from events.values import (NO_NUL, Amount, Currency, Day, FixedPoint, Id, Metric, NonNegativeAmount,
+                           Number, Period, ReviewMetric, Scope, Text)
 
 __all__ = ["Amount", "Currency", "Day", "Id", "Metric", "NonNegativeAmount", "Number", "Period",
            "ReviewMetric", "Scope", "Text", "PAYLOADS", "DEAL_EVENT_TYPES"]
@@ -95,6 +96,39 @@ class FeedbackRecorded(Payload):
     from_: Literal["customer", "rep"] | None = Field(default=None, alias="from")
 
 
+class CustomerUpdate(Payload):
+    name: Text | None = None
+    segment: Id | None = None
+    region: Id | None = None
+
+
+MAX_CUSTOM_FIELDS = 50
+# A custom field's value; null removes the field.
+FieldValue = StrictBool | StrictInt | FiniteFloat | Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None
+
+
+class DealUpdated(Payload):
+    """Descriptive fields of an open deal; each is optional but one must be given."""
+    title: Text | None = None
+    expected_amount: NonNegativeAmount | None = None
+    currency: Currency | None = None
+    expected_close_date: Day | None = None
+    customer: CustomerUpdate | None = None
+    fields: Annotated[dict[Id, FieldValue], Field(max_length=MAX_CUSTOM_FIELDS)] | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> "DealUpdated":
+        if self.expected_amount is not None and self.currency is None:
+            raise ValueError("expected_amount needs its currency")
+        if self.customer is not None and not self.customer.model_fields_set:
+            raise ValueError("customer must name at least one of name, segment, region")
+        given = {"title", "expected_amount", "expected_close_date", "customer", "fields"} & self.model_fields_set
+        if not given or (given == {"fields"} and not self.fields):
+            raise ValueError("deal.updated needs at least one of title, expected_amount (with currency), "
+                             "expected_close_date, customer, fields")
+        return self
+
+
 class EventVoided(Payload):
     event_id: UUID
     reason: Text
@@ -156,6 +190,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     "deal.reopened": DealReopened,
     "deal.owner_changed": OwnerChanged,
     "deal.feedback_recorded": FeedbackRecorded,
+    "deal.updated": DealUpdated,
     "event.voided": EventVoided,
     "target.set": TargetSet,
     "review.opened": ReviewOpened,

@@ -237,4 +237,5 @@ def current_row(state: DealState, last_position: int) -> dict[str, Any]:
         # A won deal has passed every open stage.
         "furthest_stage_index": len(state.stages) if state.status == WON else state.furthest_stage_index,
         "entered_stages": list(state.entered_stages), "version": state.version, "last_position": last_position,
+        "expected_close_date": state.expected_close_date, "fields": dict(state.fields),
     }

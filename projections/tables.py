@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Boolean, Column, Date, Float, Index, Integer,
                         MetaData, Numeric, Table, Text, text)
+from sqlalchemy.dialects.postgresql import JSONB
 
 SCHEMA = "read_models"
 metadata = MetaData(schema=SCHEMA)
@@ -42,12 +43,15 @@ deal_current = Table(
     Column('entered_stages', ARRAY(Text), comment='Open stages actually entered at least once.'),
     Column('version', Integer, comment='Stream version of the latest event applied.'),
     Column('last_position', BigInteger, comment='Global position of the latest event applied.'),
+    Column('expected_close_date', Date, comment='Expected close date (deal.created, then the latest deal.updated); the forecast places open deals in periods by it.'),
+    Column('fields', JSONB, nullable=False, comment='Custom fields (deal.updated): at most 50 keys, values text, number or boolean.'),
     Index('deal_current_status_stage_idx', 'status', 'stage'),
     Index('deal_current_owner_id_idx', 'owner_id'),
     Index('deal_current_team_id_idx', 'team_id'),
     Index('deal_current_segment_idx', 'segment'),
     Index('deal_current_pipeline_created_at_idx', 'pipeline', 'created_at'),
     Index('deal_current_closed_at_idx', 'closed_at'),
+    Index('deal_current_expected_close_date_idx', 'expected_close_date'),
     comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
 )
 

@@ -1,6 +1,7 @@
 """Write deal facts: replace a deal's rows in every deal-level table (COPY), note which
 aggregate keys changed (before and after), refresh those aggregates."""
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -139,7 +140,8 @@ def _array(value: list) -> str:
 
 
 _FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
-            date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array}
+            date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array,
+            dict: lambda v: _text(json.dumps(v, separators=(",", ":"), sort_keys=True))}
 
 
 def _copy_value(value) -> str:

@@ -17,11 +17,16 @@ _SCOPE = """(%(scope)s = 'company'
     OR (%(scope)s = 'rep' AND (CAST(%(scope_id)s AS text) IS NULL OR {a}.owner_id = %(scope_id)s))
     OR (%(scope)s = 'team' AND {a}.team_id = coalesce(CAST(%(scope_id)s AS text), {a}.team_id)))"""
 
+# Open deals expected to close in the period; the current period also takes the deals without an
+# expected close date and the overdue ones (expected before it, still open).
+_IN_PERIOD = """((d.expected_close_date >= %(start)s::date AND d.expected_close_date < %(end)s::date)
+    OR (%(current)s AND (d.expected_close_date IS NULL OR d.expected_close_date < %(start)s::date)))"""
+
 _OPEN = f"""
 SELECT s.stage, s.stage_index, s.probability, count(d.deal_id), coalesce(sum(d.current_amount), 0)
 FROM read_models.pipeline_stage s
 LEFT JOIN read_models.deal_current d ON d.pipeline = s.pipeline AND d.stage = s.stage
-     AND d.status = 'open' AND {_SCOPE.format(a="d")}
+     AND d.status = 'open' AND {_SCOPE.format(a="d")} AND {_IN_PERIOD}
 WHERE s.pipeline = %(pipeline)s
 GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
 """
@@ -51,7 +56,7 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, no
              pipeline: str = "default") -> dict:
     start, end = periods.bounds(period)
     params = {"scope": scope, "scope_id": scope_id, "pipeline": pipeline, "start": start, "end": end,
-              "since": now - timedelta(days=365)}
+              "since": now - timedelta(days=365), "current": start <= now < end}
     history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY, params)}
     stages, weighted, historical = [], Decimal(0), Decimal(0)
     for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN, params):

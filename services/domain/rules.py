@@ -3,7 +3,7 @@ Pure: the caller passes the clock, the reporting currency and (for voids) the hi
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from events.payloads import DEAL_EVENT_TYPES
+from events.payloads import DEAL_EVENT_TYPES, MAX_CUSTOM_FIELDS
 from events.schema import EventInBase
 from services.domain import errors
 from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact, stages_of
@@ -107,6 +107,15 @@ def _money(state, data, currency, history) -> None:
     _check_currency(data.currency, currency)
 
 
+def _updated(state, data, currency, history) -> None:
+    _check_currency(data.currency, currency)
+    after = {**state.fields, **(data.fields or {})}
+    kept = [k for k, v in after.items() if v is not None]
+    if len(kept) > MAX_CUSTOM_FIELDS:
+        raise errors.InvalidEvent(f"a deal holds at most {MAX_CUSTOM_FIELDS} custom fields; this update "
+                                  f"would leave {len(kept)}", fields=len(kept), limit=MAX_CUSTOM_FIELDS)
+
+
 def _reopened(state, data, currency, history) -> None:
     if not state.closed:
         raise errors.DealNotClosed(f"deal {state.deal_id} is open (stage '{state.stage}')",
@@ -136,5 +145,5 @@ def _voided(state, data, currency, history) -> None:
 
 _CHECKS = {
     "deal.stage_moved": _moved, "deal.quote_issued": _money,
-    "deal.signed": _money, "deal.reopened": _reopened, "event.voided": _voided,
+    "deal.signed": _money, "deal.reopened": _reopened, "event.voided": _voided, "deal.updated": _updated,
 }

@@ -144,6 +144,8 @@ def test_forecast_weighted_historical_and_accuracy(january, fresh_engine):
     h.create("open1", 20, amount="1000")
     h.move("open1", 21, "lead", "proposal")
     h.create("open2", 20, amount="500")
+    for deal in ("open1", "open2"):  # expected to close in January (the forecast places deals by it)
+        h.post(deal, "deal.updated", 22, expected_close_date="2026-01-30")
     project_all(fresh_engine)
     body = january.get("/v1/reports/forecast", params={"period": "2026-01"}).json()
     stages = {s["stage"]: s for s in body["stages"]}

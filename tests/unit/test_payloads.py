@@ -15,7 +15,7 @@ def validate(body):
 def test_every_spec_event_type_has_a_model():
     spec_types = {"deal.created", "deal.contact_logged", "deal.stage_moved", "deal.quote_issued",
                   "deal.signed", "deal.lost", "deal.reopened", "deal.owner_changed",
-                  "deal.feedback_recorded", "event.voided", "target.set", "review.opened",
+                  "deal.feedback_recorded", "deal.updated", "event.voided", "target.set", "review.opened",
                   "review.action_added", "review.action_completed", "review.closed",
                   "pipeline.defined"}  # the last one from issue 4
     assert set(PAYLOADS) == spec_types == set(EVENT_MODELS)
