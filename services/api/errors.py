@@ -4,6 +4,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.domain.errors import DomainError
@@ -49,3 +51,13 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(_: Request, __: Exception):
+        """The database is down or restarting: a retry will do, so 503, not 500; the
+        exception's text (socket paths, server messages) stays out of the response."""
+        response = error_response(503, "unavailable", "the database is unavailable; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
