@@ -91,7 +91,7 @@ class BrokerProbe:
     """A TCP connect to the first reachable bootstrap server, remembered for `ttl` seconds
     so a readiness poll never waits on the broker more than once in a while."""
 
-    def __init__(self, bootstrap: str | None, ttl: float = 1.5, timeout: float = 0.5):
+    def __init__(self, bootstrap: str | None, ttl: float = 1.0, timeout: float = 0.5):
         self.servers = [_host_port(s) for s in (bootstrap or "").split(",") if s.strip()]
         self.ttl, self.timeout = ttl, timeout
         self._lock = threading.Lock()
