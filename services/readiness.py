@@ -83,8 +83,11 @@ def database_checks(engine: Engine) -> dict[str, Check]:
 def _follower(conn: Connection, service: str, progress) -> Check:
     sessions = conn.execute(_SESSIONS, {"name": application_name(service)}).scalar()
     row = conn.execute(progress).one()
-    as_float = (lambda v: None if v is None else float(v))
-    return follower(sessions > 0, as_float(row.waiting), as_float(row.moved_ago))
+    return follower(sessions > 0, _seconds(row.waiting), _seconds(row.moved_ago))
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else float(value)
 
 
 class BrokerProbe:

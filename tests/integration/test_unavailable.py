@@ -10,6 +10,8 @@ from tests import factories as f
 from tests.integration.helpers import post
 
 GONE = "/nonexistent-dealtrail-socket-dir"
+RELAYED_ALL = ("INSERT INTO events.relay_checkpoint (relay, position) SELECT 'main', max(position) "
+               "FROM events.event ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position")
 
 
 def client_for(engine, **settings) -> TestClient:
@@ -62,10 +64,12 @@ def test_readiness_reports_database_broker_relay_and_worker(fresh_engine, broker
     sessions = [psycopg2.connect(libpq_url(fresh_engine), application_name=f"dealtrail-{name}")
                 for name in ("relay", "worker")]
     try:
+        with sessions[0], sessions[0].cursor() as cur:  # as if the relay published everything
+            cur.execute(RELAYED_ALL)
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["status"] == "ready"
-        assert ready.json()["checks"]["relay"]["running"] is True
+        assert ready.json()["checks"]["relay"] == {"ok": True, "running": True, "seconds_behind": 0.0}
     finally:
         for session in sessions:
             session.close()
