@@ -64,9 +64,16 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            self._forget_dead_handles()
             self._server.cleanup()
             self._server = None
             self._postmaster = None
+
+    def _forget_dead_handles(self) -> None:
+        """The wheel stops the server when its last user process lets go, counting the pids it
+        recorded; a user killed with -9 never lets go, and would keep the server running."""
+        handles = self._server.global_process_id_list
+        handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
 
 
 def _alive(process: psutil.Process) -> bool:
