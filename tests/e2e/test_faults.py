@@ -136,8 +136,8 @@ def _kill_and_recover(up: Up, load: Load, ready: Readiness, name: str, pid: int)
     wait_until(lambda: _count(up, f"{name} started"), lambda n: n > starts, timeout=30)
     acked = len(load.acked)
     wait_until(lambda: len(load.acked), lambda n: n > acked + 5, timeout=30)
-    head = _projections(up)["relay"]["head_position"]
-    wait_until(_projections.__get__(up), lambda p: p and p["projections"][0]["position"] >= head, timeout=60)
+    head = wait_until(lambda: _projections(up), bool)["relay"]["head_position"]
+    wait_until(lambda: _projections(up), lambda p: p and p["projections"][0]["position"] >= head, timeout=60)
     wait_until(lambda: _ready(up), bool, timeout=30)
     assert up.proc.poll() is None, "".join(up.lines)
     print(f"{name}: flowing and ready again {time.monotonic() - killed_at:.1f}s after kill -9")
