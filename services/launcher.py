@@ -1,59 +1,104 @@
-"""`dealtrail up`: embedded or external services, migrations, then API, relay, a worker, the watcher."""
+"""`dealtrail up`: embedded or external services, migrations, then API, relay, a worker, the
+watcher — all supervised: whatever dies is restarted (see infra/supervisor.py)."""
 import logging
 import os
 import sys
 import threading
 
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
 from infra import logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
+from infra.processes import ChildProcess, Output
 from infra.settings import Settings
-from infra.supervisor import Supervisor
+from infra.supervisor import GaveUp, Supervisor
 from services.bootstrap import ensure_default_pipeline
 
 log = logging.getLogger("dealtrail.up")
+SERVICES = {"api": "api", "relay": "relay", "worker": "project", "watch": "watch"}
 
 
 def run_all(settings: Settings, stop: threading.Event) -> int:
-    postgres = broker = None
     supervisor = Supervisor()
     try:
-        database_url = settings.database_url
-        if not database_url:
-            postgres = EmbeddedPostgres(settings.data_dir)
-            database_url = postgres.start()
-            log.info("embedded PostgreSQL running (data in %s)", postgres.data_dir / "pg")
-        bootstrap = settings.kafka_bootstrap_servers
-        if not bootstrap:
-            broker = EmbeddedBroker()
-            bootstrap = broker.start()
-            log.info("embedded Kafka-protocol broker (Tansu) on %s", bootstrap)
-        upgrade(database_url)
-        database_url = logins.prepare(settings, database_url, embedded=postgres is not None)  # the app login
-        engine = make_engine(database_url, app_role="dealtrail_app", pool_size=1)
-        ensure_default_pipeline(engine, settings.currency)
-        engine.dispose()
-        log.info("migrations applied")
-        env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-               "DEALTRAIL_TOPIC": settings.topic, "DEALTRAIL_HOST": settings.host,
-               "DEALTRAIL_PORT": str(settings.port), "PYTHONUNBUFFERED": "1"}
-        cli = [sys.executable, "-m", "services.cli"]
-        supervisor.spawn("api", cli + ["api"], env)
-        supervisor.spawn("relay", cli + ["relay"], env)
-        supervisor.spawn("worker", cli + ["project"], env)
-        supervisor.spawn("watch", cli + ["watch"], env)
+        database_url = settings.database_url or _embedded_postgres(supervisor, settings)
+        broker = None if settings.kafka_bootstrap_servers else _embedded_broker(supervisor)
+        bootstrap = broker.bootstrap if broker else settings.kafka_bootstrap_servers
+        app_url = _migrate(settings, database_url, embedded=not settings.database_url)
+        _start_services(supervisor, settings, app_url, bootstrap, broker)
         log.info("API on http://%s:%d (docs at /docs); Ctrl-C stops everything",
                  settings.host, settings.port)
-        exited = supervisor.wait(stop)
-        if exited:
-            log.error("%s exited; stopping everything", exited)
-            return 1
+        supervisor.run(stop)
         log.info("stopping")
         return 0
+    except GaveUp as exc:
+        log.error("%s; stopping everything", exc)
+        return 1
     finally:
         supervisor.stop()
-        if broker:
-            broker.stop()
-        if postgres:
-            postgres.stop()
+
+
+def _embedded_postgres(supervisor: Supervisor, settings: Settings) -> str:
+    postgres = EmbeddedPostgres(settings.data_dir)
+    url = supervisor.start(postgres)
+    log.info("embedded PostgreSQL running (data in %s)", postgres.data_dir / "pg")
+    return url
+
+
+def _embedded_broker(supervisor: Supervisor) -> EmbeddedBroker:
+    broker = EmbeddedBroker(die_with_parent=True)
+    supervisor.start(broker)
+    log.info("embedded Kafka-protocol broker (Tansu) on %s", broker.bootstrap)
+    return broker
+
+
+def _migrate(settings: Settings, database_url: str, embedded: bool) -> str:
+    """Migrations as the owner; from then on the services get the app login's URL only."""
+    upgrade(database_url)
+    app_url = logins.prepare(settings, database_url, embedded=embedded)
+    engine = make_engine(app_url, app_role="dealtrail_app", pool_size=1)
+    ensure_default_pipeline(engine, settings.currency)
+    engine.dispose()
+    log.info("migrations applied")
+    return app_url
+
+
+def _start_services(supervisor: Supervisor, settings: Settings, database_url: str, bootstrap: str,
+                    broker: EmbeddedBroker | None) -> None:
+    """The relay and the worker need the embedded broker: when it restarts empty they restart
+    after it, and the fresh relay recreates the topic and republishes what was not applied.
+    The worker starts once the topic exists: a broker may create a topic a consumer asks
+    for with its own partition count (Tansu does, whatever the client asks)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "DEALTRAIL_TOPIC": settings.topic, "DEALTRAIL_HOST": settings.host,
+           "DEALTRAIL_PORT": str(settings.port), "PYTHONUNBUFFERED": "1"}
+    output = Output()
+
+    def child(name: str, grace: float = 5.0) -> ChildProcess:
+        return ChildProcess(name, [sys.executable, "-m", "services.cli", SERVICES[name]], env, output,
+                            grace=grace)
+
+    supervisor.start(child("api"))
+    # Both are safe to kill (at least once; rows and checkpoints in one transaction), and a
+    # relay waiting on a dead broker may not look at SIGTERM for a while: short grace.
+    supervisor.start(child("relay", grace=2.0), needs=broker)
+    supervisor.start(child("worker", grace=2.0), needs=broker,
+                     when=lambda: topic_exists(bootstrap, settings.topic))
+    supervisor.start(child("watch"))
+
+
+def topic_exists(bootstrap: str, topic: str) -> bool:
+    """Asks for the list of topics, which creates none (asking for one topic may create it)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+    except KafkaError:
+        return False
+    try:
+        return topic in admin.list_topics()
+    except KafkaError:
+        return False
+    finally:
+        admin.close()

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deals, errors, log, loop, metrics, reports
+from services.api import deals, errors, health, log, loop, metrics, reports
 from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
@@ -36,6 +36,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deals.read_router, log.router,
-                   reports.router, loop.router):
+                   reports.router, loop.router, health.router):
         app.include_router(router)
     return app

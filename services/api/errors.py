@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -85,3 +87,13 @@ def install(app: FastAPI) -> None:
         log.error("internal error, correlation id %s: %s %s", cid, request.method, request.url.path, exc_info=exc)
         return error_response(500, "internal_error", f"unexpected error; quote correlation id {cid}",
                               {"correlation_id": cid}, headers={HEADER: cid})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(_: Request, __: Exception):
+        """The database is down or restarting: a retry will do, so 503, not 500; the
+        exception's text (socket paths, server messages) stays out of the response."""
+        response = error_response(503, "unavailable", "the database is unavailable; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response

@@ -1,9 +1,7 @@
-"""The global log for auditors, relay lag, health and readiness."""
+"""The global log for auditors, and relay and projection lag."""
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from events.log_reader import read_committed
 from events.relay import relay_lag
@@ -40,18 +38,3 @@ def get_projections(engine: EngineDep):
     `events_behind` counts deal events newer than the newest one it applied."""
     with engine.connect() as conn:
         return {"relay": relay_lag(conn), "projections": [checkpoints.lag(conn, sales.NAME)]}
-
-
-@router.get("/healthz", tags=["operations"])
-def healthz():
-    return {"status": "ok"}
-
-
-@router.get("/readyz", tags=["operations"])
-def readyz(engine: EngineDep):
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1 FROM events.event LIMIT 1"))
-    except Exception as exc:  # any failure means not ready; say which
-        return JSONResponse(status_code=503, content={"status": "unavailable", "reason": str(exc)[:200]})
-    return {"status": "ready"}
