@@ -17,7 +17,7 @@ from sqlalchemy import text
 from events import store
 from events.broker import ensure_topic
 from events.log_reader import settled_horizon
-from events.pipelines import DEFAULT_PIPELINE
+from domain.pipelines import DEFAULT_PIPELINE
 from events.relay import Relay, RelayConfig
 from events.schema import event_adapter
 from infra.db import make_engine

@@ -12,12 +12,13 @@ Applying an event also says what changed (`Change`s); projections turn those int
 from collections.abc import Iterable, Mapping
 from copy import copy
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from events.pipelines import LOST, PIPELINES, WON, Pipeline
+from domain.pipelines import LOST, PIPELINES, WON, Pipeline
 
+FUTURE_TOLERANCE = timedelta(minutes=5)  # occurred_at may run this far ahead of the server clock
 FOLD_VERSION = 2  # stored states of another version are folded again from their events
 Status = Literal["open", "won", "lost"]
 STAGE_CHANGING = frozenset({"deal.created", "deal.stage_moved", "deal.signed", "deal.lost", "deal.reopened"})
@@ -30,6 +31,14 @@ class Fact(Protocol):
     data: dict[str, Any]
     occurred_at: datetime
     stream_version: int
+
+
+@dataclass(frozen=True)
+class Decided:
+    """An event decide() chose to append (the store adds ids, versions and hashes)."""
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime
 
 
 @dataclass(frozen=True)

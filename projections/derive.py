@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from domain.deal import Change, DealState, fold
-from events.pipelines import LOST, PIPELINES, WON, Pipeline
+from domain.pipelines import LOST, PIPELINES, WON, Pipeline
 
 DAY = 86400.0
 

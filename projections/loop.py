@@ -2,7 +2,7 @@
 from collections.abc import Iterable
 from datetime import date
 
-from projections import periods
+from events import periods
 from projections.derive import Ev
 
 def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, text
 
 from events.log_reader import read_committed, settled_horizon
-from events.pipelines import known
+from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from projections import checkpoints, sales, tables
 from projections.derive import derive

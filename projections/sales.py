@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection
 
-from events.pipelines import known
+from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from projections import checkpoints

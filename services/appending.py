@@ -15,9 +15,9 @@ from events.canonical import digest
 from events.envelope import Envelope
 from events.schema import EventInBase
 from events.upcasting import upcast_envelope
-from services.domain import errors
-from events.pipelines import PIPELINES, known
-from services.domain.aggregates import aggregate_for
+from domain import errors
+from domain.pipelines import PIPELINES, known
+from domain.aggregates import aggregate_for
 
 RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,
              errorcodes.SERIALIZATION_FAILURE}

@@ -4,10 +4,10 @@ import uuid
 from sqlalchemy import Engine
 
 from events import store
-from events.pipelines import DEFAULT_PIPELINE
+from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import EVENT_MODELS
 from services.appending import Command, append_events
-from services.domain.errors import IdempotencyConflict
+from domain.errors import IdempotencyConflict
 
 DEFAULT_TARGET_CONVERSION = {"lead": "0.60", "contacted": "0.60", "needs_analysis": "0.60",
                              "proposal": "0.50", "negotiation": "0.50"}

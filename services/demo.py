@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from events.pipelines import DEFAULT_PIPELINE
+from domain.pipelines import DEFAULT_PIPELINE
 
 STAGES = DEFAULT_PIPELINE.keys
 ADVANCE = {"lead": 0.75, "contacted": 0.7, "needs_analysis": 0.65, "proposal": 0.6, "negotiation": 0.62}

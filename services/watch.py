@@ -21,10 +21,10 @@ from sqlalchemy import Engine, text
 
 from events import store
 from events.schema import EVENT_MODELS
-from projections import attainment
+from domain import attainment
 from projections.reports import forecast
 from services.appending import Command, append_events
-from services.domain.errors import IdempotencyConflict, ReviewExists
+from domain.errors import IdempotencyConflict, ReviewExists
 
 log = logging.getLogger("dealtrail.watch")
 NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")

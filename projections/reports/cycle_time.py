@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from events.pipelines import Pipeline
+from domain.pipelines import Pipeline
 from projections.reports.common import days, qualified
 
 _STATS = "count(*), avg({x}), percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY {x})"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
-from projections import periods
+from events import periods
 from projections.reports.common import money
 
 MIN_SAMPLE = 10

@@ -4,7 +4,7 @@ from datetime import datetime, time, timezone
 
 from sqlalchemy import Connection
 
-from events.pipelines import Pipeline
+from domain.pipelines import Pipeline
 from projections.reports.common import deal_filters, money, qualified, ratio
 
 _COHORT = """

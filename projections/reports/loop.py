@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection
 
-from projections import periods
+from events import periods
 
 _TARGETS = """
 SELECT a.target_id, a.scope, a.scope_id, a.period, a.metric, a.target, a.actual, a.attainment,

@@ -2,7 +2,7 @@
 from the monthly tables (ratios recomputed from the sums, never averaged)."""
 from sqlalchemy import Connection
 
-from projections import periods
+from events import periods
 from projections.reports.common import money, qualified, ratio
 
 _QUERY = """

@@ -15,9 +15,9 @@ from services.api.errors import documented
 from services.api.params import AsOf, Filter
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
 from domain.deal import DealState, as_api, fold
-from events.pipelines import known
+from domain.pipelines import known
 from services.appending import Command, append_events, load_state
-from services.domain.errors import DealNotFound
+from domain.errors import DealNotFound
 
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
 WRITE_ERRORS = documented(404, 409, 413, 415, 422)

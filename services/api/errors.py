@@ -14,10 +14,20 @@ from starlette.routing import Match
 
 from services.api.correlation import HEADER, correlation_id
 from services.api.models import ErrorOut
-from services.domain.errors import DomainError
+from domain.errors import DomainError
 
 log = logging.getLogger("dealtrail.api")
 
+# Domain errors know codes, not HTTP: the status of each code, here and only here.
+DOMAIN_STATUS = {
+    **dict.fromkeys(("validation_error", "unknown_stage", "unsupported_currency", "occurred_at_in_future",
+                     "invalid_query"), 422),
+    **dict.fromkeys(("deal_not_found", "event_not_found", "review_not_found", "action_not_found"), 404),
+    **dict.fromkeys(("deal_exists", "stage_conflict", "deal_closed", "deal_not_closed", "version_conflict",
+                     "idempotency_conflict", "before_creation", "out_of_order", "void_conflict",
+                     "review_exists", "review_closed", "action_conflict", "pipeline_conflict"), 409),
+    "payload_too_large": 413,
+}
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -63,7 +73,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         request.app.state.metrics.rejected.labels(exc.code).inc()
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(DOMAIN_STATUS[exc.code], exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

@@ -16,8 +16,8 @@ from services.api.errors import documented
 from services.api.models import AppendOut
 from services.api.params import Filter, IdPath, PeriodFilter, StreamKey
 from services.appending import Command, append_events
-from services.domain.errors import ReviewNotFound
-from services.domain.target import target_id
+from domain.errors import ReviewNotFound
+from domain.target import target_id
 
 router = APIRouter(tags=["loop"], route_class=limited_route(EVENT_BODY_LIMIT), responses=documented(422))
 WRITE_ERRORS = documented(409, 413, 415)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import Engine
 
-from events.pipelines import PIPELINES, Pipeline, with_stages
+from domain.pipelines import PIPELINES, Pipeline, with_stages
 from events.values import Id
 from projections import asof, checkpoints, sales
 from projections.reports import cycle_time as cycle_report
@@ -16,7 +16,7 @@ from projections.reports import performance as performance_report
 from services.api.deps import EngineDep
 from services.api.errors import documented
 from services.api.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
-from services.domain.errors import InvalidQuery
+from domain.errors import InvalidQuery
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=documented(422))
 

@@ -4,10 +4,10 @@ import uuid
 
 from hypothesis import strategies as st
 
-from events.pipelines import DEFAULT_PIPELINE
+from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import event_adapter
 from services.appending import Command, append_events
-from services.domain.errors import DomainError
+from domain.errors import DomainError
 from tests.integration.projection_helpers import CTX, day
 
 STAGES = list(DEFAULT_PIPELINE.keys)

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import attainment, rebuild
+from domain import attainment
+from projections import rebuild
 from projections.reports import forecast
 from services import watch
 from tests.integration.projection_helpers import History, api, project_all

@@ -2,8 +2,8 @@
 from datetime import date, datetime, timezone
 from decimal import Decimal as D
 
-from projections.attainment import assess, elapsed_fraction
-from projections.periods import parse
+from domain.attainment import assess, elapsed_fraction
+from events.periods import parse
 
 NOV = parse("2026-11")
 

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from events.pipelines import DEFAULT_PIPELINE
+from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import event_adapter
-from services.domain import errors
-from services.domain.deal import DealState, evolve, fold, move_kind
-from services.domain.rules import decide
+from domain import errors
+from domain.deal import DealState, evolve, fold, move_kind
+from domain.rules import decide
 from tests import factories as f
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -63,30 +63,30 @@ def test_full_happy_path_to_won():
 
 
 def test_event_for_missing_deal_is_404():
-    assert rejects([], f.contact(), errors.DealNotFound).status == 404
+    assert rejects([], f.contact(), errors.DealNotFound).code == "deal_not_found"
 
 
 def test_created_twice_is_409():
-    assert rejects([f.created()], f.created(), errors.DealExists).status == 409
+    assert rejects([f.created()], f.created(), errors.DealExists).code == "deal_exists"
 
 
 def test_stage_move_from_wrong_stage_names_current_stage():
     err = rejects([f.created()], f.moved("proposal", "negotiation"), errors.StageConflict)
-    assert err.status == 409 and "'lead'" in err.message and err.details["current_stage"] == "lead"
+    assert err.code == "stage_conflict" and "'lead'" in err.message and err.details["current_stage"] == "lead"
 
 
 @pytest.mark.parametrize("body", [f.moved("lead", "nowhere"), f.moved("nowhere", "lead"),
                                   f.moved("lead", "won"), f.moved("lead", "lost")])
 def test_unknown_or_terminal_stage_is_422(body):
-    assert rejects([f.created()], body, errors.UnknownStage).status == 422
+    assert rejects([f.created()], body, errors.UnknownStage).code == "unknown_stage"
 
 
 def test_unknown_stage_on_create_is_422():
-    assert rejects([], f.created(stage="heaven"), errors.UnknownStage).status == 422
+    assert rejects([], f.created(stage="heaven"), errors.UnknownStage).code == "unknown_stage"
 
 
 def test_unknown_pipeline_is_422():
-    assert rejects([], f.created(pipeline="other"), errors.InvalidEvent).status == 422
+    assert rejects([], f.created(pipeline="other"), errors.InvalidEvent).code == "validation_error"
 
 
 def test_move_to_same_stage_is_rejected():
@@ -105,7 +105,7 @@ def test_skips_and_regressions_are_allowed_and_marked():
 @pytest.mark.parametrize("body", [f.contact(), f.moved("lead", "contacted"), f.quote(), f.signed(),
                                   f.lost(), {"type": "deal.owner_changed", "data": {"owner_id": "r2"}}])
 def test_closed_deal_accepts_only_reopen_feedback_void(closing, body):
-    assert rejects([f.created(), closing], body, errors.DealClosed).status == 409
+    assert rejects([f.created(), closing], body, errors.DealClosed).code == "deal_closed"
 
 
 def test_closed_deal_accepts_feedback_and_reopen():
@@ -126,7 +126,7 @@ def test_reopen_to_unknown_stage_is_422():
 
 def test_expected_version_mismatch_reports_actual_version():
     err = rejects([f.created(), f.contact()], f.contact(expected_version=1), errors.VersionConflict)
-    assert err.status == 409 and err.details["actual_version"] == 2
+    assert err.code == "version_conflict" and err.details["actual_version"] == 2
 
 
 def test_expected_version_match_is_accepted():
@@ -137,7 +137,7 @@ def test_expected_version_match_is_accepted():
 @pytest.mark.parametrize("body", [f.signed(currency="EUR"), f.quote(currency="GBP")])
 def test_other_currency_than_reporting_is_422(body):
     err = rejects([f.created()], body, errors.UnsupportedCurrency)
-    assert err.status == 422 and err.details["reporting_currency"] == "USD"
+    assert err.code == "unsupported_currency" and err.details["reporting_currency"] == "USD"
 
 
 def test_created_with_other_currency_is_422():

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from events.payloads import DEAL_EVENT_TYPES, MAX_CUSTOM_FIELDS
 from events.schema import EventInBase
-from services.domain import errors
-from services.domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact, stages_of
-from events.pipelines import PIPELINES, TERMINAL, Pipeline
+from domain import errors
+from domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact, stages_of
+from domain.pipelines import PIPELINES, TERMINAL, Pipeline
 
 ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
 UNVOIDABLE = {"deal.created", "event.voided"}

@@ -3,7 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.domain import deal, pipeline_config, review, rules, target
+from domain import deal, pipeline_config, review, rules, target
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from events.schema import EventInBase
-from services.domain import errors
-from services.domain.deal import Decided, Fact
+from domain import errors
+from domain.deal import Decided, Fact
 
 REVIEW_TYPES = {"review.opened", "review.action_added", "review.action_completed", "review.closed"}
 

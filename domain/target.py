@@ -5,8 +5,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from events.schema import EventInBase
-from services.domain import errors
-from services.domain.deal import Decided, Fact
+from domain import errors
+from domain.deal import Decided, Fact
 
 
 class TargetState(BaseModel):

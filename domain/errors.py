@@ -1,10 +1,9 @@
-"""Errors are values with codes; services.api.errors maps them to HTTP in one place."""
+"""Errors are values with codes; they know no HTTP (services.api.errors maps codes to statuses)."""
 from typing import Any
 
 
 class DomainError(Exception):
     code = "domain_error"
-    status = 422
 
     def __init__(self, message: str, **details: Any):
         super().__init__(message)
@@ -19,92 +18,92 @@ class DomainError(Exception):
 
 
 class InvalidEvent(DomainError):
-    code, status = "validation_error", 422
+    code = "validation_error"
 
 
 class UnknownStage(DomainError):
-    code, status = "unknown_stage", 422
+    code = "unknown_stage"
 
 
 class UnsupportedCurrency(DomainError):
-    code, status = "unsupported_currency", 422
+    code = "unsupported_currency"
 
 
 class FutureEvent(DomainError):
-    code, status = "occurred_at_in_future", 422
+    code = "occurred_at_in_future"
 
 
 class DealNotFound(DomainError):
-    code, status = "deal_not_found", 404
+    code = "deal_not_found"
 
 
 class EventNotFound(DomainError):
-    code, status = "event_not_found", 404
+    code = "event_not_found"
 
 
 class DealExists(DomainError):
-    code, status = "deal_exists", 409
+    code = "deal_exists"
 
 
 class StageConflict(DomainError):
-    code, status = "stage_conflict", 409
+    code = "stage_conflict"
 
 
 class DealClosed(DomainError):
-    code, status = "deal_closed", 409
+    code = "deal_closed"
 
 
 class DealNotClosed(DomainError):
-    code, status = "deal_not_closed", 409
+    code = "deal_not_closed"
 
 
 class VersionConflict(DomainError):
-    code, status = "version_conflict", 409
+    code = "version_conflict"
 
 
 class IdempotencyConflict(DomainError):
-    code, status = "idempotency_conflict", 409
+    code = "idempotency_conflict"
 
 
 class BeforeCreation(DomainError):
-    code, status = "before_creation", 409
+    code = "before_creation"
 
 
 class OutOfOrder(DomainError):
-    code, status = "out_of_order", 409
+    code = "out_of_order"
 
 
 class VoidConflict(DomainError):
-    code, status = "void_conflict", 409
+    code = "void_conflict"
 
 
 class PayloadTooLarge(DomainError):
-    code, status = "payload_too_large", 413
+    code = "payload_too_large"
 
 
 class InvalidQuery(DomainError):
-    code, status = "invalid_query", 422
+    code = "invalid_query"
 
 
 class ReviewNotFound(DomainError):
-    code, status = "review_not_found", 404
+    code = "review_not_found"
 
 
 class ReviewExists(DomainError):
-    code, status = "review_exists", 409
+    code = "review_exists"
 
 
 class ReviewClosed(DomainError):
-    code, status = "review_closed", 409
+    code = "review_closed"
 
 
 class ActionNotFound(DomainError):
-    code, status = "action_not_found", 404
+    code = "action_not_found"
 
 
 class ActionConflict(DomainError):
-    code, status = "action_conflict", 409
+    code = "action_conflict"
 
 
 class PipelineConflict(DomainError):
-    code, status = "pipeline_conflict", 409
+    code = "pipeline_conflict"

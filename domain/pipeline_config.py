@@ -6,10 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from events.pipelines import PIPELINES, TERMINAL
+from domain.pipelines import PIPELINES, TERMINAL
 from events.schema import EventInBase
-from services.domain import errors
-from services.domain.deal import Decided, Fact
+from domain import errors
+from domain.deal import Decided, Fact
 
 
 class PipelineState(BaseModel):
