@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deals, errors, log, loop, metrics, reports, strict
+from services.api import deal_list, deals, errors, log, loop, metrics, reports, strict
 from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
-    for router in (deals.events_router, deals.batch_router, deals.read_router, log.router,
+    for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
                    reports.router, loop.router):
         app.include_router(router)
     return app
