@@ -5,12 +5,13 @@ from decimal import Decimal
 import pytest
 
 from infra.db import make_engine
-from projections.reports.deals import SORTS
 from projections.tables import deal_current
 from tests.conftest import APP_ROLE
 from tests.integration.projection_helpers import History, api, day, project_all
 
 HAS_CLOSE_DATE = "expected_close_date" in deal_current.c
+SORTS = [f"{sign}{key}" for key in ("deal_id", "created_at", "stage_entered_at", "current_amount", "last_activity_at")
+         for sign in ("", "-")]
 
 
 def _create(h: History, deal_id, at, title, customer, amount, owner="r1", segment="smb", close=None):
