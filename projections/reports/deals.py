@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Numeric, column, func, or_, select, table
+from sqlalchemy import Column, ColumnElement, Connection, Exists, Numeric, column, exists, func, or_, select, table
 
 from events import store
 from events.pipelines import TERMINAL, known
@@ -19,8 +19,7 @@ SORT_KEYS = ("deal_id", "created_at", "stage_entered_at", "current_amount", "las
 SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))
 _EXACT = ("stage", "status", "owner_id", "team_id", "segment", "customer_id")
 _MONEY = tuple(c.name for c in deal_current.c if isinstance(c.type, Numeric))
-_stalled = table("stalled_deals", column("deal_id"), schema="read_models").alias("s")
-_source = deal_current.outerjoin(_stalled, _stalled.c.deal_id == deal_current.c.deal_id)
+_stalled = table("stalled_deals", column("deal_id"), schema="read_models")
 
 
 class FilterUnavailable(LookupError):
@@ -72,6 +71,11 @@ def _close_date() -> Column:
     return col
 
 
+def _is_stalled() -> Exists:
+    """Correlated, so the view is asked about the deals at hand only (the page's, or each candidate)."""
+    return exists().where(_stalled.c.deal_id == deal_current.c.deal_id)
+
+
 def _search(q: str) -> ColumnElement[bool]:
     """Case-insensitive substring of title or customer name; % and _ in q are literal."""
     return or_(deal_current.c.title.icontains(q, autoescape=True),
@@ -87,7 +91,7 @@ def conditions(f: DealFilter) -> list[ColumnElement[bool]]:
     if f.close_from is not None or f.close_to is not None:
         found += _between(_close_date(), f.close_from, f.close_to, high_inclusive=True)
     if f.stalled:
-        found.append(_stalled.c.deal_id.is_not(None))
+        found.append(_is_stalled())
     return found
 
 
@@ -98,10 +102,10 @@ def _row(row: Any) -> dict[str, Any]:
 def search(conn: Connection, f: DealFilter, sort: Sort, after: After | None, limit: int) -> dict[str, Any]:
     """One page in `sort` order after `after`, its next cursor, and the total of all matches."""
     where = conditions(f)
-    page = select(*deal_current.c, _stalled.c.deal_id.is_not(None).label("stalled")).select_from(_source)
+    page = select(*deal_current.c, _is_stalled().label("stalled"))
     page = page.where(*where, *([sort.after(after)] if after else []))
     rows = conn.execute(page.order_by(*sort.order_by()).limit(limit + 1)).mappings().all()
-    total = conn.execute(select(func.count()).select_from(_source).where(*where)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(deal_current).where(*where)).scalar_one()
     more = len(rows) > limit
     return {"deals": [_row(r) for r in rows[:limit]], "total": total,
             "next_cursor": sort.cursor(rows[limit - 1]) if more else None}
