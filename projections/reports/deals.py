@@ -17,6 +17,7 @@ from projections.tables import deal_current
 
 SORT_KEYS = ("deal_id", "created_at", "stage_entered_at", "current_amount", "last_activity_at")
 SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))
+_NULLABLE = {"current_amount"}  # sort keys that are NULL in practice (no expected amount, no quote)
 _EXACT = ("stage", "status", "owner_id", "team_id", "segment", "customer_id")
 _MONEY = tuple(c.name for c in deal_current.c if isinstance(c.type, Numeric))
 _stalled = table("stalled_deals", column("deal_id"), schema="read_models")
@@ -46,8 +47,11 @@ class DealFilter:
 
 
 def sort_by(name: str) -> Sort:
-    """`created_at` ascending, `-created_at` descending; ties broken by deal_id."""
-    return Sort(deal_current.c[name.removeprefix("-")], deal_current.c.deal_id, name.startswith("-"))
+    """`created_at` ascending, `-created_at` descending; ties broken by deal_id. Deals without an
+    amount come last either way; the timestamps are set at creation, so they keep PostgreSQL's
+    NULL order and one (column, deal_id) index serves both directions."""
+    key = name.removeprefix("-")
+    return Sort(deal_current.c[key], deal_current.c.deal_id, name.startswith("-"), nulls_last=key in _NULLABLE)
 
 
 def known_stages(conn: Connection) -> set[str]:
@@ -72,7 +76,7 @@ def _close_date() -> Column:
 
 
 def _is_stalled() -> Exists:
-    """Correlated, so the view is asked about the deals at hand only (the page's, or each candidate)."""
+    """The stalled filter: a semi-join with the view (which owns the rule)."""
     return exists().where(_stalled.c.deal_id == deal_current.c.deal_id)
 
 
@@ -95,17 +99,23 @@ def conditions(f: DealFilter) -> list[ColumnElement[bool]]:
     return found
 
 
-def _row(row: Any) -> dict[str, Any]:
-    return {**row, **{name: money(row[name]) for name in _MONEY}}
+def _stalled_among(conn: Connection, deal_ids: list[str]) -> set[str]:
+    """Asked for the page's deals only: the view then reads them by key, not every open deal."""
+    if not deal_ids:
+        return set()
+    return set(conn.execute(select(_stalled.c.deal_id).where(_stalled.c.deal_id.in_(deal_ids))).scalars())
+
+
+def _row(row: Any, stalled: bool) -> dict[str, Any]:
+    return {**row, **{name: money(row[name]) for name in _MONEY}, "stalled": stalled}
 
 
 def search(conn: Connection, f: DealFilter, sort: Sort, after: After | None, limit: int) -> dict[str, Any]:
     """One page in `sort` order after `after`, its next cursor, and the total of all matches."""
     where = conditions(f)
-    page = select(*deal_current.c, _is_stalled().label("stalled"))
-    page = page.where(*where, *([sort.after(after)] if after else []))
+    page = select(*deal_current.c).where(*where, *([sort.after(after)] if after else []))
     rows = conn.execute(page.order_by(*sort.order_by()).limit(limit + 1)).mappings().all()
     total = conn.execute(select(func.count()).select_from(deal_current).where(*where)).scalar_one()
-    more = len(rows) > limit
-    return {"deals": [_row(r) for r in rows[:limit]], "total": total,
-            "next_cursor": sort.cursor(rows[limit - 1]) if more else None}
+    stalled = _stalled_among(conn, [r["deal_id"] for r in rows[:limit]])
+    return {"deals": [_row(r, r["deal_id"] in stalled) for r in rows[:limit]], "total": total,
+            "next_cursor": sort.cursor(rows[limit - 1]) if len(rows) > limit else None}

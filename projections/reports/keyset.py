@@ -3,8 +3,9 @@
 Why keyset and not OFFSET: an offset page skips or repeats rows when rows change between two
 requests and gets slower the deeper a client pages; a position (sort value, tie-break) does
 neither. The tie-break (deal_id) is unique, so rows with equal sort values still have exactly
-one place each. NULLs sort last in both directions: a deal without an amount is not "the
-largest" one.
+one place each. NULLs sort last in both directions where a column has them in practice (a deal
+without an amount is not "the largest" one); elsewhere they sort as PostgreSQL does by default
+(as the largest value), so that one btree index on (column, tie-break) serves both directions.
 
 A cursor is urlsafe base64 (unpadded) of JSON `{"s": sort, "v": value, "d": tie-break}`. It is
 opaque to clients and checked on the way in: a cursor this sort did not issue raises BadCursor
@@ -14,14 +15,17 @@ import binascii
 import json
 import operator
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Column, ColumnElement, Date, DateTime, Numeric, UnaryExpression, and_, or_, tuple_
+from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, UnaryExpression, and_, or_, tuple_
 
 from events.values import Day, Id, Number, Timestamp
 
-_LOADERS = ((DateTime, TypeAdapter(Timestamp)), (Date, TypeAdapter(Day)), (Numeric, TypeAdapter(Number)))
+_BIGINT = Annotated[int, Field(ge=-2**63, lt=2**63)]
+_LOADERS = ((DateTime, TypeAdapter(Timestamp)), (Date, TypeAdapter(Day)), (Numeric, TypeAdapter(Number)),
+            (Integer, TypeAdapter(_BIGINT)))
 _TEXT = TypeAdapter(Id)
 
 
@@ -41,6 +45,7 @@ class Sort:
     column: Column
     tiebreak: Column
     descending: bool = False
+    nulls_last: bool = True  # False: NULL is the largest value (first when descending)
 
     @property
     def name(self) -> str:
@@ -52,17 +57,20 @@ class Sort:
     def order_by(self) -> list[UnaryExpression]:
         if self.column is self.tiebreak:
             return [self._direction(self.tiebreak)]
-        return [self._direction(self.column).nulls_last(), self._direction(self.tiebreak)]
+        first = self._direction(self.column)
+        return [first.nulls_last() if self.nulls_last else first, self._direction(self.tiebreak)]
 
     def after(self, position: After) -> ColumnElement[bool]:
-        """Rows strictly past `position` in this order (NULL sort values come last)."""
+        """Rows strictly past `position` in this order."""
         beyond = operator.lt if self.descending else operator.gt
         if self.column is self.tiebreak:
             return beyond(self.tiebreak, position.tiebreak)
+        nulls_after_values = self.nulls_last or not self.descending
         if position.value is None:
-            return and_(self.column.is_(None), beyond(self.tiebreak, position.tiebreak))
-        return or_(beyond(tuple_(self.column, self.tiebreak), tuple_(position.value, position.tiebreak)),
-                   self.column.is_(None))
+            among_nulls = and_(self.column.is_(None), beyond(self.tiebreak, position.tiebreak))
+            return among_nulls if nulls_after_values else or_(among_nulls, self.column.is_not(None))
+        past = beyond(tuple_(self.column, self.tiebreak), tuple_(position.value, position.tiebreak))
+        return or_(past, self.column.is_(None)) if nulls_after_values else past
 
     def cursor(self, row: Any) -> str:
         """The cursor of the page that follows `row` (a mapping with both columns)."""
@@ -86,7 +94,9 @@ class Sort:
 def _dump(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
-    return value.isoformat() if hasattr(value, "isoformat") else format(value, "f")
+    if isinstance(value, Decimal):
+        return format(value, "f")  # fixed point, exact: never "1E+3"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _load(adapter: TypeAdapter, value: Any) -> Any:

@@ -77,7 +77,8 @@ def _parse(key: str, value):
 
 
 def expected_order(rows: list[dict], sort: str) -> list[str]:
-    """The contract, in Python: by the key, ties by deal_id (same direction), NULLs last."""
+    """The contract, in Python: by the key, ties by deal_id (same direction), NULLs last (only
+    current_amount has them here)."""
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     present = sorted((r for r in rows if r[key] is not None), key=lambda r: (_parse(key, r[key]), r["deal_id"]),
                      reverse=descending)
