@@ -28,10 +28,12 @@ Amount = Annotated[NonNegativeAmount | None, Query(
 Created = Annotated[Timestamp | None, Query(
     description="Business time (created_at), ISO-8601 with a timezone; created_from inclusive, created_to exclusive.")]
 Close = Annotated[Day | None, Query(description="expected_close_date, ISO-8601 date; both bounds inclusive.")]
+Stage = Annotated[Id | None, Query(description="An open stage of a known pipeline, or won/lost (else 422).")]
+Status = Annotated[Literal["open", "won", "lost"] | None, Query(description="open, won or lost.")]
 
 
 def deal_filter(q: Annotated[Id | None, Query(description="Case-insensitive text in title or customer name.")] = None,
-                stage: Filter = None, status: Literal["open", "won", "lost"] | None = None,
+                stage: Stage = None, status: Status = None,
                 owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
                 customer_id: Filter = None,
                 stalled: Annotated[bool, Query(description="Only stalled deals (see read_models.stalled_deals).")] = False,
@@ -78,7 +80,8 @@ def _search(conn: Connection, f: deal_list.DealFilter, sort: Sort, after: After 
 @router.get("/v1/deals", response_model=DealPageOut)
 def list_deals(engine: EngineDep, filters: Annotated[deal_list.DealFilter, Depends(deal_filter)],
                sort: Annotated[SortKey, Query(description="Order; `-` for descending. Ties: deal_id.")] = "deal_id",
-               cursor: Cursor = None, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+               cursor: Cursor = None,
+               limit: Annotated[int, Query(ge=1, le=500, description="Page size, 1-500.")] = 100) -> dict[str, Any]:
     """Deals from the read models (eventually consistent): filtered, searched, sorted, in keyset
     pages; `total` counts every match. Page, total and `as_of_position` come from one snapshot."""
     order = deal_list.sort_by(sort)
