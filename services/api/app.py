@@ -1,12 +1,12 @@
 """`create_app`: the one place the HTTP application is wired."""
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deals, errors, health, log, loop, metrics, reports
+from services.api import deal_list, deals, errors, health, log, loop, metrics, reports, strict
 from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=errors.documented(500))
+                  responses=errors.documented(500), dependencies=[Depends(strict.reject_unknown_query)])
     app.state.settings = settings
     app.state.authenticate = anonymous
     if engine is not None:
@@ -35,7 +35,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
-    for router in (deals.events_router, deals.batch_router, deals.read_router, log.router,
+    for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
                    reports.router, loop.router, health.router):
         app.include_router(router)
     return app

@@ -1,5 +1,6 @@
-"""Deal endpoints: post events (one or a batch), read a deal's state and its stream."""
-from typing import Annotated, Any, Literal
+"""Deal endpoints: post events (one or a batch), read a deal's state and its stream
+(the list and search live in services.api.deal_list)."""
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -7,12 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
 from events.upcasting import upcast_envelope
-from projections import checkpoints, sales
-from projections.reports import deals as deal_list
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep, OriginDep, SettingsDep
 from services.api.errors import documented
-from services.api.params import AsOf, Filter
+from services.api.params import AsOf
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
 from domain.deal import DealState, as_api, fold
 from domain.pipelines import known
@@ -73,21 +72,6 @@ def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, origin:
     if not any(r.created for r in results):
         response.status_code = 200
     return BatchOut(results=[AppendOut.of(r.envelope) for r in results])
-
-
-@read_router.get("/v1/deals")
-def list_deals(engine: EngineDep,
-               stage: Filter = None, owner_id: Filter = None, team_id: Filter = None,
-               status: Literal["open", "won", "lost"] | None = None,
-               stalled: bool = False,
-               cursor: Annotated[str | None, Query(pattern=DEAL_ID_PATTERN,
-                                                   description="next_cursor of the previous page")] = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
-    """Deals from the read models (eventually consistent), ordered by deal_id."""
-    with engine.connect() as conn:
-        page = deal_list.list_deals(conn, limit=limit, cursor=cursor, stalled=stalled, stage=stage,
-                                    owner_id=owner_id, team_id=team_id, status=status)
-        return {**page, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
 @read_router.get("/v1/deals/{deal_id}", responses=documented(404))

@@ -63,3 +63,14 @@ class StreamOut(BaseModel):
 class LogOut(BaseModel):
     events: list[EnvelopeOut]
     next_after: int
+
+
+class DealPageOut(BaseModel):
+    """A page of GET /v1/deals. Each deal carries every read_models.deal_current column (money as
+    decimal strings) and `stalled`."""
+    deals: list[dict[str, Any]]
+    total: int = Field(description="Every deal matching the filters, on all pages.")
+    next_cursor: str | None = Field(description="Pass as `cursor` (with the same sort) for the next page; "
+                                                "null on the last page.")
+    sort: str
+    as_of_position: int = Field(description="The read models reflect every event up to this position.")
