@@ -52,6 +52,13 @@ deal_current = Table(
     Index('deal_current_pipeline_created_at_idx', 'pipeline', 'created_at'),
     Index('deal_current_closed_at_idx', 'closed_at'),
     Index('deal_current_expected_close_date_idx', 'expected_close_date'),
+    # the deal list's sorts (keyset pages start in the index) and customer filter
+    Index('deal_current_created_at_deal_id_idx', 'created_at', 'deal_id'),
+    Index('deal_current_stage_entered_at_deal_id_idx', 'stage_entered_at', 'deal_id'),
+    Index('deal_current_last_activity_at_deal_id_idx', 'last_activity_at', 'deal_id'),
+    Index('deal_current_current_amount_deal_id_idx', 'current_amount', 'deal_id'),
+    Index('deal_current_current_amount_desc_idx', text('current_amount DESC NULLS LAST'), text('deal_id DESC')),
+    Index('deal_current_customer_id_idx', 'customer_id'),
     comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
 )
 
