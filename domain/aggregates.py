@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain import deal, pipeline_config, review, rules, target
+from events.streams import Kind, StreamId
 
 
 @dataclass(frozen=True)
@@ -27,23 +28,20 @@ def _ignoring_pipelines(fn):
 DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal.from_json, dump=deal.to_json,
                  decide=rules.decide, evolve=lambda s, f, pipelines: deal.evolve(s, f, pipelines),
                  fold=lambda d, facts, pipelines: deal.fold(d, facts, pipelines))
-REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=s.removeprefix("review:")),
+REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=StreamId.parse(s).key),
                    load=review.ReviewState.model_validate, decide=_ignoring_pipelines(review.decide),
                    evolve=lambda s, f, pipelines: review.evolve(s, f))
-TARGET = Aggregate(initial=lambda s: target.TargetState(target_id=s.removeprefix("target:")),
+TARGET = Aggregate(initial=lambda s: target.TargetState(target_id=StreamId.parse(s).key),
                    load=target.TargetState.model_validate, decide=_ignoring_pipelines(target.decide),
                    evolve=lambda s, f, pipelines: target.evolve(s, f))
-PIPELINE = Aggregate(initial=lambda s: pipeline_config.PipelineState(pipeline=s.removeprefix("pipeline:")),
+PIPELINE = Aggregate(initial=lambda s: pipeline_config.PipelineState(pipeline=StreamId.parse(s).key),
                      load=pipeline_config.PipelineState.model_validate,
                      decide=_ignoring_pipelines(pipeline_config.decide),
                      evolve=lambda s, f, pipelines: pipeline_config.evolve(s, f))
 
 
+_BY_KIND = {Kind.DEAL: DEAL, Kind.REVIEW: REVIEW, Kind.TARGET: TARGET, Kind.PIPELINE: PIPELINE}
+
+
 def aggregate_for(stream_id: str) -> Aggregate:
-    if stream_id.startswith("pipeline:"):
-        return PIPELINE
-    if stream_id.startswith("review:"):
-        return REVIEW
-    if stream_id.startswith("target:"):
-        return TARGET
-    return DEAL
+    return _BY_KIND[StreamId.parse(stream_id).kind]

@@ -61,6 +61,13 @@ class VersionConflict(DomainError):
     code = "version_conflict"
 
 
+def check_expected_version(expected: int | None, actual: int, what: str) -> None:
+    """Optimistic concurrency, the same for every stream: `expected_version` must be the version now."""
+    if expected is not None and expected != actual:
+        raise VersionConflict(f"expected version {expected}, the {what} is at version {actual}",
+                              expected_version=expected, actual_version=actual)
+
+
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
 

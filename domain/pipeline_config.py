@@ -37,6 +37,5 @@ def decide(state: PipelineState, command: EventInBase, *, now: datetime, currenc
             f"pipeline '{state.pipeline}' has stages {fixed}; its stage list cannot change (define a "
             f"new pipeline instead); probabilities, target conversions and stall thresholds can",
             stages=keys)
-    if command.expected_version is not None and command.expected_version != state.version:
-        raise errors.VersionConflict(f"the pipeline is at version {state.version}", actual_version=state.version)
+    errors.check_expected_version(command.expected_version, state.version, "pipeline")
     return [Decided(type="pipeline.defined", data=command.payload_dict(), occurred_at=command.occurred_at or now)]

@@ -55,7 +55,5 @@ def decide(state: ReviewState, command: EventInBase, *, now: datetime, currency:
             raise errors.ActionNotFound(f"action {data.action_id} does not exist", action_id=data.action_id)
         if state.actions[data.action_id]:
             raise errors.ActionConflict(f"action {data.action_id} is already completed", action_id=data.action_id)
-    if command.expected_version is not None and command.expected_version != state.version:
-        raise errors.VersionConflict(f"expected version {command.expected_version}, the review is at "
-                                     f"version {state.version}", actual_version=state.version)
+    errors.check_expected_version(command.expected_version, state.version, "review")
     return [Decided(type=kind, data=command.payload_dict(), occurred_at=command.occurred_at or now)]

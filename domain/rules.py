@@ -24,10 +24,7 @@ def decide(state: DealState, command: EventInBase, *, now: datetime, currency: s
         raise errors.FutureEvent("occurred_at is more than 5 minutes in the future",
                                  occurred_at=command.occurred_at.isoformat(), now=now.isoformat())
     _check_existence(state, kind)
-    if command.expected_version is not None and command.expected_version != state.version:
-        raise errors.VersionConflict(
-            f"expected version {command.expected_version}, the deal is at version {state.version}",
-            expected_version=command.expected_version, actual_version=state.version)
+    errors.check_expected_version(command.expected_version, state.version, "deal")
     at = command.occurred_at or now
     if kind != "deal.created":
         _check_business_time(state, kind, at)

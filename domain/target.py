@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from events.schema import EventInBase
+from events.streams import Kind, stream_id
 from domain import errors
 from domain.deal import Decided, Fact
 
@@ -29,10 +30,9 @@ def decide(state: TargetState, command: EventInBase, *, now: datetime, currency:
     if command.type != "target.set":
         raise errors.InvalidEvent(f"'{command.type}' is not a target event", type=command.type)
     d = command.data
-    expected = "target:" + target_id(d.scope, d.scope_id, d.period, d.metric)
-    if expected != "target:" + state.target_id:
-        raise errors.InvalidEvent(f"a target.set for {expected} cannot go to target:{state.target_id}")
-    if command.expected_version is not None and command.expected_version != state.version:
-        raise errors.VersionConflict(f"expected version {command.expected_version}, the target is at "
-                                     f"version {state.version}", actual_version=state.version)
+    expected = target_id(d.scope, d.scope_id, d.period, d.metric)
+    if expected != state.target_id:
+        raise errors.InvalidEvent(f"a target.set for {stream_id(Kind.TARGET, expected)} cannot go to "
+                                  f"{stream_id(Kind.TARGET, state.target_id)}")
+    errors.check_expected_version(command.expected_version, state.version, "target")
     return [Decided(type="target.set", data=command.payload_dict(), occurred_at=command.occurred_at or now)]

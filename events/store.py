@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from events.canonical import GENESIS_HASH, canonical_json
 from events.envelope import Envelope, envelope_from_row
+from events.streams import Kind, StreamId, prefix
 from events.tables import ENVELOPE_COLUMNS, event, stream_head
 
 
@@ -197,6 +198,5 @@ __all__ = ["GENESIS_HASH", "Head", "NewEvent", "Context", "Recorded", "LockedHea
 def pipeline_stage_lists(conn: Connection) -> dict[str, list[str]]:
     """Ordered open stages of every pipeline defined by events (from the stream heads)."""
     rows = conn.execute(select(stream_head.c.deal_id, stream_head.c.state).where(
-        stream_head.c.deal_id >= "pipeline:", stream_head.c.deal_id < "pipeline;", stream_head.c.version > 0))
-    return {deal_id.removeprefix("pipeline:"): state["stages"] for deal_id, state in rows
-            if deal_id.startswith("pipeline:") and state.get("stages")}
+        stream_head.c.deal_id.startswith(prefix(Kind.PIPELINE)), stream_head.c.version > 0))
+    return {StreamId.parse(deal_id).key: state["stages"] for deal_id, state in rows if state.get("stages")}

@@ -3,18 +3,15 @@ from collections.abc import Iterable
 from datetime import date
 
 from events import periods
+from events.streams import Kind, StreamId
 from projections.derive import Ev
 
 def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]]:
     """{table: rows} for a target: or review: stream (empty for anything else)."""
     events = sorted(events, key=lambda e: e.stream_version)
-    if stream_id.startswith("target:"):
-        return _target(stream_id.removeprefix("target:"), events)
-    if stream_id.startswith("review:"):
-        return _review(stream_id.removeprefix("review:"), events)
-    if stream_id.startswith("pipeline:"):
-        return _pipeline(stream_id.removeprefix("pipeline:"), events)
-    return {}
+    stream = StreamId.parse(stream_id)
+    derive_one = _DERIVERS.get(stream.kind)
+    return derive_one(stream.key, events) if derive_one else {}
 
 
 def _pipeline(key: str, events: list[Ev]) -> dict[str, list[tuple]]:
@@ -63,3 +60,6 @@ def _review(review_id: str, events: list[Ev]) -> dict[str, list[tuple]]:
            closed.occurred_at if closed else None, closed.data.get("summary") if closed else None,
            len(actions), open_count, events[-1].stream_version)
     return {"reviews": [row], "review_actions": [tuple(a) for a in actions.values()]}
+
+
+_DERIVERS = {Kind.TARGET: _target, Kind.REVIEW: _review, Kind.PIPELINE: _pipeline}

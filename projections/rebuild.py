@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, text
 
 from events.log_reader import read_committed, settled_horizon
+from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from projections import checkpoints, sales, tables
@@ -76,7 +77,7 @@ class _Chunk:
 
     def add(self, stream_id: str, history: list) -> None:
         self.marks.append((sales.NAME, stream_id, max(e.position for e in history)))
-        if sales.is_deal_stream(stream_id):
+        if is_deal_stream(stream_id):
             derived, failed = guarded(lambda d, h: derive(d, h, self.pipelines), stream_id, history)
             if derived is not None:
                 self.facts.append(derived)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from events.upcasting import upcast
+from events.streams import is_deal_stream
 from projections import checkpoints
 from projections.derive import Ev, derive
 from projections.loop import derive_stream
@@ -42,10 +43,6 @@ def load_histories(conn: Connection, upto: dict[str, int]) -> dict[str, list[Ev]
     for deal_id, *rest in rows:
         histories[deal_id].append(to_ev(*rest))
     return histories
-
-
-def is_deal_stream(deal_id: str) -> bool:
-    return ":" not in deal_id
 
 
 def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> None:

@@ -2,6 +2,8 @@
 one declaration in projections.tables)."""
 import re
 
+from events.streams import Kind
+
 from projections.tables import SCHEMA, metadata
 
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
@@ -9,9 +11,9 @@ DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "fu
 AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "rep_performance_month", "team_performance_month")
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")
-LOOP_KEYS = {"targets": ("target:", "target_id"), "target_history": ("target:", "target_id"),
-             "reviews": ("review:", "review_id"), "review_actions": ("review:", "review_id"),
-             "pipeline_stage": ("pipeline:", "pipeline")}
+LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARGET, "target_id"),
+             "reviews": (Kind.REVIEW, "review_id"), "review_actions": (Kind.REVIEW, "review_id"),
+             "pipeline_stage": (Kind.PIPELINE, "pipeline")}
 # What the projection applied per stream, and the events it had to leave out.
 BOOKKEEPING_TABLES = ("projection_stream", "projection_errors")
 SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
+from events.streams import StreamId
 from projections import aggregates
 from projections.derive import DealFacts
 from projections.schema import DEAL_TABLES, LOOP_KEYS, columns_of, rows_of, schema_name
@@ -115,8 +116,9 @@ def replace_streams(conn: Connection, schema: str, stream_ids: list[str],
                     tables: dict[str, list[tuple]]) -> None:
     """Replace the rows of target: and review: streams."""
     s = schema_name(schema)
-    for table, (prefix, key) in LOOP_KEYS.items():
-        ids = [i.removeprefix(prefix) for i in stream_ids if i.startswith(prefix)]
+    streams = [StreamId.parse(i) for i in stream_ids]
+    for table, (kind, key) in LOOP_KEYS.items():
+        ids = [stream.key for stream in streams if stream.kind is kind]
         if ids:
             conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE {key} = ANY(%(ids)s)", {"ids": ids})
     copy_tables(conn, schema, tables)

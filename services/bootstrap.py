@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from events import store
 from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import EVENT_MODELS
+from events.streams import Kind, stream_id
 from services.appending import Command, append_events
 from domain.errors import IdempotencyConflict
 
@@ -26,7 +27,7 @@ def ensure_default_pipeline(engine: Engine, currency: str) -> bool:
         {"type": "pipeline.defined", "event_id": str(EVENT_ID), "data": default_definition()})
     ctx = store.Context(actor="dealtrail-bootstrap", source="/bootstrap")
     try:
-        [result] = append_events(engine, [Command("pipeline:default", event)], ctx, currency=currency)
+        [result] = append_events(engine, [Command(stream_id(Kind.PIPELINE, "default"), event)], ctx, currency=currency)
     except IdempotencyConflict:
         return False  # an older release defined it differently; its definition stands
     return result.created

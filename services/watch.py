@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
-from events import store
+from events import store, streams
 from events.schema import EVENT_MODELS
 from domain import attainment
 from projections.reports import forecast
@@ -74,7 +74,7 @@ def _isolated(duty: str, item: str, fn, *args) -> bool:
 def _append_review(engine: Engine, review_id: str, data: dict, currency: str) -> bool:
     """Open review `review_id` unless it exists; True if this call opened it. Existence decides,
     not content: the figures (a stalled count, an actual) move between rounds, the id does not."""
-    stream_id = f"review:{review_id}"
+    stream_id = streams.stream_id(streams.Kind.REVIEW, review_id)
     with engine.connect() as conn:
         if store.read_head(conn, stream_id) is not None:
             return False

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events import payloads
 from events.schema import DEAL_ID_PATTERN, EVENT_MODELS
+from events.streams import Kind, stream_id
 from events.values import Timestamp, Version
 from projections import checkpoints, sales
 from projections.reports import loop as loop_report
@@ -60,7 +61,7 @@ def _append(engine, settings, origin: Origin, stream: str, kind: str, data: dict
 def set_target(body: TargetIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep):
     """Set (or supersede) the target for a scope, period and metric; older values stay in history."""
     data = body.model_dump(mode="json", exclude={"expected_version", "occurred_at"})
-    stream = "target:" + target_id(body.scope, body.scope_id, body.period, body.metric)
+    stream = stream_id(Kind.TARGET, target_id(body.scope, body.scope_id, body.period, body.metric))
     extra = {k: v for k, v in body.model_dump(mode="json", include={"expected_version", "occurred_at"}).items()
              if v is not None}
     return _append(engine, settings, origin, stream, "target.set", data, **extra)
@@ -79,7 +80,7 @@ def get_targets(engine: EngineDep, period: PeriodFilter = None,
 def open_review(body: ReviewIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep):
     review_id = body.review_id or uuid4().hex
     data = body.model_dump(mode="json", exclude={"review_id"}, exclude_none=True)
-    return _append(engine, settings, origin, f"review:{review_id}", "review.opened", data)
+    return _append(engine, settings, origin, stream_id(Kind.REVIEW, review_id), "review.opened", data)
 
 
 @router.post("/v1/reviews/{review_id}/actions", status_code=201, response_model=AppendOut,
@@ -87,7 +88,7 @@ def open_review(body: ReviewIn, engine: EngineDep, settings: SettingsDep, origin
 def add_action(review_id: StreamKey, body: ActionIn, engine: EngineDep, settings: SettingsDep,
                origin: OriginDep):
     data = {**body.model_dump(mode="json", exclude_none=True), "action_id": body.action_id or uuid4().hex[:12]}
-    return _append(engine, settings, origin, f"review:{review_id}", "review.action_added", data)
+    return _append(engine, settings, origin, stream_id(Kind.REVIEW, review_id), "review.action_added", data)
 
 
 @router.post("/v1/reviews/{review_id}/actions/{action_id}/complete", status_code=201, response_model=AppendOut,
@@ -97,7 +98,7 @@ def complete_action(review_id: StreamKey, action_id: IdPath,
                     settings: SettingsDep, origin: OriginDep):
     outcome = body.outcome if body else None
     data = {"action_id": action_id, **({"outcome": outcome} if outcome else {})}
-    return _append(engine, settings, origin, f"review:{review_id}", "review.action_completed", data)
+    return _append(engine, settings, origin, stream_id(Kind.REVIEW, review_id), "review.action_completed", data)
 
 
 @router.post("/v1/reviews/{review_id}/close", status_code=201, response_model=AppendOut,
@@ -105,7 +106,7 @@ def complete_action(review_id: StreamKey, action_id: IdPath,
 def close_review(review_id: StreamKey, body: payloads.ReviewClosed | None = None, *, engine: EngineDep,
                  settings: SettingsDep, origin: OriginDep):
     data = body.model_dump(mode="json", exclude_none=True) if body else {}
-    return _append(engine, settings, origin, f"review:{review_id}", "review.closed", data)
+    return _append(engine, settings, origin, stream_id(Kind.REVIEW, review_id), "review.closed", data)
 
 
 @router.put("/v1/pipelines/{pipeline}", status_code=201, response_model=AppendOut, responses=WRITE_ERRORS)
@@ -113,7 +114,7 @@ def define_pipeline(pipeline: StreamKey, body: payloads.PipelineDefined, engine:
                     settings: SettingsDep, origin: OriginDep):
     """Redefine a pipeline's per-stage probability, target conversion and stall threshold
     (`pipeline.defined`); the stage list itself stays as first defined."""
-    return _append(engine, settings, origin, f"pipeline:{pipeline}", "pipeline.defined",
+    return _append(engine, settings, origin, stream_id(Kind.PIPELINE, pipeline), "pipeline.defined",
                    body.model_dump(mode="json", exclude_none=True))
 
 

@@ -13,6 +13,7 @@ from services.appending import Command, append_events
 
 CTX = store.Context(actor="test", source="/test")
 JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DEMO_END = datetime(2026, 11, 1, tzinfo=timezone.utc)  # the demo tests' last business day
 
 
 def day(n: float, base: datetime = JAN) -> str:

@@ -1,12 +1,8 @@
 """The demo organisation is valid under every rule, deterministic, and looks like sales."""
-from datetime import datetime, timezone
-
 from sqlalchemy import text
 
 from services.demo import generate
-from tests.integration.projection_helpers import api, project_all
-
-END = datetime(2026, 11, 1, tzinfo=timezone.utc)
+from tests.integration.projection_helpers import DEMO_END as END, api, project_all
 
 
 def test_same_seed_same_events_other_seed_other_events():

@@ -12,14 +12,7 @@ from events.log_reader import read_committed
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
-
-CTX = store.Context(actor="test", source="/test")
-
-
-def append(engine, deal_id, body):
-    return append_events(engine, [Command(deal_id, event_adapter.validate_python(body))], CTX,
-                         currency="USD")[0].envelope
-
+from tests.integration.relay_helpers import CTX, append
 
 def append_in_open_transaction(conn, deal_id):
     """Append a contact to an existing deal inside `conn`'s transaction; the caller commits."""

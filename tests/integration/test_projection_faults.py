@@ -15,10 +15,9 @@ from events import store
 from projections import checkpoints, rebuild, sales
 from projections.worker import apply_records
 from tests.integration.projection_helpers import CTX, api
-from tests.integration.test_relay import wait_for
-from tests.integration.test_worker import workload
+from tests.integration.relay_helpers import wait_for
 from tests.integration.worker_helpers import (rebuilt, start_relay, start_worker, tables,
-                                              wait_caught_up)
+                                              wait_caught_up, workload)
 
 
 def append_unchecked(engine, stream_id: str, kind: str, data: dict) -> str:

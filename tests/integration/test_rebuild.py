@@ -10,7 +10,7 @@ from infra.db import make_engine
 from projections import checkpoints, rebuild, sales
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
-from tests.integration.test_demo import END
+from tests.integration.projection_helpers import DEMO_END as END
 from tests.owners import owner_url
 from tests.integration.worker_helpers import tables
 

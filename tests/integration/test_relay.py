@@ -1,65 +1,12 @@
 """The relay against a real broker: order, checkpoints, outages, an empty broker, standbys."""
-import threading
 import time
 from collections import defaultdict
 
 from sqlalchemy import text
 
-from events.relay import Relay, RelayConfig, relay_lag
-from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
-from tests.integration.test_log_order import append
-
-TOPIC = "dealtrail.events"
-
-
-class RunningRelay:
-    def __init__(self, engine, bootstrap, name="main"):
-        self.stop = threading.Event()
-        self.relay = Relay(engine, RelayConfig(bootstrap=bootstrap, name=name, batch=500, poll_seconds=0.02))
-        self.thread = threading.Thread(target=self.relay.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def halt(self):
-        self.stop.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive()
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-def lag(engine):
-    with engine.connect() as conn:
-        return relay_lag(conn)
-
-
-def seed(engine, deals=5, prefix="d"):
-    for i in range(deals):
-        deal = f"{prefix}{i}"
-        append(engine, deal, f.created())
-        append(engine, deal, f.moved("lead", "contacted"))
-        append(engine, deal, f.contact())
-
-
-def stored_ids(engine):
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(text("SELECT event_id::text FROM events.event ORDER BY position"))]
-
-
-def assert_per_deal_order(envelopes):
-    versions = defaultdict(list)
-    for env in envelopes:
-        versions[env["deal_id"]].append(env["stream_version"])
-    for deal, vs in versions.items():
-        assert vs == list(range(1, len(vs) + 1)), (deal, vs)
-
+from tests.integration.relay_helpers import (TOPIC, RunningRelay, assert_per_deal_order, lag, seed,
+                                             stored_ids, wait_for)
 
 def test_publishes_every_event_once_keyed_by_deal(fresh_engine, broker):
     seed(fresh_engine)

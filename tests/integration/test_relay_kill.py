@@ -8,8 +8,7 @@ from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
-from tests.integration.test_log_order import CTX
-from tests.integration.test_relay import TOPIC, assert_per_deal_order, lag, stored_ids, wait_for
+from tests.integration.relay_helpers import CTX, TOPIC, assert_per_deal_order, lag, stored_ids, wait_for
 
 
 def backlog(engine, deals=2000):

@@ -4,8 +4,7 @@ import psycopg2
 
 from events import relay as relaying
 from tests import factories as f
-from tests.integration.test_log_order import append
-from tests.integration.test_relay import RunningRelay, lag, wait_for
+from tests.integration.relay_helpers import RunningRelay, append, lag, wait_for
 
 LOCK_HOLDERS = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")

@@ -8,7 +8,10 @@ from events.relay import Relay, RelayConfig
 from projections import checkpoints, rebuild, sales
 from projections.schema import SALES_TABLES
 from projections.worker import Worker
-from tests.integration.test_relay import wait_for
+from events.schema import event_adapter
+from services.appending import Command, append_events
+from tests.integration.projection_helpers import CTX
+from tests.integration.relay_helpers import wait_for
 
 
 class Running:
@@ -59,3 +62,24 @@ def tables(engine, schema="read_models") -> dict[str, list[tuple]]:
 def rebuilt(engine, schema="check_rebuild") -> dict[str, list[tuple]]:
     rebuild.build(engine, schema, settled_horizon(engine))
     return tables(engine, schema)
+
+
+def workload(engine, deals=300, prefix="w"):
+    """Deals moving through stages with contacts, quotes, wins and losses (batches)."""
+    def cmd(deal, body):
+        return Command(deal, event_adapter.validate_python(body))
+    ids = [f"{prefix}{i}" for i in range(deals)]
+    steps = [
+        [cmd(d, {"type": "deal.created", "data": {"title": d, "customer": {"id": d, "name": d},
+                                                   "owner_id": f"r{i % 7}", "team_id": f"t{i % 3}",
+                                                   "expected_amount": "100"}}) for i, d in enumerate(ids)],
+        [cmd(d, {"type": "deal.contact_logged", "data": {"channel": "call"}}) for d in ids],
+        [cmd(d, {"type": "deal.stage_moved", "data": {"from_stage": "lead", "to_stage": "contacted"}})
+         for d in ids[: deals * 2 // 3]],
+        [cmd(d, {"type": "deal.quote_issued", "data": {"quote_id": "q", "amount": "150", "currency": "USD"}})
+         for d in ids[: deals // 2]],
+        [cmd(d, {"type": "deal.signed", "data": {"amount": "140", "currency": "USD"}}) for d in ids[: deals // 4]],
+        [cmd(d, {"type": "deal.lost", "data": {"reason": "price"}}) for d in ids[deals // 4: deals // 3]],
+    ]
+    for step in steps:
+        append_events(engine, step, CTX, currency="USD", batch=True)
