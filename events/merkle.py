@@ -77,14 +77,14 @@ def tree_root(nodes: NodeHash, size: int) -> bytes:
     return range_root(nodes, 0, size)
 
 
-def inclusion_proof(nodes: NodeHash, index: int, size: int) -> list[bytes]:
-    """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, leaf side first."""
-    if not 0 <= index < size:
-        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
-    path, start, end = [], 0, size
+def inclusion_proof(nodes: NodeHash, leaf_index: int, tree_size: int) -> list[bytes]:
+    """PATH(leaf_index, D[0:tree_size]) of RFC 9162 §2.1.3.1: the audit path, leaf side first."""
+    if not 0 <= leaf_index < tree_size:
+        raise ValueError(f"leaf index {leaf_index} is outside a tree of size {tree_size}")
+    path, start, end = [], 0, tree_size
     while end - start > 1:
         k = split_point(end - start)
-        if index < start + k:
+        if leaf_index < start + k:
             path.append(range_root(nodes, start + k, end))
             end = start + k
         else:
@@ -113,12 +113,13 @@ def consistency_proof(nodes: NodeHash, first: int, second: int) -> list[bytes]:
     return path[::-1]
 
 
-def root_from_inclusion_proof(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes | None:
+def root_from_inclusion_proof(leaf_index: int, tree_size: int, leaf: bytes,
+                              audit_path: Sequence[bytes]) -> bytes | None:
     """RFC 9162 §2.1.3.2 steps 1-5: the root the path leads to, or None if it is malformed."""
-    if not 0 <= index < size:
+    if not 0 <= leaf_index < tree_size:
         return None
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
+    fn, sn, r = leaf_index, tree_size - 1, leaf
+    for p in audit_path:
         if sn == 0:
             return None
         if fn & 1 or fn == sn:
@@ -131,21 +132,24 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, path: Sequence
     return r if sn == 0 else None
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> bool:
-    got = root_from_inclusion_proof(index, size, leaf, path)
+def verify_inclusion(leaf_index: int, tree_size: int, leaf: bytes, audit_path: Sequence[bytes],
+                     root: bytes) -> bool:
+    """Whether `leaf` (a leaf hash) is leaf `leaf_index` of the tree of `tree_size` with `root`."""
+    got = root_from_inclusion_proof(leaf_index, tree_size, leaf, audit_path)
     return got is not None and hmac.compare_digest(got, root)
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
-                       path: Sequence[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2. Size 0 is consistent with anything; equal sizes need equal roots."""
+                       proof: Sequence[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: whether the tree of `second` leaves begins with the tree of `first`.
+    Size 0 is consistent with anything; equal sizes need equal roots and an empty proof."""
     if not 0 <= first <= second:
         return False
     if first == 0 or first == second:
-        return not path and (first == 0 or hmac.compare_digest(first_root, second_root))
-    if not path:
+        return not proof and (first == 0 or hmac.compare_digest(first_root, second_root))
+    if not proof:
         return False
-    path = list(path)
+    path = list(proof)
     if first & (first - 1) == 0:
         path.insert(0, first_root)
     fn, sn = first - 1, second - 1
@@ -190,6 +194,8 @@ class Frontier:
     of `size`). JSON form: {"tree_size": n, "hashes": [hex, ...]}."""
 
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()):
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ValueError("tree_size must be an integer")
         if size < 0 or len(hashes) != size.bit_count() or any(len(h) != 32 for h in hashes):
             raise ValueError("a frontier of size n holds one 32-byte hash per set bit of n")
         self._size, self._hashes = size, list(hashes)
@@ -201,6 +207,8 @@ class Frontier:
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add one leaf hash; return the perfect nodes it completed as (level, index, hash),
         the leaf itself first. Amortized O(1) hashes, O(log n) at worst."""
+        if len(leaf) != 32:
+            raise ValueError("a leaf hash is 32 bytes")
         index, h, level = self._size, leaf, 0
         completed = [(0, index, leaf)]
         while (index >> level) & 1:
@@ -232,9 +240,17 @@ class Frontier:
 
     @classmethod
     def from_json(cls, data: dict | str) -> "Frontier":
-        if isinstance(data, str):
-            data = json.loads(data)
-        return cls(int(data["tree_size"]), [bytes.fromhex(h) for h in data["hashes"]])
+        try:
+            if isinstance(data, str):
+                data = json.loads(data)
+            return cls(data["tree_size"], [bytes.fromhex(h) for h in data["hashes"]])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a frontier: {exc!r}") from exc
+
+    @classmethod
+    def at(cls, nodes: NodeHash, size: int) -> "Frontier":
+        """The frontier of the first `size` leaves, read from a node table (O(log n))."""
+        return cls(size, [nodes(level, index) for level, index in perfect_subtrees(0, size)])
 
 
 class MemoryNodes:

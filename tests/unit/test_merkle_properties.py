@@ -168,6 +168,17 @@ def test_proofs_cost_logarithmic_lookups(n, data):
 def test_frontier_rejects_malformed_json():
     for bad in ({"tree_size": 3, "hashes": ["00" * 32]},
                 {"tree_size": 1, "hashes": ["00" * 31]},
-                {"tree_size": -1, "hashes": []}):
+                {"tree_size": -1, "hashes": []}, {"tree_size": "1", "hashes": ["00" * 32]},
+                {"hashes": []}, "[]", {"tree_size": 1, "hashes": ["zz" * 32]}):
         with pytest.raises(ValueError):
             merkle.Frontier.from_json(bad)
+    with pytest.raises(ValueError):
+        merkle.Frontier().append(b"short")
+
+
+@given(st.integers(0, MAX_SIZE))
+def test_frontier_can_be_rebuilt_from_the_node_table(n):
+    rebuilt = merkle.Frontier.at(NODES, n)
+    assert rebuilt.root() == mth(LOG[:n])
+    assert rebuilt.nodes() == [(level, index, NODES(level, index))
+                               for level, index in merkle.perfect_subtrees(0, n)]
