@@ -25,7 +25,8 @@ import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 
-NodeHash = Callable[[int, int], bytes]  # (level, index) -> root of leaves [index·2^level, (index+1)·2^level)
+# (level, index) -> the root of leaves [index·2^level, (index+1)·2^level)
+NodeHash = Callable[[int, int], bytes]
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -170,8 +171,10 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
 
 
 def first_difference(size: int, a: NodeHash, b: NodeHash) -> int | None:
-    """Index of the first leaf where two trees of `size` leaves differ (None if equal):
-    descend the RFC's shape, going left whenever the (perfect) left halves disagree. O(log n) look-ups."""
+    """Index of the first leaf where two trees of `size` leaves differ (None if equal): descend
+    the RFC's shape, going left whenever the (perfect) left halves disagree. O(log n) look-ups.
+    `audit check` uses it with `b` built from a trusted copy of the leaves (an old export, the
+    events kept in Kafka) to name the first rewritten event."""
     start, end = 0, size
     if range_root(a, start, end) == range_root(b, start, end):
         return None

@@ -84,7 +84,8 @@ def test_sign_refuses_bad_input(key):
 
 
 def test_private_key_round_trips(key):
-    for stored in (d.private_key_to_pem(key), d.private_key_to_pem(key).decode(), d.private_key_to_hex(key)):
+    pem = d.private_key_to_pem(key)
+    for stored in (pem, pem.decode(), d.private_key_to_hex(key)):
         assert d.public_key_hex(d.load_private_key(stored)) == d.public_key_hex(key)
     assert d.private_key_to_pem(key).startswith(b"-----BEGIN PRIVATE KEY-----")
     with pytest.raises(ValueError):

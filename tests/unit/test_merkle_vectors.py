@@ -68,10 +68,14 @@ def nodes():
 
 
 def test_hasher_vectors():
-    assert merkle.EMPTY_ROOT.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    assert merkle.leaf_hash(b"").hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-    assert merkle.leaf_hash(b"L123456").hex() == "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
-    assert merkle.node_hash(b"N123", b"N456").hex() == "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
+    assert merkle.EMPTY_ROOT.hex() == \
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert merkle.leaf_hash(b"").hex() == \
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    assert merkle.leaf_hash(b"L123456").hex() == \
+        "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
+    assert merkle.node_hash(b"N123", b"N456").hex() == \
+        "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
 
 
 @pytest.mark.parametrize("size", range(1, 9))
@@ -176,6 +180,7 @@ def test_single_leaf_tree():
 
 def test_event_leaf_hash_is_the_leaf_of_the_raw_hash_bytes():
     event_hash = hashlib.sha256(b"some envelope").hexdigest()
-    assert merkle.event_leaf_hash(event_hash) == hashlib.sha256(b"\x00" + bytes.fromhex(event_hash)).digest()
+    expected = hashlib.sha256(b"\x00" + bytes.fromhex(event_hash)).digest()
+    assert merkle.event_leaf_hash(event_hash) == expected
     with pytest.raises(ValueError):
         merkle.event_leaf_hash("abcd")
