@@ -357,6 +357,46 @@ projection_errors = Table(
 
 
 
+loop_settings = Table(
+    'loop_settings', metadata,
+    Column('name', Text, primary_key=True, comment='Setting name (deviation_threshold).'),
+    Column('value', Text, nullable=False, comment='Its value, as configured (DEALTRAIL_DEVIATION_THRESHOLD).'),
+    comment='Settings the read-model views use, written from the configuration by migrate, up and watch.',
+)
+
+
+# The target rule (SPEC §4), defined once: the target_attainment view, GET /v1/targets and
+# `dealtrail watch` all evaluate these functions.
+CUMULATIVE_METRICS = ("revenue", "deals_won", "new_deals", "contacts")
+MIN_ELAPSED = "0.25"  # deviations are judged after a quarter of the period
+FUNCTIONS = (
+    """CREATE OR REPLACE FUNCTION read_models.elapsed_fraction(period_start date, period_end date, at timestamptz)
+RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+  SELECT least(1.0, greatest(0.0,
+    extract(epoch FROM at - (period_start::timestamp AT TIME ZONE 'UTC'))
+    / extract(epoch FROM (period_end::timestamp AT TIME ZONE 'UTC') - (period_start::timestamp AT TIME ZONE 'UTC'))))::numeric
+$$""",
+    f"""CREATE OR REPLACE FUNCTION read_models.target_pace(metric text, target numeric, elapsed numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN metric IN ({", ".join(f"'{m}'" for m in CUMULATIVE_METRICS)}) THEN target * elapsed ELSE target END
+$$""",
+    """CREATE OR REPLACE FUNCTION read_models.target_status(metric text, actual numeric, pace numeric, threshold numeric)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN actual IS NULL THEN 'on_track'
+    WHEN metric = 'avg_cycle_days' THEN  -- lower is better
+      CASE WHEN actual <= pace THEN 'on_track' WHEN actual <= pace * (1 + threshold) THEN 'at_risk' ELSE 'behind' END
+    ELSE CASE WHEN actual >= pace THEN 'on_track' WHEN actual >= pace * (1 - threshold) THEN 'at_risk' ELSE 'behind' END
+  END
+$$""",
+    f"""CREATE OR REPLACE FUNCTION read_models.target_deviates(metric text, actual numeric, pace numeric,
+                                                       threshold numeric, elapsed numeric)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT read_models.target_status(metric, actual, pace, threshold) = 'behind' AND elapsed >= {MIN_ELAPSED}
+$$""",
+)
+
+
 @dataclass(frozen=True)
 class View:
     name: str
@@ -365,10 +405,14 @@ class View:
     columns: dict[str, str]  # column comments
 
     def statements(self, schema: str = SCHEMA) -> list[str]:
+        return [f"CREATE OR REPLACE VIEW {schema}.{self.name} AS {self.select}", *self.comments(schema)]
+
+    def comments(self, schema: str = SCHEMA, columns: set[str] | None = None) -> list[str]:
+        """COMMENT ON the view and its columns (only `columns`, if given)."""
         quote = lambda s: "'" + s.replace("'", "''") + "'"
-        return [f"CREATE OR REPLACE VIEW {schema}.{self.name} AS {self.select}",
-                f"COMMENT ON VIEW {schema}.{self.name} IS {quote(self.comment)}",
-                *(f"COMMENT ON COLUMN {schema}.{self.name}.{c} IS {quote(doc)}" for c, doc in self.columns.items())]
+        return [f"COMMENT ON VIEW {schema}.{self.name} IS {quote(self.comment)}",
+                *(f"COMMENT ON COLUMN {schema}.{self.name}.{c} IS {quote(doc)}"
+                  for c, doc in self.columns.items() if columns is None or c in columns)]
 
 
 def grants(name: str, schema: str = SCHEMA, view: bool = False) -> list[str]:
@@ -420,27 +464,20 @@ GROUP BY t.target_id, t.metric""",
          {'target_id': 'The target.', 'metric': 'Its metric.', 'actual': "Actual value over the target's period so far (null when undefined, e.g. a win rate without closed deals)."}),
     View('target_attainment', r"""
 WITH base AS (
-  SELECT t.*, a.actual,
-         least(1.0, greatest(0.0, extract(epoch FROM now() - t.period_start::timestamptz)
-               / extract(epoch FROM t.period_end::timestamptz - t.period_start::timestamptz)))::numeric AS elapsed_fraction,
-         t.metric IN ('revenue', 'deals_won', 'new_deals', 'contacts') AS cumulative,
-         t.metric = 'avg_cycle_days' AS lower_is_better
+  SELECT t.*, a.actual, read_models.elapsed_fraction(t.period_start, t.period_end, now()) AS elapsed_fraction,
+         coalesce((SELECT s.value::numeric FROM read_models.loop_settings s
+                   WHERE s.name = 'deviation_threshold'), 0.2) AS threshold
   FROM read_models.targets t JOIN read_models.target_actuals a USING (target_id)
 ), paced AS (
-  SELECT b.*, CASE WHEN b.cumulative THEN b.value * b.elapsed_fraction ELSE b.value END AS pace FROM base b
+  SELECT b.*, read_models.target_pace(b.metric, b.value, b.elapsed_fraction) AS pace FROM base b
 )
 SELECT target_id, scope, scope_id, period, metric, value AS target, actual,
-       CASE WHEN lower_is_better THEN value / nullif(actual, 0) ELSE actual / nullif(value, 0) END AS attainment,
-       elapsed_fraction, pace,
-       CASE
-         WHEN actual IS NULL THEN 'on_track'
-         WHEN (NOT lower_is_better AND actual >= pace) OR (lower_is_better AND actual <= pace) THEN 'on_track'
-         WHEN (NOT lower_is_better AND actual >= pace * 0.8) OR (lower_is_better AND actual <= pace * 1.2) THEN 'at_risk'
-         ELSE 'behind'
-       END AS status
+       CASE WHEN metric = 'avg_cycle_days' THEN value / nullif(actual, 0) ELSE actual / nullif(value, 0) END AS attainment,
+       elapsed_fraction, pace, read_models.target_status(metric, actual, pace, threshold) AS status,
+       read_models.target_deviates(metric, actual, pace, threshold, elapsed_fraction) AS deviation
 FROM paced""",
-         'Per target: actual, target, attainment (actual/target; target/actual for avg_cycle_days), elapsed fraction of the period, pace (target x elapsed fraction for cumulative metrics, else the target), status on_track / at_risk (within 20% of pace) / behind. Evaluated at query time.',
-         {'target_id': 'The target.', 'scope': 'rep, team or company.', 'scope_id': 'Who it concerns.', 'period': '2026-11, 2026-Q4 or 2026.', 'metric': 'The metric.', 'target': 'The target value in force.', 'actual': 'Actual value so far.', 'attainment': 'actual / target (target / actual for avg_cycle_days).', 'elapsed_fraction': 'Share of the period elapsed (0 to 1).', 'pace': 'Where the metric should be by now: target x elapsed_fraction for cumulative metrics, else the target.', 'status': 'on_track, at_risk (within the deviation threshold of pace) or behind.'}),
+         "Per target: actual, target, attainment (actual/target; target/actual for avg_cycle_days), elapsed fraction of the period, pace (target x elapsed fraction for cumulative metrics, else the target), status on_track / at_risk (within the deviation threshold of pace) / behind, and whether it deviates (behind after a quarter of the period: the watcher opens a review). Evaluated at query time with the functions target_pace, target_status, target_deviates — the one definition the API and the watcher use too.",
+         {'target_id': 'The target.', 'scope': 'rep, team or company.', 'scope_id': 'Who it concerns.', 'period': '2026-11, 2026-Q4 or 2026.', 'metric': 'The metric.', 'target': 'The target value in force.', 'actual': 'Actual value so far.', 'attainment': 'actual / target (target / actual for avg_cycle_days).', 'elapsed_fraction': 'Share of the period elapsed (0 to 1).', 'pace': 'Where the metric should be by now: target x elapsed_fraction for cumulative metrics, else the target.', 'status': 'on_track, at_risk (within the deviation threshold of pace) or behind.', 'deviation': 'Behind after at least a quarter of the period: a deviation review is due.'}),
     View('overdue_actions', r"""
 SELECT a.*, r.scope, r.scope_id, r.period FROM read_models.review_actions a
 JOIN read_models.reviews r USING (review_id)

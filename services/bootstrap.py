@@ -1,7 +1,8 @@
-"""First start: define the default pipeline by an event (once; re-running is a no-op)."""
+"""First start: define the default pipeline by an event (once; re-running is a no-op), and
+record the settings the read-model views use."""
 import uuid
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from events import store
 from domain.pipelines import DEFAULT_PIPELINE
@@ -31,3 +32,10 @@ def ensure_default_pipeline(engine: Engine, currency: str) -> bool:
     except IdempotencyConflict:
         return False  # an older release defined it differently; its definition stands
     return result.created
+
+
+def record_loop_settings(engine: Engine, deviation_threshold) -> None:
+    """The configuration the read-model views need (the target rule's threshold)."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO read_models.loop_settings (name, value) VALUES ('deviation_threshold', :v) "
+                          "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"), {"v": str(deviation_threshold)})

@@ -74,7 +74,7 @@ def _engine(settings: Settings, *, pool_size: int, admin: bool = False):
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply database migrations (as the URL's user, who owns the schema)."""
     from infra.migrate import upgrade
-    from services.bootstrap import ensure_default_pipeline
+    from services.bootstrap import ensure_default_pipeline, record_loop_settings
     _logging()
     settings = _settings(database_url=database_url)
     owner_url = _require(settings.database_url, "DATABASE_URL")
@@ -82,6 +82,7 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     engine = make_engine(logins.prepare(settings, owner_url, embedded=False), pool_size=1,
                          app_role=logins.APP_LOGIN)
     ensure_default_pipeline(engine, settings.currency)
+    record_loop_settings(engine, settings.deviation_threshold)
     engine.dispose()
     typer.echo("migrations applied")
 

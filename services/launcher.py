@@ -15,7 +15,7 @@ from infra.migrate import upgrade
 from infra.processes import ChildProcess, Output
 from infra.settings import Settings
 from infra.supervisor import GaveUp, Supervisor
-from services.bootstrap import ensure_default_pipeline
+from services.bootstrap import ensure_default_pipeline, record_loop_settings
 
 log = logging.getLogger("dealtrail.up")
 SERVICES = {"api": "api", "relay": "relay", "worker": "project", "watch": "watch"}
@@ -61,6 +61,7 @@ def _migrate(settings: Settings, database_url: str, embedded: bool) -> str:
     app_url = logins.prepare(settings, database_url, embedded=embedded)
     engine = make_engine(app_url, app_role="dealtrail_app", pool_size=1)
     ensure_default_pipeline(engine, settings.currency)
+    record_loop_settings(engine, settings.deviation_threshold)
     engine.dispose()
     log.info("migrations applied")
     return app_url

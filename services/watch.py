@@ -21,19 +21,25 @@ from sqlalchemy import Engine, text
 
 from events import store, streams
 from events.schema import EVENT_MODELS
-from domain import attainment
 from projections.reports import forecast
 from services.appending import Command, append_events
+from services.bootstrap import record_loop_settings
 from domain.errors import IdempotencyConflict, ReviewExists
 
 log = logging.getLogger("dealtrail.watch")
 NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")
 
-_TARGETS = """
-SELECT t.target_id, t.scope, t.scope_id, t.period, t.period_start, t.period_end, t.metric, t.value, a.actual
+# Targets that deviate at `now`, by the one target rule (read_models.target_* functions, also
+# behind the target_attainment view), and have no deviation review yet.
+_DEVIATING = """
+SELECT t.target_id, t.scope, t.scope_id, t.period, t.metric, t.value, a.actual, p.pace,
+       read_models.target_status(t.metric, a.actual, p.pace, %(threshold)s) AS status
 FROM read_models.targets t JOIN read_models.target_actuals a USING (target_id)
-WHERE t.period_start <= %(today)s AND NOT EXISTS (
-    SELECT 1 FROM read_models.reviews r WHERE r.review_id = 'dev-' || md5(t.target_id))
+CROSS JOIN LATERAL (SELECT read_models.elapsed_fraction(t.period_start, t.period_end, %(now)s) AS elapsed) e
+CROSS JOIN LATERAL (SELECT read_models.target_pace(t.metric, t.value, e.elapsed) AS pace) p
+WHERE t.period_start <= %(today)s
+  AND read_models.target_deviates(t.metric, a.actual, p.pace, %(threshold)s, e.elapsed)
+  AND NOT EXISTS (SELECT 1 FROM read_models.reviews r WHERE r.review_id = 'dev-' || md5(t.target_id))
 """
 
 
@@ -44,20 +50,17 @@ def review_id_for(target_id: str) -> str:
 
 def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency: str) -> list[str]:
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_TARGETS, {"today": now.date()}).mappings().all()
-    def deviated(row) -> bool:
-        actual = None if row["actual"] is None else Decimal(row["actual"])
-        result = attainment.assess(row["metric"], Decimal(row["value"]), actual, row["period_start"],
-                                   row["period_end"], now, threshold)
-        return result.deviation and _open_review(engine, row, result, currency)
-    return [row["target_id"] for row in rows if _isolated("deviation", row["target_id"], deviated, row)]
+        rows = conn.exec_driver_sql(_DEVIATING, {"today": now.date(), "now": now,
+                                                 "threshold": threshold}).mappings().all()
+    opened = lambda row: _open_review(engine, row, currency)
+    return [row["target_id"] for row in rows if _isolated("deviation", row["target_id"], opened, row)]
 
 
-def _open_review(engine: Engine, row, result: attainment.Assessment, currency: str) -> bool:
+def _open_review(engine: Engine, row, currency: str) -> bool:
     data = {"trigger": "deviation", "scope": row["scope"], "scope_id": row["scope_id"],
-            "period": row["period"], "metric": row["metric"], "expected": str(round(result.pace, 4)),
+            "period": row["period"], "metric": row["metric"], "expected": str(round(row["pace"], 4)),
             "actual": str(round(Decimal(row["actual"]), 4)),
-            "notes": f"target {row['value']} ({row['target_id']}); status {result.status}"}
+            "notes": f"target {row['value']} ({row['target_id']}); status {row['status']}"}
     return _append_review(engine, review_id_for(row["target_id"]), data, currency)
 
 
@@ -159,6 +162,7 @@ def run_round(engine: Engine, now: datetime, *, threshold: Decimal, currency: st
 
 def run(engine: Engine, stop: threading.Event, *, threshold: Decimal, currency: str,
         stalled_level: int = 0, every_seconds: float = 30.0) -> None:
+    record_loop_settings(engine, threshold)  # the view judges targets as this watcher does
     while not stop.is_set():
         run_round(engine, datetime.now(timezone.utc), threshold=threshold, currency=currency,
                   stalled_level=stalled_level)

@@ -1,11 +1,13 @@
-"""Views as declared in projections.tables: their columns are commented too.
+"""Views' columns are commented too (texts from projections.tables; columns a later revision
+adds are commented by that revision).
 
 Revision ID: 0009
 Revises: 0008
 """
 from alembic import op
+from sqlalchemy import text
 
-from projections.tables import VIEWS, grants
+from projections.tables import VIEWS
 
 revision = "0009"
 down_revision = "0008"
@@ -14,8 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    conn = op.get_bind()
     for view in VIEWS:
-        for statement in [*view.statements(), *grants(view.name, view=True)]:
+        present = set(conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'read_models' "
+            "AND table_name = :v"), {"v": view.name}).scalars())
+        for statement in view.comments(columns=present):
             op.execute(statement)
 
 
