@@ -90,7 +90,8 @@ def _bootstrap(settings: Settings) -> str:
 
 
 def _engine(url: str, *, pool_size: int, admin: bool = False):
-    """Every service connection also runs SET ROLE dealtrail_app (see infra.db)."""
+    """Admin engines hold the owner's rights; service connections also run SET ROLE
+    dealtrail_app (infra.db), so a login with more rights than the app role still gets none."""
     if admin:
         return make_engine(url, pool_size=pool_size)
     return make_engine(url, pool_size=pool_size, app_role=logins.APP_LOGIN)
