@@ -74,9 +74,11 @@ class EmbeddedPostgres:
 
     def _forget_dead_handles(self) -> None:
         """The wheel stops the server when its last user process lets go, counting the pids it
-        recorded; a user killed with -9 never lets go, and would keep the server running."""
+        recorded; a user killed with -9 never lets go, and would keep the server running. Under
+        the wheel's lock: another command may be adding itself to the list right now."""
         handles = self._server.global_process_id_list
-        handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
+        with self._server._lock:
+            handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
 
 
 def _alive(process: psutil.Process) -> bool:

@@ -5,26 +5,39 @@ import os
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from infra import logins
+from infra import instance, logins
 from infra.db import make_engine
 from infra.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Dealtrail: event-sourced deal tracking.")
 
-DatabaseUrl = Annotated[Optional[str], typer.Option("--database-url", envvar="DATABASE_URL",
-                                                    help="PostgreSQL URL (default: embedded).")]
+DatabaseUrl = Annotated[Optional[str], typer.Option(
+    "--database-url", envvar="DATABASE_URL",
+    help="PostgreSQL URL (default: the embedded PostgreSQL of --data-dir: the one `dealtrail up` "
+         "runs there, else started for this command and stopped when it ends).")]
 KafkaServers = Annotated[Optional[str], typer.Option(
-    "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka (default: embedded).")]
+    "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS",
+    help="Kafka bootstrap servers (default: the embedded broker of the `dealtrail up` running on "
+         "--data-dir; without one, set this).")]
+UpDatabaseUrl = Annotated[Optional[str], typer.Option(
+    "--database-url", envvar="DATABASE_URL",
+    help="PostgreSQL URL (default: an embedded PostgreSQL with its data in <data-dir>/pg).")]
+UpKafkaServers = Annotated[Optional[str], typer.Option(
+    "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS",
+    help="Kafka bootstrap servers (default: an embedded in-memory broker on a free port).")]
 Topic = Annotated[Optional[str], typer.Option("--topic", envvar="DEALTRAIL_TOPIC")]
 Host = Annotated[Optional[str], typer.Option("--host", envvar="DEALTRAIL_HOST")]
 Port = Annotated[Optional[int], typer.Option("--port", envvar="DEALTRAIL_PORT")]
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", envvar="DEALTRAIL_DATA_DIR")]
+DataDir = Annotated[Optional[Path], typer.Option(
+    "--data-dir", envvar="DEALTRAIL_DATA_DIR",
+    help="Where the embedded database lives (default: ./.dealtrail); used when DATABASE_URL is not set.")]
 
 
 def _settings(**overrides) -> Settings:
@@ -51,98 +64,118 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _require(value: str | None, name: str) -> str:
-    if not value:
-        typer.echo(f"{name} is not set (use `dealtrail up` for the embedded defaults)", err=True)
-        raise typer.Exit(2)
-    return value
+@contextmanager
+def _not_configured_exits():
+    """What is missing (a database, a broker) is said once, on stderr, with exit code 2."""
+    try:
+        yield
+    except instance.NotConfigured as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
 
 
-def _service_url(settings: Settings) -> str:
-    """Services log in as the app role (infra.logins), never as the owner."""
-    return _require(logins.for_services(settings), "DATABASE_URL")
+@contextmanager
+def _database(settings: Settings, *, admin: bool = False, create: bool = False):
+    """The URL for the block: services log in as the app role, admin commands (migrate, rebuild,
+    replay) as the schema owner; the embedded server of --data-dir if DATABASE_URL is unset."""
+    with _not_configured_exits():
+        with (instance.owner_url(settings, create=create) if admin
+              else instance.service_url(settings)) as url:
+            yield url
 
 
-def _engine(settings: Settings, *, pool_size: int, admin: bool = False):
-    """Services connect as dealtrail_app; admin commands (migrate, rebuild, replay) as the schema owner."""
+def _bootstrap(settings: Settings) -> str:
+    with _not_configured_exits():
+        return instance.bootstrap(settings)
+
+
+def _engine(url: str, *, pool_size: int, admin: bool = False):
+    """Admin engines hold the owner's rights; service connections also run SET ROLE
+    dealtrail_app (infra.db), so a login with more rights than the app role still gets none."""
     if admin:
-        return make_engine(_require(settings.database_url, "DATABASE_URL"), pool_size=pool_size)
-    return make_engine(_service_url(settings), pool_size=pool_size, app_role=logins.APP_LOGIN)
+        return make_engine(url, pool_size=pool_size)
+    return make_engine(url, pool_size=pool_size, app_role=logins.APP_LOGIN)
 
 
 @app.command()
-def migrate(database_url: DatabaseUrl = None) -> None:
-    """Apply database migrations (as the URL's user, who owns the schema)."""
+def migrate(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Apply database migrations (as the URL's user, who owns the schema); creates the embedded
+    database of --data-dir if there is none yet."""
     from infra.migrate import upgrade
     from services.bootstrap import ensure_default_pipeline, record_loop_settings
     _logging()
-    settings = _settings(database_url=database_url)
-    owner_url = _require(settings.database_url, "DATABASE_URL")
-    upgrade(owner_url)
-    engine = make_engine(logins.prepare(settings, owner_url, embedded=False), pool_size=1,
-                         app_role=logins.APP_LOGIN)
-    ensure_default_pipeline(engine, settings.currency)
-    record_loop_settings(engine, settings.deviation_threshold)
-    engine.dispose()
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    with _database(settings, admin=True, create=True) as owner_url:
+        upgrade(owner_url)
+        app_url = logins.prepare(settings, owner_url, embedded=not settings.database_url)
+        engine = _engine(app_url, pool_size=1)
+        ensure_default_pipeline(engine, settings.currency)
+        record_loop_settings(engine, settings.deviation_threshold)
+        engine.dispose()
     typer.echo("migrations applied")
 
 
 @app.command()
 def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
-        workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1) -> None:
+        workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+        data_dir: DataDir = None) -> None:
     """Serve the HTTP API."""
     import uvicorn
-    settings = _settings(database_url=database_url, host=host, port=port)
-    _name_connections("api")
-    os.environ["DATABASE_URL"] = _service_url(settings)  # the API process never sees the owner's URL
-    uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level="warning", access_log=False)
+    settings = _settings(database_url=database_url, host=host, port=port, data_dir=data_dir)
+    with _database(settings) as url:
+        _name_connections("api")
+        os.environ["DATABASE_URL"] = url  # the API process never sees the owner's URL
+        uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, log_level="warning", access_log=False)
 
 
 @app.command()
 def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
-          topic: Topic = None) -> None:
+          topic: Topic = None, data_dir: DataDir = None) -> None:
     """Publish committed events to Kafka in commit order (one active relay; others stand by)."""
     from events.relay import Relay, RelayConfig
     _logging()
-    _name_connections("relay")
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
-                         topic=topic)
-    engine = _engine(settings, pool_size=3)
-    config = RelayConfig(bootstrap=_require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
-                         topic=settings.topic, partitions=settings.partitions,
-                         batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds)
-    Relay(engine, config).run(_stop_on_signals())
-    engine.dispose()
+                         topic=topic, data_dir=data_dir)
+    config = RelayConfig(bootstrap=_bootstrap(settings), topic=settings.topic,
+                         partitions=settings.partitions, batch=settings.relay_batch,
+                         poll_seconds=settings.relay_poll_seconds)
+    with _database(settings) as url:
+        _name_connections("relay")
+        engine = _engine(url, pool_size=3)
+        Relay(engine, config).run(_stop_on_signals())
+        engine.dispose()
 
 
 @app.command()
 def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
-            topic: Topic = None) -> None:
+            topic: Topic = None, data_dir: DataDir = None) -> None:
     """Apply events from Kafka to the read models (a consumer-group member; run several)."""
     from projections.worker import Worker
     _logging()
-    _name_connections("worker")
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
-                         topic=topic)
-    engine = _engine(settings, pool_size=2)
-    Worker(engine, _require(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
-           settings.topic).run(_stop_on_signals())
-    engine.dispose()
+                         topic=topic, data_dir=data_dir)
+    bootstrap = _bootstrap(settings)
+    with _database(settings) as url:
+        _name_connections("worker")
+        engine = _engine(url, pool_size=2)
+        Worker(engine, bootstrap, settings.topic).run(_stop_on_signals())
+        engine.dispose()
 
 
 @app.command()
-def watch(database_url: DatabaseUrl = None) -> None:
+def watch(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Deviation alerts (review.opened, once per target and period) and forecast snapshots."""
     from services import watch as watching
     _logging()
-    _name_connections("watch")
-    settings = _settings(database_url=database_url)
-    engine = _engine(settings, pool_size=2)
-    watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
-                 currency=settings.currency, stalled_level=settings.stalled_review_level,
-                 every_seconds=settings.watch_seconds)
-    engine.dispose()
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    with _database(settings) as url:
+        _name_connections("watch")
+        engine = _engine(url, pool_size=2)
+        watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
+                     currency=settings.currency, stalled_level=settings.stalled_review_level,
+                     every_seconds=settings.watch_seconds)
+        engine.dispose()
 
 
 def _progress_bar(total: int):
@@ -162,21 +195,26 @@ def _progress_bar(total: int):
 @app.command()
 def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
                 help="Projections to rebuild (default: all). Known: sales.")] = None,
-            database_url: DatabaseUrl = None) -> None:
+            database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Rebuild read models from events.event into fresh tables, then swap them in atomically."""
-    from events.log_reader import settled_horizon
-    from projections import rebuild as rebuilding
     unknown = set(projections or []) - {"sales"}
     if unknown:
         typer.echo(f"unknown projection(s): {', '.join(sorted(unknown))} (known: sales)", err=True)
         raise typer.Exit(2)
-    engine = _engine(_settings(database_url=database_url), pool_size=3, admin=True)
+    with _database(_settings(database_url=database_url, data_dir=data_dir), admin=True) as url:
+        engine = _engine(url, pool_size=3, admin=True)
+        _rebuild(engine)
+        engine.dispose()
+
+
+def _rebuild(engine) -> None:
+    from events.log_reader import settled_horizon
+    from projections import rebuild as rebuilding
     bar, task = _progress_bar(rebuilding.count_events(engine, settled_horizon(engine)))
     with bar:
         through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n))
     typer.echo(f"rebuilt sales through position {through}")
     _report_projection_errors(engine)
-    engine.dispose()
 
 
 def _report_projection_errors(engine) -> None:
@@ -193,22 +231,27 @@ def _report_projection_errors(engine) -> None:
 
 @app.command()
 def replay(until: Annotated[str, typer.Option(help="A position (integer) or a recorded-time timestamp.")],
-           database_url: DatabaseUrl = None) -> None:
+           database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Build the read models as they were at a past moment into a separate schema (for auditors)."""
     from datetime import datetime
-    from events.log_reader import settled_horizon
-    from projections import rebuild as rebuilding
-    engine = _engine(_settings(database_url=database_url), pool_size=3, admin=True)
     position, recorded = (int(until), None) if until.isdigit() else (None, datetime.fromisoformat(until))
     if recorded is not None and recorded.tzinfo is None:
         typer.echo("--until timestamps need a timezone (e.g. 2026-11-01T00:00:00Z)", err=True)
         raise typer.Exit(2)
+    with _database(_settings(database_url=database_url, data_dir=data_dir), admin=True) as url:
+        engine = _engine(url, pool_size=3, admin=True)
+        _replay(engine, position, recorded)
+        engine.dispose()
+
+
+def _replay(engine, position: int | None, recorded) -> None:
+    from events.log_reader import settled_horizon
+    from projections import rebuild as rebuilding
     upto = min(settled_horizon(engine), position) if position is not None else settled_horizon(engine)
     bar, task = _progress_bar(rebuilding.count_events(engine, upto, recorded))
     with bar:
         schema = rebuilding.replay(engine, position, recorded, progress=lambda n: bar.advance(task, n))
     typer.echo(f"replayed into schema {schema}")
-    engine.dispose()
 
 
 @app.command()
@@ -247,11 +290,13 @@ def _post_batch(client, items: list[dict]) -> int:
 
 
 @app.command()
-def verify(database_url: DatabaseUrl = None) -> None:
+def verify(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""
     from events.verify import verify_chains
-    engine = _engine(_settings(database_url=database_url), pool_size=1)
-    result = verify_chains(engine)
+    with _database(_settings(database_url=database_url, data_dir=data_dir)) as url:
+        engine = _engine(url, pool_size=1)
+        result = verify_chains(engine)
+        engine.dispose()
     typer.echo(json.dumps({"ok": result.ok, "events_checked": result.events_checked,
                            "streams_checked": result.streams_checked,
                            "first_broken": result.first_broken}, indent=2))
@@ -259,7 +304,7 @@ def verify(database_url: DatabaseUrl = None) -> None:
 
 
 @app.command()
-def up(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
+def up(database_url: UpDatabaseUrl = None, kafka_bootstrap_servers: UpKafkaServers = None,
        topic: Topic = None, host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
     """Start everything: database and broker (embedded unless configured), migrations, API, relay."""
     from services.launcher import run_all

@@ -8,7 +8,7 @@ import threading
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from infra import logins
+from infra import broker_address, logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
@@ -25,7 +25,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
     supervisor = Supervisor()
     try:
         database_url = settings.database_url or _embedded_postgres(supervisor, settings)
-        broker = None if settings.kafka_bootstrap_servers else _embedded_broker(supervisor)
+        broker = None if settings.kafka_bootstrap_servers else _embedded_broker(supervisor, settings)
         bootstrap = broker.bootstrap if broker else settings.kafka_bootstrap_servers
         app_url = _migrate(settings, database_url, embedded=not settings.database_url)
         _start_services(supervisor, settings, app_url, bootstrap, broker)
@@ -39,6 +39,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         return 1
     finally:
         supervisor.stop()
+        broker_address.forget(settings.data_dir)
 
 
 def _embedded_postgres(supervisor: Supervisor, settings: Settings) -> str:
@@ -48,9 +49,11 @@ def _embedded_postgres(supervisor: Supervisor, settings: Settings) -> str:
     return url
 
 
-def _embedded_broker(supervisor: Supervisor) -> EmbeddedBroker:
+def _embedded_broker(supervisor: Supervisor, settings: Settings) -> EmbeddedBroker:
+    """Its address goes into the data dir too, for `relay`/`project` run by hand beside `up`."""
     broker = EmbeddedBroker(die_with_parent=True)
     supervisor.start(broker)
+    broker_address.record(settings.data_dir, broker.bootstrap)
     log.info("embedded Kafka-protocol broker (Tansu) on %s", broker.bootstrap)
     return broker
 

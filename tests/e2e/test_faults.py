@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from tests.e2e.test_up import Up, wait_until
+from tests.e2e.helpers import Up, wait_until
 from tests.integration.worker_helpers import caught_up, rebuilt, tables
 
 pytestmark = pytest.mark.slow

@@ -1,81 +1,13 @@
 """`dealtrail up` as a user runs it: embedded Postgres and broker, the README's curl session,
 events in Postgres and on the Kafka topic, Ctrl-C stops everything."""
-import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
-import pytest
 
-from infra.embedded import free_port
+from tests.e2e.helpers import Up, wait_until
 from tests.integration.kafka_helpers import read_topic
-
-
-class Up:
-    def __init__(self, tmp_path):
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--port", str(self.port),
-             "--data-dir", str(tmp_path / "data")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
-        self.lines: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def _collect(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def wait_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "".join(self.lines)
-            try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("not ready:\n" + "".join(self.lines))
-
-    def broker(self) -> str:
-        for line in self.lines:
-            match = re.search(r"broker \(Tansu\) on (\S+)", line)
-            if match:
-                return match.group(1)
-        raise AssertionError("broker address not logged")
-
-    def interrupt(self, timeout=30) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()  # its children get SIGTERM (parent-death signal)
-            return self.proc.wait()
-
-
-def wait_until(fetch, ready, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if ready(value) or time.monotonic() > deadline:
-            assert ready(value), value
-            return value
-        time.sleep(0.3)
-
-
-@pytest.fixture()
-def up(tmp_path):
-    running = Up(tmp_path)
-    yield running
-    if running.proc.poll() is None:
-        running.interrupt()
 
 
 def test_up_runs_the_readme_session_end_to_end(up, tmp_path):

@@ -1,0 +1,68 @@
+"""Drive `dealtrail up` as a user does: a subprocess with its own --data-dir and port."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from infra.embedded import free_port
+
+
+class Up:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.data_dir = tmp_path / "data"
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "up", "--port", str(self.port),
+             "--data-dir", str(self.data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+        self.lines: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def _collect(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.lines)
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("not ready:\n" + "".join(self.lines))
+
+    def broker(self) -> str:
+        for line in self.lines:
+            match = re.search(r"broker \(Tansu\) on (\S+)", line)
+            if match:
+                return match.group(1)
+        raise AssertionError("broker address not logged")
+
+    def interrupt(self, timeout=30) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # its children get SIGTERM (parent-death signal)
+            return self.proc.wait()
+
+
+def wait_until(fetch, ready, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if ready(value) or time.monotonic() > deadline:
+            assert ready(value), value
+            return value
+        time.sleep(0.3)
