@@ -11,7 +11,7 @@ Applying an event also says what changed (`Change`s); projections turn those int
 (stage visits, funnel movements, activity), the write side ignores them."""
 from collections.abc import Iterable, Mapping
 from copy import copy
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -319,50 +319,3 @@ _HANDLERS = {
     "deal.reopened": _reopened, "deal.owner_changed": _owner, "deal.feedback_recorded": _feedback,
     "deal.updated": _updated,
 }
-
-
-# Stored form (events.stream_head.state) and the API's view.
-_DECIMALS = {"expected_amount", "latest_quote_amount", "signed_amount"}
-_TIMES = {"created_at", "stage_entered_at", "closed_at", "last_contact_at", "last_quote_at"}
-
-
-def to_json(state: DealState) -> dict[str, Any]:
-    out: dict[str, Any] = {"fold_version": FOLD_VERSION}
-    for f in fields(state):
-        value = getattr(state, f.name)
-        if isinstance(value, Decimal):
-            value = format(value, "f")
-        elif isinstance(value, (datetime, date)):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    out["set_at"] = {k: [at.isoformat(), version] for k, (at, version) in state.set_at.items()}
-    return out
-
-
-def from_json(data: Mapping[str, Any]) -> DealState | None:
-    """The stored state, or None if it was stored by another fold version (fold it again)."""
-    if data.get("fold_version") != FOLD_VERSION:
-        return None
-    values = {k: v for k, v in data.items() if k != "fold_version"}
-    for name in _DECIMALS:
-        values[name] = _money(values.get(name))
-    for name in _TIMES:
-        values[name] = None if values.get(name) is None else datetime.fromisoformat(values[name])
-    values["expected_close_date"] = _date(values.get("expected_close_date"))
-    values["stages"] = tuple(values.get("stages") or ())
-    values["set_at"] = {k: (datetime.fromisoformat(at), version) for k, (at, version) in values.get("set_at", {}).items()}
-    return DealState(**values)
-
-
-def as_api(state: DealState) -> dict[str, Any]:
-    """GET /v1/deals/{id}: the state, with the derived amount and stall clock."""
-    body = to_json(state)
-    for name in ("fold_version", "set_at"):
-        body.pop(name)
-    body["customer"] = {"id": state.customer_id, "name": state.customer_name, "segment": state.segment,
-                        "region": state.region}
-    body["current_amount"] = None if state.current_amount is None else format(state.current_amount, "f")
-    body["last_activity_at"] = state.last_activity_at.isoformat() if state.last_activity_at else None
-    return body

@@ -13,7 +13,8 @@ from services.api.deps import EngineDep, OriginDep, SettingsDep
 from services.api.errors import documented
 from services.api.params import AsOf
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
-from domain.deal import DealState, as_api, fold
+from domain.deal import DealState, fold
+from domain.deal_codec import as_api
 from domain.pipelines import known
 from services.appending import Command, append_events, load_state
 from domain.errors import DealNotFound

@@ -1,0 +1,65 @@
+"""A deal's state as stored (events.stream_head.state, with the fold's version) and as the API
+shows it. Pure."""
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.deal import FOLD_VERSION, DealState
+
+
+def _money(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+_DECIMALS = {"expected_amount", "latest_quote_amount", "signed_amount"}
+_TIMES = {"created_at", "stage_entered_at", "closed_at", "last_contact_at", "last_quote_at"}
+
+
+def to_json(state: DealState) -> dict[str, Any]:
+    out: dict[str, Any] = {"fold_version": FOLD_VERSION}
+    for f in fields(state):
+        value = getattr(state, f.name)
+        if isinstance(value, Decimal):
+            value = format(value, "f")
+        elif isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    out["set_at"] = {k: [at.isoformat(), version] for k, (at, version) in state.set_at.items()}
+    return out
+
+
+def from_json(data: Mapping[str, Any]) -> DealState | None:
+    """The stored state, or None if it was stored by another fold version (fold it again)."""
+    if data.get("fold_version") != FOLD_VERSION:
+        return None
+    values = {k: v for k, v in data.items() if k != "fold_version"}
+    for name in _DECIMALS:
+        values[name] = _money(values.get(name))
+    for name in _TIMES:
+        values[name] = None if values.get(name) is None else datetime.fromisoformat(values[name])
+    values["expected_close_date"] = _date(values.get("expected_close_date"))
+    values["stages"] = tuple(values.get("stages") or ())
+    values["set_at"] = {k: (datetime.fromisoformat(at), version) for k, (at, version) in values.get("set_at", {}).items()}
+    return DealState(**values)
+
+
+def as_api(state: DealState) -> dict[str, Any]:
+    """GET /v1/deals/{id}: the state, with the derived amount and stall clock."""
+    body = to_json(state)
+    for name in ("fold_version", "set_at"):
+        body.pop(name)
+    body["customer"] = {"id": state.customer_id, "name": state.customer_name, "segment": state.segment,
+                        "region": state.region}
+    body["current_amount"] = None if state.current_amount is None else format(state.current_amount, "f")
+    body["last_activity_at"] = state.last_activity_at.isoformat() if state.last_activity_at else None
+    return body
