@@ -81,13 +81,13 @@ def note_new(touched: Touched, facts: DealFacts) -> None:
     created = facts.current["created_at"].astimezone(timezone.utc).date()
     touched.cohorts.add((facts.current["pipeline"], created))
     for row in facts.funnel:
-        touched.funnel.add((row[3], row[4], row[5], row[6]))
+        touched.funnel.add((row.pipeline, row.stage, row.owner_id, row.team_id))
     for row in facts.activity:
-        touched.rep(row[5], row[4])
-        touched.team(row[6], row[4])
+        touched.rep(row.owner_id, row.month)
+        touched.team(row.team_id, row.month)
     for row in facts.visits:
-        touched.rep(row[9], _month(row[4]))
-        touched.team(row[10], _month(row[4]))
+        touched.rep(row.owner_id, _month(row.entered_at))
+        touched.team(row.team_id, _month(row.entered_at))
 
 
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:

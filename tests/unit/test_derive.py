@@ -30,7 +30,8 @@ class Stream:
 
 
 def visits(facts):
-    return [(v[1], v[2], v[8], v[7], v[6] / 86400 if v[6] is not None else None) for v in facts.visits]
+    return [(v.stage, v.visit, v.entered_by, v.exit_to, v.dwell_seconds / 86400 if v.dwell_seconds is not None else None)
+            for v in facts.visits]
 
 
 def test_straight_path_to_won():
@@ -44,8 +45,8 @@ def test_straight_path_to_won():
     c = f.current
     assert (c["status"], c["stage"], c["furthest_stage_index"], c["signed_amount"]) == ("won", "won", 5, Decimal("900"))
     assert c["entered_stages"] == ["lead", "contacted", "proposal"]
-    assert f.cycle[1] == "won" and f.cycle[-1] == 10.0
-    assert [a[2] for a in f.activity] == ["created", "won"]
+    assert f.cycle.outcome == "won" and f.cycle.cycle_days == 10.0
+    assert [a.kind for a in f.activity] == ["created", "won"]
 
 
 def test_skip_is_marked_and_reaches_skipped_stages():
@@ -66,8 +67,8 @@ def test_regression_and_re_entry_add_visits():
     assert [(v[0], v[1], v[2]) for v in visits(f)] == [
         ("lead", 1, "create"), ("contacted", 1, "move"), ("proposal", 1, "skip"),
         ("contacted", 2, "regression"), ("proposal", 2, "skip")]
-    regressed = [r for r in f.funnel if r[9] == 1]
-    assert [(r[4], r[2]) for r in regressed] == [("proposal", (T0 + timedelta(days=4)).date())]
+    regressed = [r for r in f.funnel if r.regressed == 1]
+    assert [(r.stage, r.day) for r in regressed] == [("proposal", (T0 + timedelta(days=4)).date())]
     assert f.current["furthest_stage_index"] == 3
 
 
@@ -77,8 +78,8 @@ def test_reopened_deal_cycle_ends_at_final_close_and_old_loss_does_not_count():
     s.add("deal.reopened", 7, {"to_stage": "proposal"})
     s.add("deal.signed", 9, {"amount": "500", "currency": "USD"})
     f = s.facts()
-    assert [a[2] for a in f.activity] == ["created", "won"]
-    assert f.cycle[1] == "won" and f.cycle[-1] == 9.0
+    assert [a.kind for a in f.activity] == ["created", "won"]
+    assert f.cycle.outcome == "won" and f.cycle.cycle_days == 9.0
     assert visits(f) == [("lead", 1, "create", "lost", 5.0), ("proposal", 1, "reopen", "won", 2.0)]
     assert f.current["lost_reason"] is None
 
@@ -117,7 +118,7 @@ def test_attribution_follows_owner_at_the_moment():
     s.add("deal.feedback_recorded", 4, {"score": 4})
     s.add("deal.signed", 5, {"amount": "700", "currency": "USD"})
     f = s.facts()
-    assert [(a[2], a[5], a[6]) for a in f.activity] == [
+    assert [(a.kind, a.owner_id, a.team_id) for a in f.activity] == [
         ("created", "r1", "t1"), ("contact", "r1", "t1"), ("contact", "r2", "t2"),
         ("feedback", "r2", "t2"), ("won", "r2", "t2")]
     assert f.current["created_owner_id"] == "r1" and f.current["owner_id"] == "r2"
@@ -130,11 +131,11 @@ def test_funnel_deltas_balance_and_track_amounts():
     f = s.facts()
     by_stage = {}
     for r in f.funnel:
-        open_count, amount = by_stage.get(r[4], (0, Decimal(0)))
-        by_stage[r[4]] = (open_count + r[11], amount + r[12])
+        open_count, amount = by_stage.get(r.stage, (0, Decimal(0)))
+        by_stage[r.stage] = (open_count + r.open_delta, amount + r.amount_delta)
     assert by_stage == {"lead": (0, Decimal(0)), "contacted": (1, Decimal("1500"))}
     assert f.current["current_amount"] == Decimal("1500")
-    assert [(a[1], a[3]) for a in f.amounts] == [(T0, Decimal("1000")), (T0 + timedelta(days=2), Decimal("1500"))]
+    assert [(a.valid_from, a.amount) for a in f.amounts] == [(T0, Decimal("1000")), (T0 + timedelta(days=2), Decimal("1500"))]
 
 
 def test_created_in_later_stage_passes_earlier_ones():
