@@ -27,14 +27,18 @@ SELECT extract(epoch FROM now() - c.updated_at) AS moved_ago,
                                    ORDER BY e.position LIMIT 1)) AS waiting
 FROM (SELECT 1) AS one LEFT JOIN events.relay_checkpoint c ON c.relay = 'main'
 """)
+# The oldest event the projection has not applied: the first one above its watermark whose stream
+# is not applied that far (a short walk: above the watermark lies only the lag).
 _WORKER = text("""
-WITH c AS (SELECT max(position) AS position, max(updated_at) AS updated_at
-           FROM read_models.projection_checkpoint WHERE projection = 'sales')
-SELECT extract(epoch FROM now() - c.updated_at) AS moved_ago,
-       extract(epoch FROM now() - (SELECT e.recorded_at FROM events.event e
-                                   WHERE e.position > coalesce(c.position, 0) AND e.deal_id NOT LIKE '%:%'
-                                   ORDER BY e.position LIMIT 1)) AS waiting
-FROM c
+SELECT extract(epoch FROM now() - (SELECT max(updated_at) FROM read_models.projection_checkpoint
+                                   WHERE projection = 'sales')) AS moved_ago,
+       extract(epoch FROM now() - (
+           SELECT e.recorded_at FROM events.event e
+           WHERE e.position > (SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint
+                               WHERE projection = 'sales' AND partition = -1)
+             AND NOT EXISTS (SELECT 1 FROM read_models.projection_stream s WHERE s.projection = 'sales'
+                             AND s.stream_id = e.deal_id AND s.position >= e.position)
+           ORDER BY e.position LIMIT 1)) AS waiting
 """)
 
 
