@@ -3,13 +3,16 @@
 The saved digest is trusted because its signature checks with the public key the auditor holds.
 The current tree's head and the RFC 9162 consistency proof come from the database (or the API);
 the proof must take the saved root to the current root. If it does not, history below the saved
-size was rewritten; given a trusted copy of the old leaves (an export of event hashes, taken when
-the digest was), the first rewritten leaf is found in O(log n) node comparisons."""
+size was rewritten; given a trusted copy of the old leaves (an export of event hashes, taken
+when the digest was), the first rewritten leaf is found in O(log n) node comparisons. On the
+database it then re-hashes every event into its leaf (O(n), streaming): a rewrite that leaves
+the audit tables alone keeps the tree's own proofs valid."""
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from events import ledger
+from events.ledger_leaves import first_stale_leaf
 from events.digest import check_digest
 from events.merkle import MemoryNodes, event_leaf_hash, first_difference, verify_consistency
 
@@ -35,9 +38,13 @@ def check_with_database(engine, saved: dict, public_key: str, export: Path | Non
                               "history was deleted")
     with engine.connect() as conn:
         proof = ledger.consistency(conn, size, now.tree_size)
-        if verify_consistency(size, now.tree_size, saved_root, now.root_hash, proof):
-            return Outcome(True, f"ok: the log of {now.tree_size} events extends the digest of {size}")
-        return Outcome(False, _rewritten(conn, size, saved_root, export))
+        if not verify_consistency(size, now.tree_size, saved_root, now.root_hash, proof):
+            return Outcome(False, _rewritten(conn, size, saved_root, export))
+        stale = first_stale_leaf(conn, now.tree_size, now.last_position)
+    if stale:
+        return Outcome(False, f"the events no longer match the tree: leaf {stale.leaf_index} (position "
+                              f"{stale.position}, event_id {stale.event_id}): {stale.reason}")
+    return Outcome(True, f"ok: the log of {now.tree_size} events extends the digest of {size}")
 
 
 def check_with_api(client, saved: dict, public_key: str) -> Outcome:

@@ -171,7 +171,7 @@ def watch(database_url: DatabaseUrl = None, kafka_bootstrap_servers: WatchKafkaS
           data_dir: DataDir = None) -> None:
     """Deviation alerts (review.opened, once per target and period), forecast snapshots, and signed
     ledger digests (published to Kafka `dealtrail.digests` when a broker is configured)."""
-    from infra.audit_key import signing_key
+    from services.audit_key import signing_key
     from services import watch as watching
     from services.digests import DigestDuty
     _logging()
@@ -354,7 +354,7 @@ def _check_via_api(checking, saved: dict, api_url: str, api_key: str | None, pub
 
 def _check_via_database(checking, saved: dict, settings: Settings, public_key: str | None, export):
     from events.digest import load_private_key, public_key_hex
-    from infra.audit_key import key_path
+    from services.audit_key import key_path
     if public_key is None:
         path = key_path(settings)
         if not path.exists():

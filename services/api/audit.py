@@ -1,6 +1,6 @@
 """Ledger digests and proofs (SPEC §5) for auditors: signed tree heads, inclusion and consistency
 proofs, hex everywhere. Every call first extends the tree to the committed log, so a digest or
-proof is as fresh as the log; the API signs digests itself (the key of infra.audit_key), while
+proof is as fresh as the log; the API signs digests itself (the key of services.audit_key), while
 `dealtrail watch` records and publishes them periodically. Auth is added where the app is wired."""
 from typing import Annotated
 from uuid import UUID
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from domain.errors import EventNotFound, InvalidQuery
 from events import ledger
 from events.digest import public_key_document
-from infra.audit_key import signing_key
+from services.audit_key import signing_key
 from services import digests
 from services.api.deps import EngineDep
 from services.api.errors import documented

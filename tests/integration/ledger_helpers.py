@@ -22,7 +22,7 @@ def leaves(engine):
     return [event_leaf_hash(env.hash) for env in all_envelopes(engine)]
 
 
-def rewrite_consistently(engine, deal_id: str, version: int, change) -> None:
+def rewrite_consistently(engine, deal_id: str, version: int, change, rebuild_tree: bool = True) -> None:
     """What a superuser can do: with triggers off, change one event's data, re-hash the deal's
     chain and its stream_head (so `dealtrail verify` still says ok), then rebuild the audit
     tables from the rewritten log so they are consistent with it too."""
@@ -31,6 +31,8 @@ def rewrite_consistently(engine, deal_id: str, version: int, change) -> None:
         with owner.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             _rehash(conn, deal_id, version, change)
+            if not rebuild_tree:
+                return
             conn.execute(text("DELETE FROM audit.merkle_node; DELETE FROM audit.leaf; "
                               "UPDATE audit.merkle_frontier SET tree_size = 0, last_position = 0, "
                               "frontier = '{\"tree_size\": 0, \"hashes\": []}'"))

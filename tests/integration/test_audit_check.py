@@ -7,11 +7,14 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from events.digest import generate_private_key, public_key_hex
 from events.verify import verify_chains
-from services import digests, watch
+from infra.settings import Settings
+from services import audit_check, digests, watch
+from services.api.app import create_app
 from services.cli import app
 from tests import factories as f
 from tests.integration.kafka_helpers import read_topic
@@ -61,6 +64,30 @@ def test_a_consistent_rewrite_after_the_digest_is_detected(saved):
     named = check(engine, key, path, "--export", str(export))
     assert named.exit_code == 1 and f"event_id {rewritten.event_id}" in named.output
     assert f"position {rewritten.position}" in named.output
+
+
+def test_a_rewrite_that_leaves_the_tree_alone_is_detected(saved):
+    engine, key, path, _ = saved
+    rewrite_consistently(engine, "c", 1, lambda data: {**data, "title": "other"}, rebuild_tree=False)
+    assert verify_chains(engine).ok
+    rewritten = next(env for env in all_envelopes(engine) if env.deal_id == "c" and env.stream_version == 1)
+    result = check(engine, key, path)
+    assert result.exit_code == 1 and "no longer match the tree" in result.output
+    assert f"event_id {rewritten.event_id}" in result.output
+
+
+def test_the_check_through_the_api(fresh_engine, tmp_path):
+    settings = Settings(DATABASE_URL="unused", DEALTRAIL_AUDIT_KEY_FILE=tmp_path / "audit.key")
+    append(fresh_engine, "a", f.created())
+    with TestClient(create_app(settings, engine=fresh_engine)) as client:
+        public = client.get("/v1/audit/public-key").json()["public_key"]
+        old = client.get("/v1/audit/digest").json()
+        append(fresh_engine, "b", f.created())
+        outcome = audit_check.check_with_api(client, old, public)
+        assert outcome.ok and outcome.message.endswith(f"extends the digest of {old['tree_size']}")
+        rewrite_consistently(fresh_engine, "a", 1, lambda data: {**data, "title": "other"})
+        outcome = audit_check.check_with_api(client, old, public)
+        assert not outcome.ok and "rewritten" in outcome.message
 
 
 def test_a_digest_signed_by_another_key_is_refused(saved):

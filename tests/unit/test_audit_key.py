@@ -3,7 +3,7 @@ import stat
 from pathlib import Path
 
 from events.digest import public_key_hex
-from infra.audit_key import key_path, load_or_create
+from services.audit_key import key_path, load_or_create
 from infra.settings import Settings
 
 
