@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     deviation_threshold: Decimal = Field(default=Decimal("0.2"), ge=0, lt=1, alias="DEALTRAIL_DEVIATION_THRESHOLD")
     watch_seconds: float = Field(default=30.0, gt=0, alias="DEALTRAIL_WATCH_SECONDS")
     stalled_review_level: int = Field(default=5, ge=0, alias="DEALTRAIL_STALLED_REVIEW_LEVEL")
+    # Ledger digests (services.audit_key, services.digests): the signing key, and how often watch records one.
+    audit_key_file: Path | None = Field(default=None, alias="DEALTRAIL_AUDIT_KEY_FILE")
+    digest_seconds: float = Field(default=60.0, gt=0, alias="DEALTRAIL_DIGEST_SECONDS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""

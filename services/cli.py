@@ -32,6 +32,9 @@ UpDatabaseUrl = Annotated[Optional[str], typer.Option(
 UpKafkaServers = Annotated[Optional[str], typer.Option(
     "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS",
     help="Kafka bootstrap servers (default: an embedded in-memory broker on a free port).")]
+WatchKafkaServers = Annotated[Optional[str], typer.Option(
+    "--kafka-bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS",
+    help="Kafka bootstrap servers to publish ledger digests to (dealtrail.digests); none: not published.")]
 Topic = Annotated[Optional[str], typer.Option("--topic", envvar="DEALTRAIL_TOPIC")]
 Host = Annotated[Optional[str], typer.Option("--host", envvar="DEALTRAIL_HOST")]
 Port = Annotated[Optional[int], typer.Option("--port", envvar="DEALTRAIL_PORT")]
@@ -164,17 +167,23 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
 
 
 @app.command()
-def watch(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """Deviation alerts (review.opened, once per target and period) and forecast snapshots."""
+def watch(database_url: DatabaseUrl = None, kafka_bootstrap_servers: WatchKafkaServers = None,
+          data_dir: DataDir = None) -> None:
+    """Deviation alerts (review.opened, once per target and period), forecast snapshots, and signed
+    ledger digests (published to Kafka `dealtrail.digests` when a broker is configured)."""
+    from services.audit_key import signing_key
     from services import watch as watching
+    from services.digests import DigestDuty
     _logging()
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
+                         data_dir=data_dir)
+    digests = DigestDuty(signing_key(settings), settings.kafka_bootstrap_servers, settings.digest_seconds)
     with _database(settings) as url:
         _name_connections("watch")
         engine = _engine(url, pool_size=2)
         watching.run(engine, _stop_on_signals(), threshold=settings.deviation_threshold,
                      currency=settings.currency, stalled_level=settings.stalled_review_level,
-                     every_seconds=settings.watch_seconds)
+                     every_seconds=min(settings.watch_seconds, settings.digest_seconds), digests=digests)
         engine.dispose()
 
 
@@ -301,6 +310,63 @@ def verify(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
                            "streams_checked": result.streams_checked,
                            "first_broken": result.first_broken}, indent=2))
     raise typer.Exit(0 if result.ok else 1)
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="Ledger digests: check the log against a saved one.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("check")
+def audit_check(
+        digest: Annotated[Path, typer.Option("--digest", exists=True, dir_okay=False,
+                                             help="A digest saved earlier (JSON from GET /v1/audit/digest).")],
+        public_key: Annotated[Optional[str], typer.Option(
+            "--public-key", envvar="DEALTRAIL_AUDIT_PUBLIC_KEY",
+            help="The signer's Ed25519 public key, hex (default: from the key file of --data-dir / "
+                 "DEALTRAIL_AUDIT_KEY_FILE, or GET /v1/audit/public-key with --api-url).")] = None,
+        export: Annotated[Optional[Path], typer.Option(
+            "--export", exists=True, dir_okay=False,
+            help="NDJSON export (one event with its `hash` a line, position order) taken when the "
+                 "digest was: names the first rewritten event.")] = None,
+        api_url: Annotated[Optional[str], typer.Option("--api-url", help="Check through a running API.")] = None,
+        api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="DEALTRAIL_API_KEY")] = None,
+        database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Prove that the log extends a saved digest; exit 1 naming the problem if it does not."""
+    from services import audit_check as checking
+    saved = checking.load_digest(digest)
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    if api_url:
+        outcome = _check_via_api(checking, saved, api_url, api_key, public_key)
+    else:
+        outcome = _check_via_database(checking, saved, settings, public_key, export)
+    typer.echo(outcome.message, err=not outcome.ok)
+    raise typer.Exit(0 if outcome.ok else 1)
+
+
+def _check_via_api(checking, saved: dict, api_url: str, api_key: str | None, public_key: str | None):
+    import httpx
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
+        if public_key is None:
+            public_key = client.get("/v1/audit/public-key").raise_for_status().json()["public_key"]
+        return checking.check_with_api(client, saved, public_key)
+
+
+def _check_via_database(checking, saved: dict, settings: Settings, public_key: str | None, export):
+    from events.digest import load_private_key, public_key_hex
+    from services.audit_key import key_path
+    if public_key is None:
+        path = key_path(settings)
+        if not path.exists():
+            typer.echo(f"no --public-key given and no key file at {path}", err=True)
+            raise typer.Exit(2)
+        public_key = public_key_hex(load_private_key(path.read_bytes()))
+    with _database(settings) as url:
+        engine = _engine(url, pool_size=2)
+        try:
+            return checking.check_with_database(engine, saved, public_key, export)
+        finally:
+            engine.dispose()
 
 
 @app.command()

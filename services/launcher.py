@@ -78,7 +78,8 @@ def _start_services(supervisor: Supervisor, settings: Settings, database_url: st
     for with its own partition count (Tansu does, whatever the client asks)."""
     env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "DEALTRAIL_TOPIC": settings.topic, "DEALTRAIL_HOST": settings.host,
-           "DEALTRAIL_PORT": str(settings.port), "PYTHONUNBUFFERED": "1"}
+           "DEALTRAIL_PORT": str(settings.port), "PYTHONUNBUFFERED": "1",
+           "DEALTRAIL_DATA_DIR": str(settings.data_dir.resolve())}  # audit.key of api and watch
     output = Output()
 
     def child(name: str, grace: float = 5.0) -> ChildProcess:

@@ -5,7 +5,9 @@
   restart) finds the review already there;
 - opens one `review.opened` (trigger=stalled) per rep and month past the stalled level;
 - takes the forecast snapshot of the current month, quarter and year for the company, each
-  team and each rep (marked partial when taken after the period started).
+  team and each rep (marked partial when taken after the period started);
+- extends the ledger's Merkle tree and records a signed digest, published to Kafka
+  `dealtrail.digests` (services.digests; every DEALTRAIL_DIGEST_SECONDS, when given a key).
 Each duty, and each item within a duty, stands alone: one that fails is logged and retried
 next round while the others go on. Reviews are opened once by their derived id, whatever their
 figures say by the time a second round sees them.
@@ -145,11 +147,14 @@ def _snapshot(engine: Engine, item: tuple[str, str, str], now: datetime) -> bool
 
 
 def run_round(engine: Engine, now: datetime, *, threshold: Decimal, currency: str,
-              stalled_level: int = 0) -> dict:
-    """One round of every duty; a duty that fails is logged and reported as None."""
+              stalled_level: int = 0, digests=None) -> dict:
+    """One round of every duty; a duty that fails is logged and reported as None.
+    `digests` is a services.digests.DigestDuty (None: no digest duty)."""
     duties = {"deviations": lambda: check_deviations(engine, now, threshold, currency),
               "stalled": lambda: check_stalled(engine, now, stalled_level, currency),
               "snapshots": lambda: take_snapshots(engine, now)}
+    if digests is not None:
+        duties["digest"] = lambda: digests(engine, now)
     done = {}
     for name, duty in duties.items():
         try:
@@ -161,9 +166,9 @@ def run_round(engine: Engine, now: datetime, *, threshold: Decimal, currency: st
 
 
 def run(engine: Engine, stop: threading.Event, *, threshold: Decimal, currency: str,
-        stalled_level: int = 0, every_seconds: float = 30.0) -> None:
+        stalled_level: int = 0, every_seconds: float = 30.0, digests=None) -> None:
     record_loop_settings(engine, threshold)  # the view judges targets as this watcher does
     while not stop.is_set():
         run_round(engine, datetime.now(timezone.utc), threshold=threshold, currency=currency,
-                  stalled_level=stalled_level)
+                  stalled_level=stalled_level, digests=digests)
         stop.wait(every_seconds)

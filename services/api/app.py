@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deal_list, deals, errors, health, log, loop, metrics, reports, strict
+from services.api import audit, deal_list, deals, errors, health, log, loop, metrics, reports, strict
 from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
@@ -36,6 +36,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
-                   reports.router, loop.router, health.router):
+                   reports.router, loop.router, health.router, audit.router):
         app.include_router(router)
     return app
