@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     deviation_threshold: Decimal = Field(default=Decimal("0.2"), ge=0, lt=1, alias="DEALTRAIL_DEVIATION_THRESHOLD")
     watch_seconds: float = Field(default=30.0, gt=0, alias="DEALTRAIL_WATCH_SECONDS")
     stalled_review_level: int = Field(default=5, ge=0, alias="DEALTRAIL_STALLED_REVIEW_LEVEL")
+    metrics_public: bool = Field(default=False, alias="DEALTRAIL_METRICS_PUBLIC")  # else loopback only
+    auth_cache_seconds: float = Field(default=5.0, ge=0, alias="DEALTRAIL_AUTH_CACHE_SECONDS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""
