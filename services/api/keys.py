@@ -7,10 +7,12 @@ from starlette.concurrency import run_in_threadpool
 
 from events.schema import DEAL_ID_PATTERN
 from services import keys
+from services.api.bodies import EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep
 from services.api.errors import documented
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=documented(422))
+router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=limited_route(EVENT_BODY_LIMIT),
+                   responses=documented(422))
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]( ?[\x21-\x7e])*$")]
 OwnerId = Annotated[str, Field(pattern=DEAL_ID_PATTERN)]
 
@@ -53,7 +55,8 @@ def _iso(value) -> str | None:
     return None if value is None else value.isoformat()
 
 
-@router.post("", status_code=201, response_model=CreatedKeyOut, responses=documented(409))
+@router.post("", status_code=201, response_model=CreatedKeyOut,
+             responses=documented(409, 413, 415))
 def create_key(body: KeyIn, engine: EngineDep):
     key, secret = keys.create(engine, body.name, body.role, body.owner_id)
     return {**_out(key), "key": secret}
