@@ -1,12 +1,13 @@
 """Who may call what: every endpoint and the roles allowed, in one table (SPEC §6).
 `guard` runs before every route: open routes pass, others need a key (401) whose role the
-table allows (403). A route not in the table is admin-only unless its router carries
-`require(...)`: `app.include_router(router, dependencies=[require(Role.AUDITOR, Role.MANAGER)])`
-(admin is always allowed)."""
-from fastapi import Depends, HTTPException, Request
+table allows (403). A route not in the table is admin-only (deny by default). To open a new
+router to other roles: `app.include_router(access.allow(router, Role.AUDITOR, Role.MANAGER))`
+(admin is always allowed), or add its rows below. Keys are (method, the route's path template
+as declared on its APIRouter, prefix included)."""
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.routing import APIRoute
 
-from services.api.deps import Principal, get_principal
+from services.api.deps import get_principal
 from services.keys import Role
 
 W, M, AU, AD = Role.WRITER, Role.MANAGER, Role.AUDITOR, Role.ADMIN
@@ -48,20 +49,14 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-def forbidden(principal: Principal, what: str) -> HTTPException:
-    return HTTPException(403, f"role {principal.role} may not {what}")
-
-
-def require(*roles: Role):
-    """A dependency allowing these roles (and admin) on a router or route."""
-    allowed = frozenset(roles) | ADMIN
-
-    async def check(request: Request) -> None:
-        principal = await get_principal(request)
-        if principal.role not in allowed:
-            raise forbidden(principal, f"{request.method} {request.url.path}")
-    check.roles = allowed
-    return Depends(check)
+def allow(router: APIRouter, *roles: Role) -> APIRouter:
+    """Add every route of `router` to the table for these roles (admin always); returns it, so
+    `app.include_router(access.allow(audit.router, Role.AUDITOR))` guards a whole router."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                ACCESS[(method, route.path)] = frozenset(roles) | ADMIN
+    return router
 
 
 async def guard(request: Request) -> None:
@@ -71,15 +66,8 @@ async def guard(request: Request) -> None:
     if path in OPEN or (path == "/metrics" and _metrics_open(request)):
         return
     principal = await get_principal(request)
-    allowed = ACCESS.get((request.method.upper(), path))
-    if allowed is None and isinstance(route, APIRoute) and _has_require(route):
-        return  # the route's own require(...) decides
-    if principal.role not in (allowed or ADMIN):
-        raise forbidden(principal, f"{request.method} {path}")
-
-
-def _has_require(route: APIRoute) -> bool:
-    return any(hasattr(d.dependency, "roles") for d in route.dependencies)
+    if principal.role not in ACCESS.get((request.method.upper(), path), ADMIN):
+        raise HTTPException(403, f"role {principal.role} may not {request.method} {path}")
 
 
 def _metrics_open(request: Request) -> bool:
