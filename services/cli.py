@@ -333,8 +333,8 @@ def _keys_engine(database_url: str | None, data_dir: Path | None):
             engine.dispose()
 
 
-def _key_json(key, **extra) -> str:
-    return json.dumps({**key.to_dict(), **extra}, default=str, indent=2)
+def _key_json(api_key, **extra) -> str:
+    return json.dumps({**api_key.to_dict(), **extra}, default=str, indent=2)
 
 
 @keys_app.command("create")
