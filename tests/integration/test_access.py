@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.settings import Settings
+from services import keys
 from services.api.app import create_app
 from tests import factories as f
 from tests.integration.helpers import assert_error
@@ -82,9 +83,10 @@ def test_without_a_valid_key_every_endpoint_is_401(client, engine, endpoint, cre
     headers = {"none": {"Authorization": ""}, "invalid": bearer("dt_" + "x" * 43),
                "not bearer": {"Authorization": "Basic dXNlcjpwYXNz"}}.get(credentials)
     if credentials == "revoked":
-        headers = key_headers(engine, AD)
-        key_id = client.get("/v1/keys", headers=headers).json()["keys"][-1]["key_id"]
-        assert client.delete(f"/v1/keys/{key_id}", headers=headers).status_code == 200
+        key, secret = keys.create(engine, f"revoked-{uuid.uuid4().hex[:8]}", AD)
+        headers = bearer(secret)
+        assert client.get("/v1/keys", headers=headers).status_code == 200  # now cached
+        assert client.delete(f"/v1/keys/{key.key_id}", headers=headers).status_code == 200
     response = call(client, endpoint, headers)
     assert_error(response, 401, "unauthenticated")
     assert response.headers["WWW-Authenticate"] == "Bearer"

@@ -84,3 +84,20 @@ def test_the_actor_of_an_event_is_the_keys_name(client, engine):
     assert event["actor"] == name
     with engine.connect() as conn:
         assert conn.execute(text("SELECT actor FROM events.event WHERE deal_id = :d"), {"d": deal}).scalar() == name
+
+
+def test_a_revocation_by_another_process_is_honoured_within_the_cache_ttl(engine):
+    """The documented trade: a found key is trusted for DEALTRAIL_AUTH_CACHE_SECONDS."""
+    import time
+    from fastapi.testclient import TestClient
+    from infra.settings import Settings
+    from services import keys
+    from services.api.app import create_app
+    key, secret = keys.create(engine, _name(), "auditor")
+    app = create_app(Settings(DATABASE_URL="unused", DEALTRAIL_AUTH_CACHE_SECONDS="0.5"), engine=engine)
+    with TestClient(app, headers=bearer(secret)) as c:
+        assert c.get("/v1/audit/verify").status_code == 200
+        keys.revoke(engine, key.key_id)  # as `dealtrail keys revoke` or another API process would
+        assert c.get("/v1/projections").status_code == 200  # still cached
+        time.sleep(0.6)
+        assert_error(c.get("/v1/projections"), 401, "unauthenticated")
