@@ -50,11 +50,24 @@ class Api:
         self.proc.wait(10)
 
 
+HEADERS: dict[str, str] = {}  # the bench's admin key, set in main()
+
+
+def _admin_key(url: str) -> None:
+    """The API needs a key (SPEC §6); its lookup is cached, so appends pay a dict lookup."""
+    from services import keys
+    engine = make_engine(url, pool_size=1)
+    _, secret = keys.create(engine, f"bench-{os.getpid()}", keys.Role.ADMIN)
+    engine.dispose()
+    HEADERS["Authorization"] = f"Bearer {secret}"
+
+
 async def _post_loop(host: str, port: int, deal: str, deadline: float) -> int:
     """One keep-alive connection posting contacts; raw HTTP/1.1 so the load generator costs
     far less CPU than the server it measures."""
     body = json.dumps(CONTACT).encode()
     request = (f"POST /v1/deals/{deal}/events HTTP/1.1\r\nHost: {host}\r\n"
+               f"Authorization: {HEADERS['Authorization']}\r\n"
                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     reader, writer = await asyncio.open_connection(host, port)
     n = 0
@@ -73,7 +86,7 @@ async def _post_loop(host: str, port: int, deal: str, deadline: float) -> int:
 async def _http_appends(base: str, clients: int, seconds: float) -> int:
     url = urlparse(base)
     deals = [f"h{os.getpid()}-{i}" for i in range(clients)]
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=base, timeout=60, headers=HEADERS) as client:
         client.post("/v1/events/batch", json={"events": [{"deal_id": d, **created(d)} for d in deals]})
     deadline = time.monotonic() + seconds
     counts = await asyncio.gather(*(_post_loop(url.hostname, url.port, d, deadline) for d in deals))
@@ -85,7 +98,7 @@ def http_append_rate(base: str, clients: int, seconds: float) -> float:
 
 
 def http_batch_rate(base: str, batches: int, size: int) -> float:
-    with httpx.Client(base_url=base, timeout=120) as client:
+    with httpx.Client(base_url=base, timeout=120, headers=HEADERS) as client:
         started = time.perf_counter()
         for b in range(batches):
             events = [{"deal_id": f"b{os.getpid()}-{b}-{i}", **created("t")} for i in range(size)]
@@ -135,6 +148,7 @@ def main() -> None:
         broker = EmbeddedBroker()
         bootstrap = broker.start()
         upgrade(url)
+        _admin_key(url)
         api = Api(url, args.workers)
         try:
             rows = []

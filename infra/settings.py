@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Ledger digests (services.audit_key, services.digests): the signing key, and how often watch records one.
     audit_key_file: Path | None = Field(default=None, alias="DEALTRAIL_AUDIT_KEY_FILE")
     digest_seconds: float = Field(default=60.0, gt=0, alias="DEALTRAIL_DIGEST_SECONDS")
+    metrics_public: bool = Field(default=False, alias="DEALTRAIL_METRICS_PUBLIC")  # else loopback only
+    auth_cache_seconds: float = Field(default=5.0, ge=0, alias="DEALTRAIL_AUTH_CACHE_SECONDS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""

@@ -18,6 +18,7 @@ from events.upcasting import upcast_envelope
 from domain import errors
 from domain.pipelines import PIPELINES, known
 from domain.aggregates import aggregate_for
+from services import ownership
 
 RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,
              errorcodes.SERIALIZATION_FAILURE}
@@ -53,12 +54,14 @@ def request_digest(command: Command) -> str:
 
 
 def append_events(engine: Engine, commands: Sequence[Command], ctx: store.Context, *,
-                  currency: str, batch: bool = False) -> list[AppendResult]:
+                  currency: str, batch: bool = False,
+                  writer: ownership.WriterScope | None = None) -> list[AppendResult]:
+    """`writer`: the limits of a writer key, checked against each stream's locked state."""
     event_ids = _event_ids(commands, batch)
     for attempt in range(3):
         try:
             with engine.begin() as conn:
-                return _append(conn, commands, event_ids, ctx, currency, batch)
+                return _append(conn, commands, event_ids, ctx, currency, batch, writer)
         except DBAPIError as exc:
             if getattr(exc.orig, "pgcode", None) not in RETRYABLE or attempt == 2:
                 raise
@@ -78,7 +81,7 @@ def _event_ids(commands: Sequence[Command], batch: bool) -> list[str]:
     return ids
 
 
-def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResult]:
+def _append(conn, commands, event_ids, ctx, currency, batch, writer) -> list[AppendResult]:
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands))
     existing = _recorded(conn, commands, event_ids)
     pipelines = _pipelines(conn, commands)
@@ -89,6 +92,7 @@ def _append(conn, commands, event_ids, ctx, currency, batch) -> list[AppendResul
     new_events: list[store.NewEvent] = []
     for index, (command, event_id) in enumerate(zip(commands, event_ids)):
         try:
+            ownership.check(writer, command.deal_id, command.event, states[command.deal_id])
             replay = _idempotent_replay(existing.get(event_id), command)
             if replay is not None:
                 results.append(replay)

@@ -267,7 +267,11 @@ def _replay(engine, position: int | None, recorded) -> None:
 def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 2000,
          seed: Annotated[int, typer.Option(help="Same seed (and --end), same events.")] = 1,
          end: Annotated[Optional[str], typer.Option(help="Last business day (default: today, UTC).")] = None,
-         api_url: Annotated[str, typer.Option(envvar="DEALTRAIL_API_URL")] = "http://127.0.0.1:8000") -> None:
+         api_url: Annotated[str, typer.Option(envvar="DEALTRAIL_API_URL")] = "http://127.0.0.1:8000",
+         api_key: Annotated[Optional[str], typer.Option(
+             envvar="DEALTRAIL_API_KEY", help="A writer (unbound), manager or admin key "
+             "(default: <data-dir>/admin.key).")] = None,
+         data_dir: DataDir = None) -> None:
     """Post a realistic sales organisation through the batch API of a running Dealtrail."""
     from datetime import datetime, timezone
     import httpx
@@ -278,7 +282,8 @@ def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 20
         until = until.replace(tzinfo=timezone.utc)
     posted = batch = 0
     items: list[dict] = []
-    with httpx.Client(base_url=api_url, timeout=300) as client:
+    headers = {"Authorization": f"Bearer {api_key or _admin_key(data_dir)}"}
+    with httpx.Client(base_url=api_url, timeout=300, headers=headers) as client:
         for item in generate(deals, seed, until):
             items.append(item)
             if len(items) == 5000:
@@ -286,6 +291,15 @@ def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 20
                 batch, items = batch + 1, []
         posted += _post_batch(client, items)
     typer.echo(f"posted {posted} events for {deals} deals (seed {seed}, end {until.date()})")
+
+
+def _admin_key(data_dir: Path | None) -> str:
+    path = _settings(data_dir=data_dir).data_dir / "admin.key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        typer.echo(f"no --api-key (DEALTRAIL_API_KEY) and no {path}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _post_batch(client, items: list[dict]) -> int:
@@ -367,6 +381,66 @@ def _check_via_database(checking, saved: dict, settings: Settings, public_key: s
             return checking.check_with_database(engine, saved, public_key, export)
         finally:
             engine.dispose()
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys (admin): create, list, revoke.")
+app.add_typer(keys_app, name="keys")
+RoleOption = Annotated[str, typer.Option(help="writer, manager, auditor or admin.")]
+
+
+@contextmanager
+def _keys_engine(database_url: str | None, data_dir: Path | None):
+    """The database of --data-dir / DATABASE_URL, as `verify` finds it (app login: auth.api_key)."""
+    with _database(_settings(database_url=database_url, data_dir=data_dir)) as url:
+        engine = _engine(url, pool_size=1)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _key_json(api_key, **extra) -> str:
+    return json.dumps({**api_key.to_dict(), **extra}, default=str, indent=2)
+
+
+@keys_app.command("create")
+def keys_create(name: str, role: RoleOption = "writer",
+                owner_id: Annotated[Optional[str], typer.Option(help="Bind a writer key to this owner.")] = None,
+                database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Create a key; its secret (`key`) is printed this once and stored only as a hash."""
+    from services import keys
+    if role not in {r.value for r in keys.Role} or (owner_id and role != keys.Role.WRITER):
+        typer.echo("role must be writer, manager, auditor or admin; --owner-id binds writer keys only", err=True)
+        raise typer.Exit(2)
+    with _keys_engine(database_url, data_dir) as engine:
+        try:
+            key, secret = keys.create(engine, name, role, owner_id)
+        except keys.KeyExists as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(1) from None
+    typer.echo(_key_json(key, key=secret))
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Every key (never a secret), revoked ones with their revocation time."""
+    from services import keys
+    with _keys_engine(database_url, data_dir) as engine:
+        listed = keys.listed(engine)
+    typer.echo(json.dumps({"keys": [k.to_dict() for k in listed]}, default=str, indent=2))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Revoke a key (idempotent); running APIs stop accepting it within their auth cache TTL (5 s)."""
+    from services import keys
+    with _keys_engine(database_url, data_dir) as engine:
+        try:
+            key = keys.revoke(engine, key_id)
+        except keys.KeyNotFound as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(1) from None
+    typer.echo(_key_json(key))
 
 
 @app.command()

@@ -15,6 +15,7 @@ from infra.migrate import upgrade
 from infra.processes import ChildProcess, Output
 from infra.settings import Settings
 from infra.supervisor import GaveUp, Supervisor
+from services.admin_key import ensure_admin_key
 from services.bootstrap import ensure_default_pipeline, record_loop_settings
 
 log = logging.getLogger("dealtrail.up")
@@ -65,8 +66,9 @@ def _migrate(settings: Settings, database_url: str, embedded: bool) -> str:
     engine = make_engine(app_url, app_role="dealtrail_app", pool_size=1)
     ensure_default_pipeline(engine, settings.currency)
     record_loop_settings(engine, settings.deviation_threshold)
-    engine.dispose()
     log.info("migrations applied")
+    ensure_admin_key(engine, settings.data_dir)
+    engine.dispose()
     return app_url
 
 

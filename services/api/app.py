@@ -6,9 +6,11 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import audit, deal_list, deals, errors, health, log, loop, metrics, reports, strict
+from services.api import (access, audit, deal_list, deals, errors, health, keys, log, loop, metrics, reports,
+                          strict)
+from services.api.auth import KeyAuthenticator
 from services.api.correlation import CorrelationMiddleware
-from services.api.deps import anonymous
+from services.keys import Role
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
 Every deal event is appended to PostgreSQL (the system of record) and relayed to Kafka.
@@ -27,15 +29,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=errors.documented(500), dependencies=[Depends(strict.reject_unknown_query)])
+                  responses=errors.documented(500), dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
     app.state.settings = settings
-    app.state.authenticate = anonymous
+    app.state.authenticate = KeyAuthenticator(settings.auth_cache_seconds)
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
-                   reports.router, loop.router, health.router, audit.router):
+                   reports.router, loop.router, keys.router, health.router,
+                   access.allow(audit.router, Role.AUDITOR)):
         app.include_router(router)
     return app

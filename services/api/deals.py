@@ -56,7 +56,7 @@ def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examp
                engine: EngineDep, settings: SettingsDep, origin: OriginDep, response: Response,
                request: Request):
     [result] = append_events(engine, [Command(deal_id, event, origin.causation_id)], origin.context,
-                             currency=settings.currency)
+                             currency=settings.currency, writer=origin.writer)
     _count(request, [result])
     if not result.created:
         response.status_code = 200
@@ -68,7 +68,8 @@ def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examp
 def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, origin: OriginDep,
                response: Response, request: Request):
     commands = [Command(item.deal_id, item, origin.causation_id) for item in batch.events]
-    results = append_events(engine, commands, origin.context, currency=settings.currency, batch=True)
+    results = append_events(engine, commands, origin.context, currency=settings.currency, batch=True,
+                             writer=origin.writer)
     _count(request, results)
     if not any(r.created for r in results):
         response.status_code = 200

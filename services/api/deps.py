@@ -8,14 +8,19 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 
 from events import store
+from services.ownership import WriterScope
 from infra.settings import Settings
 from services.api.correlation import PRINTABLE, correlation_id
 
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller: its key's name is the `actor` of what it appends; `owner_id` binds a writer."""
     actor: str
     source: str = "/v1/api"
+    role: str | None = None
+    owner_id: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,11 @@ class Origin:
     """Who and where an append comes from, and what caused it (request headers, validated)."""
     context: store.Context
     causation_id: str | None = None
+    writer: WriterScope | None = None  # set for writer keys: what they may append to
 
 
 # Headers that are stored on events: printable ASCII, at most 200 characters (else 422).
 TraceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description="Printable ASCII, 1-200 characters.")]
-
-
-async def anonymous(request: Request) -> Principal:
-    """Until API keys land every caller is `anonymous`; replace app.state.authenticate then."""
-    return Principal(actor="anonymous")
 
 
 async def get_engine(request: Request) -> Engine:
@@ -43,7 +44,11 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_principal(request: Request) -> Principal:
-    return await request.app.state.authenticate(request)
+    """Authenticated once per request (the access guard and the handlers share it)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = request.state.principal = await request.app.state.authenticate(request)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -53,7 +58,8 @@ async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_sour
                      x_correlation_id: TraceHeader = None, x_causation_id: TraceHeader = None) -> Origin:
     context = store.Context(actor=principal.actor, source=x_dealtrail_source or principal.source,
                             correlation_id=x_correlation_id or correlation_id(request.scope))
-    return Origin(context=context, causation_id=x_causation_id)
+    writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
+    return Origin(context=context, causation_id=x_causation_id, writer=writer)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -22,16 +22,20 @@ log = logging.getLogger("dealtrail.api")
 DOMAIN_STATUS = {
     **dict.fromkeys(("validation_error", "unknown_stage", "unsupported_currency", "occurred_at_in_future",
                      "invalid_query"), 422),
-    **dict.fromkeys(("deal_not_found", "event_not_found", "review_not_found", "action_not_found"), 404),
+    **dict.fromkeys(("deal_not_found", "event_not_found", "review_not_found", "action_not_found",
+                     "key_not_found"), 404),
     **dict.fromkeys(("deal_exists", "stage_conflict", "deal_closed", "deal_not_closed", "version_conflict",
                      "idempotency_conflict", "before_creation", "out_of_order", "void_conflict",
-                     "review_exists", "review_closed", "action_conflict", "pipeline_conflict"), 409),
+                     "review_exists", "review_closed", "action_conflict", "pipeline_conflict",
+                     "key_exists"), 409),
+    "forbidden": 403,
     "payload_too_large": 413,
 }
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-_DESCRIPTIONS = {404: "Not found", 405: "Method not allowed (see the Allow header)",
+_DESCRIPTIONS = {401: "No, unknown or revoked API key (`unauthenticated`)",
+                 403: "The key's role may not do this (`forbidden`)", 404: "Not found", 405: "Method not allowed (see the Allow header)",
                  409: "Conflict with the current state", 413: "Request body too large",
                  415: "Request body is not JSON", 422: "Invalid input; nothing was written",
                  500: "Unexpected error (`internal_error`, with a correlation id)"}

@@ -42,6 +42,15 @@ class Up:
             time.sleep(0.2)
         raise AssertionError("not ready:\n" + "".join(self.lines))
 
+    @property
+    def key(self) -> str:
+        """The admin key `up` printed on its first start (also in <data-dir>/admin.key)."""
+        return (self.data_dir / "admin.key").read_text().strip()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
     def broker(self) -> str:
         for line in self.lines:
             match = re.search(r"broker \(Tansu\) on (\S+)", line)

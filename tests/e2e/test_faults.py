@@ -26,9 +26,9 @@ class Load(threading.Thread):
     """One client writing deals (create, contacts, a stage move), retrying each event with its
     own event_id until acknowledged — as a careful client would."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, headers: dict[str, str]):
         super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=base, timeout=5)
+        self.client = httpx.Client(base_url=base, timeout=5, headers=headers)
         self.halt = threading.Event()
         self.acked: list[str] = []
         self.answers: Counter = Counter()  # status (and error code) of every response
@@ -102,7 +102,7 @@ def test_up_brings_back_whatever_is_killed_and_loses_nothing(tmp_path):
     up = Up(tmp_path)
     try:
         up.wait_ready()
-        load, ready = Load(up.base), Readiness(up.base)
+        load, ready = Load(up.base, up.headers), Readiness(up.base)
         load.start(), ready.start()
         victims = {"relay": lambda: child(up, "services.cli", "relay").pid,
                    "worker": lambda: child(up, "services.cli", "project").pid,
@@ -149,7 +149,7 @@ def _count(up: Up, words: str) -> int:
 
 def _projections(up: Up) -> dict | None:
     try:
-        return httpx.get(up.base + "/v1/projections", timeout=2).json()
+        return httpx.get(up.base + "/v1/projections", headers=up.headers, timeout=2).json()
     except (httpx.HTTPError, ValueError):
         return None
 

@@ -41,7 +41,7 @@ def handles(data_dir: Path) -> list[int]:
 
 def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_path):
     up.wait_ready()
-    assert httpx.post(f"{up.base}/v1/deals/d-1/events", json=CREATED).status_code == 201
+    assert httpx.post(f"{up.base}/v1/deals/d-1/events", headers=up.headers, json=CREATED).status_code == 201
     server = postmaster(up.data_dir)
     verify = dealtrail("verify", "--data-dir", str(up.data_dir), cwd=tmp_path)
     assert verify.returncode == 0, verify.stderr
@@ -54,9 +54,9 @@ def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_p
     assert replay.returncode == 0, replay.stderr
     assert postmaster(up.data_dir) == server, "the server `up` uses was stopped or replaced"
     assert handles(up.data_dir) == [up.proc.pid]
-    assert httpx.post(f"{up.base}/v1/deals/d-2/events", json=CREATED).status_code == 201
-    wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel").json(), lambda f: f["created"] == 2)
-    assert httpx.get(f"{up.base}/readyz").status_code == 200
+    assert httpx.post(f"{up.base}/v1/deals/d-2/events", headers=up.headers, json=CREATED).status_code == 201
+    wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(), lambda f: f["created"] == 2)
+    assert httpx.get(f"{up.base}/readyz", headers=up.headers).status_code == 200
     assert up.interrupt() == 0
     assert postmaster(up.data_dir) is None, "PostgreSQL left running after `up` stopped"
 
@@ -77,7 +77,7 @@ def test_project_beside_up_joins_its_embedded_broker(up, tmp_path):
         worker.send_signal(signal.SIGINT)
         assert worker.wait(30) == 0
     assert handles(up.data_dir) == [up.proc.pid]
-    assert httpx.get(f"{up.base}/readyz").status_code == 200
+    assert httpx.get(f"{up.base}/readyz", headers=up.headers).status_code == 200
 
 
 def test_migrate_then_verify_without_up_start_and_stop_the_server(tmp_path):

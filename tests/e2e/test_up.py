@@ -24,30 +24,30 @@ def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
         {"type": "deal.signed", "data": {"amount": "11500.00", "currency": "USD", "contract_id": "K-1"}},
     ]
     for body in session:
-        r = httpx.post(deal, json=body)
+        r = httpx.post(deal, json=body, headers=up.headers)
         assert r.status_code == 201, r.text
     signed_at = r.json()["position"]
-    state = httpx.get(f"{up.base}/v1/deals/acme-1").json()
+    state = httpx.get(f"{up.base}/v1/deals/acme-1", headers=up.headers).json()
     assert (state["status"], state["signed_amount"], state["version"]) == ("won", "11500.00", 6)
-    log = httpx.get(f"{up.base}/v1/events", params={"after": 0}).json()
+    log = httpx.get(f"{up.base}/v1/events", headers=up.headers, params={"after": 0}).json()
     assert [e["type"] for e in log["events"]] == ["pipeline.defined"] + [b["type"] for b in session]
     deadline = time.monotonic() + 30
-    while httpx.get(f"{up.base}/v1/projections").json()["relay"]["events_behind"] and time.monotonic() < deadline:
+    while httpx.get(f"{up.base}/v1/projections", headers=up.headers).json()["relay"]["events_behind"] and time.monotonic() < deadline:
         time.sleep(0.2)
     messages = read_topic(up.broker(), "dealtrail.events", expect=7)
     ours = sorted((m for m in messages if m["key"] == "acme-1"), key=lambda m: m["offset"])
     assert [m["envelope"]["stream_version"] for m in ours] == [1, 2, 3, 4, 5, 6]
     assert {m["key"] for m in messages} == {"acme-1", "pipeline:default"}
-    assert httpx.get(f"{up.base}/v1/audit/verify").json()["ok"] is True
-    funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel").json(), lambda b: b["won"] == 1)
+    assert httpx.get(f"{up.base}/v1/audit/verify", headers=up.headers).json()["ok"] is True
+    funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(), lambda b: b["won"] == 1)
     assert funnel["created"] == 1 and funnel["as_of_position"] == signed_at
     demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--deals", "150", "--seed", "3",
-                           "--api-url", up.base], capture_output=True, text=True, timeout=120)
+                           "--api-url", up.base, "--api-key", up.key], capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr
-    projections = wait_until(lambda: httpx.get(f"{up.base}/v1/projections").json(),
+    projections = wait_until(lambda: httpx.get(f"{up.base}/v1/projections", headers=up.headers).json(),
                              lambda b: b["projections"][0]["events_behind"] == 0 and b["relay"]["events_behind"] == 0)
     assert projections["projections"][0]["position"] > 6
-    funnel = httpx.get(f"{up.base}/v1/reports/funnel").json()
+    funnel = httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json()
     assert funnel["created"] == 151 and funnel["won"] > 1
     assert up.interrupt() == 0
     assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists(), "PostgreSQL left running"
@@ -60,7 +60,7 @@ def test_second_instance_runs_side_by_side(up, tmp_path):
         up.wait_ready()
         other.wait_ready()
         for running in (up, other):
-            r = httpx.post(f"{running.base}/v1/deals/same-id/events", json={
+            r = httpx.post(f"{running.base}/v1/deals/same-id/events", headers=running.headers, json={
                 "type": "deal.created", "data": {"title": "t", "customer": {"id": "c", "name": "C"},
                                                  "owner_id": "r"}})
             assert r.status_code == 201, r.text
@@ -75,7 +75,7 @@ def test_up_services_log_in_as_the_app_role(up, tmp_path):
     import psycopg2
     from infra import logins
     up.wait_ready()
-    assert httpx.post(f"{up.base}/v1/deals/d-1/events", json={
+    assert httpx.post(f"{up.base}/v1/deals/d-1/events", headers=up.headers, json={
         "type": "deal.created", "data": {"title": "t", "customer": {"id": "c", "name": "C"},
                                          "owner_id": "r"}}).status_code == 201
     secrets_file = tmp_path / "data" / logins.SECRETS_FILE

@@ -4,12 +4,13 @@ from fastapi.testclient import TestClient
 from infra.embedded import EmbeddedBroker
 from infra.settings import Settings
 from services.api.app import create_app
+from tests.keys import admin_headers
 
 
 @pytest.fixture(scope="session")
 def client(engine, db_url):
     app = create_app(Settings(DATABASE_URL=db_url), engine=engine)
-    with TestClient(app) as c:
+    with TestClient(app, headers=admin_headers(engine)) as c:
         yield c
 
 

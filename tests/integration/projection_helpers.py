@@ -2,6 +2,8 @@
 from datetime import datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
+
+from tests.keys import admin_headers
 from sqlalchemy import text
 
 from events import store
@@ -57,4 +59,4 @@ def project_all(engine) -> None:
 
 
 def api(engine) -> TestClient:
-    return TestClient(create_app(Settings(DATABASE_URL="unused"), engine=engine))
+    return TestClient(create_app(Settings(DATABASE_URL="unused"), engine=engine), headers=admin_headers(engine))

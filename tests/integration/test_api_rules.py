@@ -179,7 +179,7 @@ def test_stream_read_and_hash_chain(client, deal):
     events = client.get(f"/v1/deals/{deal}/events").json()["events"]
     assert [e["stream_version"] for e in events] == [1, 2]
     assert events[0]["prev_hash"] == "0" * 64 and events[1]["prev_hash"] == events[0]["hash"]
-    assert events[1]["correlation_id"] and events[1]["actor"] == "anonymous"
+    assert events[1]["correlation_id"] and events[1]["actor"].startswith("test-admin-")
 
 
 def test_unknown_deal_read_is_404(client, deal_id):

@@ -10,6 +10,7 @@ from events.merkle import event_leaf_hash, root_of, verify_consistency, verify_i
 from infra.settings import Settings
 from services.api.app import create_app
 from tests import factories as f
+from tests.keys import admin_headers
 from tests.integration.ledger_helpers import all_envelopes, leaves
 from tests.integration.relay_helpers import append
 
@@ -20,7 +21,7 @@ def audit_api(fresh_engine, tmp_path):
         append(fresh_engine, deal, f.created())
         append(fresh_engine, deal, f.contact())
     settings = Settings(DATABASE_URL="unused", DEALTRAIL_AUDIT_KEY_FILE=tmp_path / "audit.key")
-    with TestClient(create_app(settings, engine=fresh_engine)) as client:
+    with TestClient(create_app(settings, engine=fresh_engine), headers=admin_headers(fresh_engine)) as client:
         yield client, fresh_engine
 
 

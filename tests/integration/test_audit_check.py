@@ -17,6 +17,7 @@ from services import audit_check, digests, watch
 from services.api.app import create_app
 from services.cli import app
 from tests import factories as f
+from tests.keys import admin_headers
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.ledger_helpers import all_envelopes, rewrite_consistently
 from tests.integration.relay_helpers import append
@@ -79,7 +80,7 @@ def test_a_rewrite_that_leaves_the_tree_alone_is_detected(saved):
 def test_the_check_through_the_api(fresh_engine, tmp_path):
     settings = Settings(DATABASE_URL="unused", DEALTRAIL_AUDIT_KEY_FILE=tmp_path / "audit.key")
     append(fresh_engine, "a", f.created())
-    with TestClient(create_app(settings, engine=fresh_engine)) as client:
+    with TestClient(create_app(settings, engine=fresh_engine), headers=admin_headers(fresh_engine)) as client:
         public = client.get("/v1/audit/public-key").json()["public_key"]
         old = client.get("/v1/audit/digest").json()
         append(fresh_engine, "b", f.created())

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from infra.settings import Settings
 from services.api.app import create_app
+from tests.keys import admin_headers
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
 
@@ -27,7 +28,7 @@ def failing_client(engine, db_url):
     @app.get("/boom")
     def boom():
         raise RuntimeError("SELECT secret FROM internals")
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=admin_headers(engine)) as c:
         yield c
 
 

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from events.log_reader import read_committed
 from infra.settings import Settings
 from services.api.app import create_app
+from tests.keys import admin_headers
 from tests import factories as f
 from tests.integration.helpers import post
 
@@ -79,7 +80,8 @@ def test_concurrent_posts_of_one_event_id_to_two_deals_conflict(client):
 def test_log_reads_past_positions_left_unused_by_retries(fresh_engine):
     """A retry that finds its event after the head lock leaves its position unused: a hole
     the log reader must skip without waiting out its timeout."""
-    with TestClient(create_app(Settings(DATABASE_URL="unused"), engine=fresh_engine)) as client:
+    with TestClient(create_app(Settings(DATABASE_URL="unused"), engine=fresh_engine),
+                    headers=admin_headers(fresh_engine)) as client:
         for _ in range(3):
             body = {**f.created(), "event_id": str(uuid.uuid4())}
             post_together(client, f"deal-{uuid.uuid4().hex[:12]}", [body] * 4)

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from events.verify import verify_chains
 from infra.settings import Settings
 from services.api.app import create_app
+from tests.keys import admin_headers
 from tests import factories as f
 from tests.owners import owner_url
 
@@ -13,7 +14,7 @@ from tests.owners import owner_url
 @pytest.fixture()
 def filled(fresh_engine, databases):
     app = create_app(Settings(DATABASE_URL="unused"), engine=fresh_engine)
-    with TestClient(app) as client:
+    with TestClient(app, headers=admin_headers(fresh_engine)) as client:
         for deal in ("a", "b"):
             client.post(f"/v1/deals/{deal}/events", json=f.created())
             client.post(f"/v1/deals/{deal}/events", json=f.moved("lead", "contacted"))
