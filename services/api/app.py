@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import deal_list, deals, errors, health, log, loop, metrics, reports, strict
+from services.api import cors, deal_list, deals, errors, export, health, log, loop, metrics, reports, strict
 from services.api.correlation import CorrelationMiddleware
 from services.api.deps import anonymous
 
@@ -38,4 +38,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
                    reports.router, loop.router, health.router):
         app.include_router(router)
+    app.include_router(export.router)
+    cors.install(app, settings.cors_origins)
     return app
