@@ -20,7 +20,11 @@ Until = Annotated[Position | Timestamp | None, Query(
     description="Last position (inclusive), or a recorded time (ISO-8601 with a timezone, inclusive).")]
 
 
-@router.get("/v1/export", tags=["audit"], responses=documented(422),
+STREAMED = {200: {"description": "The export file (README: Export)",
+                   "content": {"application/x-ndjson": {}, "text/csv": {}}}}
+
+
+@router.get("/v1/export", tags=["audit"], responses={**STREAMED, **documented(422)},
             response_class=StreamingResponse)
 def get_export(engine: EngineDep, format: Annotated[Format, Query()] = "ndjson",
                after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0, until: Until = None,
