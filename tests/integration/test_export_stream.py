@@ -53,6 +53,7 @@ def test_cli_writes_the_endpoint_bytes(fresh_engine, export_cli, tmp_path, fmt):
             assert export_cli(*args) == body
             assert export_cli(*args, "--output", str(tmp_path / "x")) == b""
             assert (tmp_path / "x").read_bytes() == body
+        assert export_cli("--format", fmt, "--progress") == client.get("/v1/export", params={"format": fmt}).content
 
 
 def _rehash(path):
