@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.05, gt=0, alias="DEALTRAIL_RELAY_POLL_SECONDS")
     deviation_threshold: Decimal = Field(default=Decimal("0.2"), ge=0, lt=1, alias="DEALTRAIL_DEVIATION_THRESHOLD")
     watch_seconds: float = Field(default=30.0, gt=0, alias="DEALTRAIL_WATCH_SECONDS")
+    cors_origins: str = Field(default="", alias="DEALTRAIL_CORS_ORIGINS")  # comma list; none: no CORS
     stalled_review_level: int = Field(default=5, ge=0, alias="DEALTRAIL_STALLED_REVIEW_LEVEL")
     # Ledger digests (services.audit_key, services.digests): the signing key, and how often watch records one.
     audit_key_file: Path | None = Field(default=None, alias="DEALTRAIL_AUDIT_KEY_FILE")

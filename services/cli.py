@@ -5,7 +5,7 @@ import os
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -456,3 +456,33 @@ def up(database_url: UpDatabaseUrl = None, kafka_bootstrap_servers: UpKafkaServe
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def export(fmt: Annotated[str, typer.Option("--format", help="ndjson, cloudevents or csv.")] = "ndjson",
+           deal: Annotated[Optional[str], typer.Option("--deal", help="Only this stream.")] = None,
+           after: Annotated[int, typer.Option(min=0, help="Positions after this one.")] = 0,
+           until: Annotated[Optional[str], typer.Option(
+               help="Last position, or a recorded-time timestamp (inclusive).")] = None,
+           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File (default: stdout).")] = None,
+           progress: Annotated[Optional[bool], typer.Option(
+               "--progress/--no-progress", help="Progress bar on stderr (default: if stderr is a terminal).")] = None,
+           database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Export the log in position order, the same bytes as GET /v1/export (README: Export)."""
+    from events.export import ExportRange
+    from events.export_formats import FORMATS
+    from services import export_cli
+    if fmt not in FORMATS:
+        typer.echo(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", err=True)
+        raise typer.Exit(2)
+    try:
+        wanted = ExportRange(after, export_cli.parse_until(until), deal)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    show = sys.stderr.isatty() if progress is None else progress
+    with _database(_settings(database_url=database_url, data_dir=data_dir)) as url:
+        engine = _engine(url, pool_size=2)
+        with (open(output, "wb") if output else nullcontext(sys.stdout.buffer)) as out:
+            export_cli.run(engine, fmt, wanted, out, show)
+        engine.dispose()

@@ -6,8 +6,8 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import (access, audit, deal_list, deals, errors, health, keys, log, loop, metrics, reports,
-                          strict)
+from services.api import (access, audit, cors, deal_list, deals, errors, export, health, keys, log, loop,
+                          metrics, reports, strict)
 from services.api.auth import KeyAuthenticator
 from services.api.correlation import CorrelationMiddleware
 from services.keys import Role
@@ -29,7 +29,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=errors.documented(500), dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
+                  responses=errors.documented(500),
+                  dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
     app.state.settings = settings
     app.state.authenticate = KeyAuthenticator(settings.auth_cache_seconds)
     if engine is not None:
@@ -39,6 +40,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, log.router,
                    reports.router, loop.router, keys.router, health.router,
-                   access.allow(audit.router, Role.AUDITOR)):
+                   access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
+    cors.install(app, settings.cors_origins)
     return app

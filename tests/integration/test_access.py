@@ -53,6 +53,10 @@ ENDPOINTS = [
     ("GET", lambda: "/v1/keys", None, {AD}),
     ("DELETE", lambda: "/v1/keys/no-such-key", None, {AD}),
     ("GET", lambda: "/metrics", None, {M, AU, AD}),  # off loopback
+    ("GET", lambda: "/v1/audit/digest", None, {AU, AD}),
+    ("GET", lambda: "/v1/audit/public-key", None, {AU, AD}),
+    ("GET", lambda: "/v1/audit/consistency?first=1&second=1", None, {AU, AD}),
+    ("GET", lambda: "/v1/export?format=ndjson&after=999999999", None, {AU, AD}),
 ]
 IDS = [f"{method} {url()}".split("?")[0] for method, url, _, _ in ENDPOINTS]
 
