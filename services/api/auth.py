@@ -22,14 +22,14 @@ def unauthenticated(message: str) -> HTTPException:
 class KeyAuthenticator:
     """`app.state.authenticate`: bearer key → Principal, cached briefly."""
 
-    def __init__(self, ttl_seconds: float = 5.0):
-        self.ttl = ttl_seconds
+    def __init__(self, ttl_seconds: float = 5.0, clock=time.monotonic):
+        self.ttl, self.clock = ttl_seconds, clock
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, request: Request) -> Principal:
         secret = _bearer(request)
         cached = self._cache.get(secret)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self.clock():
             return cached[1]
         key = await run_in_threadpool(keys.find_active, request.app.state.engine, secret)
         if key is None:
@@ -38,7 +38,7 @@ class KeyAuthenticator:
         if self.ttl > 0:
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
-            self._cache[secret] = (time.monotonic() + self.ttl, principal)
+            self._cache[secret] = (self.clock() + self.ttl, principal)
         return principal
 
     def forget(self, key_id: str) -> None:
