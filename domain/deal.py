@@ -179,7 +179,8 @@ def _latest(state: DealState, name: str, fact: Fact) -> bool:
     return True
 
 
-def _money(value) -> Decimal | None:
+def to_decimal(value) -> Decimal | None:
+    """A stored amount (fixed-point text) as a Decimal."""
     return None if value is None else Decimal(value)
 
 
@@ -192,25 +193,31 @@ def _created(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
     state.owner_id = state.created_owner_id = d["owner_id"]
     state.team_id = state.created_team_id = d.get("team_id")
     state.source_channel, state.pipeline, state.stages = d.get("source_channel"), pipeline.key, pipeline.keys
-    state.currency, state.expected_amount = d.get("currency"), _money(d.get("expected_amount"))
-    state.expected_close_date = _date(d.get("expected_close_date"))
+    state.currency, state.expected_amount = d.get("currency"), to_decimal(d.get("expected_amount"))
+    state.expected_close_date = to_date(d.get("expected_close_date"))
     state.status, state.created_at = "open", at
-    for name in ("owner", "title", "expected_amount", "expected_close_date", "customer_name", "segment", "region"):
+    for name in ("owner", "title", "expected_amount", "expected_close_date", "customer_name", "customer_segment",
+                 "customer_region"):  # the names deal.updated sets them under
         _latest(state, name, fact)
     return [Change("created", at), Change("amount", at, before=None, after=state.current_amount),
             *_enter(state, d.get("stage", "lead"), at, "create", None)]
 
 
-def _date(value) -> date | None:
+def to_date(value) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
 
 
+def _leaving(state: DealState, at: datetime, to: str) -> list[Change]:
+    """Leaving the open stage the deal is in (none when it is closed)."""
+    if state.status == "open" and state.stage in state.stages:
+        return [Change("left", at, stage=state.stage, to=to)]
+    return []
+
+
 def _enter(state: DealState, stage: str, at: datetime, entered_by: str, came_from: str | None) -> list[Change]:
-    changes = []
-    if state.stage in state.stages and state.status == "open" and came_from is not None:
-        changes.append(Change("left", at, stage=state.stage, to=stage))
+    changes = _leaving(state, at, stage) if came_from is not None else []
     state.last_transition = None if came_from is None and entered_by == "create" else {
         "from_stage": came_from, "to_stage": stage, "kind": entered_by, "occurred_at": at.isoformat()}
     state.stage, state.status, state.stage_entered_at = stage, "open", at
@@ -223,28 +230,22 @@ def _enter(state: DealState, stage: str, at: datetime, entered_by: str, came_fro
 
 
 def _moved(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
-    to = d["to_stage"]
     if state.closed:  # only in logs written before the business-time rules: counts as a reopen
-        _reopen(state)
-        return _enter(state, to, fact.occurred_at, "reopen", state.stage)
-    kind = move_kind(state.stages, state.stage, to)
-    return _enter(state, to, fact.occurred_at, kind, state.stage)
-
-
-def _reopen(state: DealState) -> None:
-    state.closed_at = state.lost_reason = state.signed_amount = None
-    state.close_owner_id = state.close_team_id = None
+        return _reopened(state, d, fact, pipelines)
+    kind = move_kind(state.stages, state.stage, d["to_stage"])
+    return _enter(state, d["to_stage"], fact.occurred_at, kind, state.stage)
 
 
 def _reopened(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
     came_from = state.stage
-    _reopen(state)
+    state.closed_at = state.lost_reason = state.signed_amount = None
+    state.close_owner_id = state.close_team_id = None
     return _enter(state, d["to_stage"], fact.occurred_at, "reopen", came_from)
 
 
 def _close(state: DealState, kind: str, fact: Fact) -> list[Change]:
     at = fact.occurred_at
-    changes = [Change("left", at, stage=state.stage, to=kind)] if state.status == "open" and state.stage in state.stages else []
+    changes = _leaving(state, at, kind)
     state.last_transition = {"from_stage": state.stage, "to_stage": kind, "kind": "move", "occurred_at": at.isoformat()}
     state.status, state.stage, state.closed_at, state.stage_entered_at = kind, kind, at, at
     state.close_owner_id, state.close_team_id = state.owner_id, state.team_id
@@ -300,7 +301,7 @@ def _updated(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
         state.expected_amount, state.currency = Decimal(d["expected_amount"]), d.get("currency", state.currency)
         changes.append(Change("amount", at, before=before, after=state.current_amount))
     if "expected_close_date" in d and _latest(state, "expected_close_date", fact):
-        state.expected_close_date = _date(d["expected_close_date"])
+        state.expected_close_date = to_date(d["expected_close_date"])
     for name in ("name", "segment", "region"):
         if name in (d.get("customer") or {}) and _latest(state, f"customer_{name}", fact):
             setattr(state, "customer_name" if name == "name" else name, d["customer"][name])

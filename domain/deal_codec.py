@@ -6,17 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.deal import FOLD_VERSION, DealState
-
-
-def _money(value) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _date(value) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
+from domain.deal import FOLD_VERSION, DealState, to_date, to_decimal
 
 
 _DECIMALS = {"expected_amount", "latest_quote_amount", "signed_amount"}
@@ -44,10 +34,10 @@ def from_json(data: Mapping[str, Any]) -> DealState | None:
         return None
     values = {k: v for k, v in data.items() if k != "fold_version"}
     for name in _DECIMALS:
-        values[name] = _money(values.get(name))
+        values[name] = to_decimal(values.get(name))
     for name in _TIMES:
         values[name] = None if values.get(name) is None else datetime.fromisoformat(values[name])
-    values["expected_close_date"] = _date(values.get("expected_close_date"))
+    values["expected_close_date"] = to_date(values.get("expected_close_date"))
     values["stages"] = tuple(values.get("stages") or ())
     values["set_at"] = {k: (datetime.fromisoformat(at), version) for k, (at, version) in values.get("set_at", {}).items()}
     return DealState(**values)
