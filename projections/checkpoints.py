@@ -32,22 +32,21 @@ INSERT INTO events.consumer_checkpoint (consumer, partition, position, updated_a
 VALUES (:projection, -1, :position, now())
 ON CONFLICT (consumer, partition) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
 """)
+# An event the projection has not applied: its stream is not applied that far.
+_NOT_APPLIED = """NOT EXISTS (SELECT 1 FROM read_models.projection_stream s
+    WHERE s.projection = :projection AND s.stream_id = e.deal_id AND s.position >= e.position)"""
 # The first event above the watermark that the projection has not applied, walking the position
 # index upwards (each step one primary-key probe): the walk is as long as the watermark moves.
-_FIRST_UNAPPLIED = text("""
-SELECT e.position FROM events.event e
-WHERE e.position > :after AND e.position <= :limit AND NOT EXISTS (
-    SELECT 1 FROM read_models.projection_stream s
-    WHERE s.projection = :projection AND s.stream_id = e.deal_id AND s.position >= e.position)
+_FIRST_UNAPPLIED = text(f"""
+SELECT e.position, e.recorded_at FROM events.event e
+WHERE e.position > :after AND e.position <= :limit AND {_NOT_APPLIED}
 ORDER BY e.position LIMIT 1
 """)
-_BEHIND = text("""
+_BEHIND = text(f"""
 SELECT count(*), coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0)
-FROM events.event e
-WHERE e.position > :after AND NOT EXISTS (
-    SELECT 1 FROM read_models.projection_stream s
-    WHERE s.projection = :projection AND s.stream_id = e.deal_id AND s.position >= e.position)
+FROM events.event e WHERE e.position > :after AND {_NOT_APPLIED}
 """)
+NO_LIMIT = 2 ** 63 - 1
 
 
 def applied_streams(conn: Connection, projection: str, stream_ids: list[str]) -> dict[str, int]:
@@ -97,12 +96,16 @@ def advance_watermark(conn: Connection, projection: str) -> int:
     limit = conn.execute(text("SELECT coalesce(max(position), 0) FROM events.relay_checkpoint")).scalar()
     if limit <= current:
         return current
-    first = conn.execute(_FIRST_UNAPPLIED, {"projection": projection, "after": current,
-                                            "limit": limit}).scalar()
-    watermark = limit if first is None else first - 1
+    first = first_unapplied(conn, projection, current, limit)
+    watermark = limit if first is None else first[0] - 1
     if watermark > current:
         set_watermark(conn, projection, watermark)
     return max(watermark, current)
+
+
+def first_unapplied(conn: Connection, projection: str, after: int, limit: int = NO_LIMIT):
+    """(position, recorded_at) of the first event above `after` (up to `limit`) not applied, or None."""
+    return conn.execute(_FIRST_UNAPPLIED, {"projection": projection, "after": after, "limit": limit}).first()
 
 
 def applied_through(conn: Connection, projection: str) -> int:

@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from projections import checkpoints, sales
+
 STALL_SECONDS = 30.0
 RELAY, WORKER = "relay", "worker"
 
+_AGES = text("SELECT extract(epoch FROM now() - CAST(:at AS timestamptz)) AS waiting, "
+             "extract(epoch FROM now() - (SELECT max(updated_at) FROM read_models.projection_checkpoint "
+             "WHERE projection = :p)) AS moved_ago")
 _SESSIONS = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
 _RELAY = text("""
 SELECT extract(epoch FROM now() - c.updated_at) AS moved_ago,
@@ -27,21 +32,6 @@ SELECT extract(epoch FROM now() - c.updated_at) AS moved_ago,
                                    ORDER BY e.position LIMIT 1)) AS waiting
 FROM (SELECT 1) AS one LEFT JOIN events.relay_checkpoint c ON c.relay = 'main'
 """)
-# The oldest event the projection has not applied: the first one above its watermark whose stream
-# is not applied that far (a short walk: above the watermark lies only the lag).
-_WORKER = text("""
-SELECT extract(epoch FROM now() - (SELECT max(updated_at) FROM read_models.projection_checkpoint
-                                   WHERE projection = 'sales')) AS moved_ago,
-       extract(epoch FROM now() - (
-           SELECT e.recorded_at FROM events.event e
-           WHERE e.position > (SELECT coalesce(max(position), 0) FROM read_models.projection_checkpoint
-                               WHERE projection = 'sales' AND partition = -1)
-             AND NOT EXISTS (SELECT 1 FROM read_models.projection_stream s WHERE s.projection = 'sales'
-                             AND s.stream_id = e.deal_id AND s.position >= e.position)
-           ORDER BY e.position LIMIT 1)) AS waiting
-""")
-
-
 def application_name(service: str) -> str:
     return f"dealtrail-{service}"
 
@@ -77,17 +67,30 @@ def database_checks(engine: Engine) -> dict[str, Check]:
     try:
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL statement_timeout = 2000"))
-            return {"database": Check(True), RELAY: _follower(conn, RELAY, _RELAY),
-                    WORKER: _follower(conn, WORKER, _WORKER)}
+            return {"database": Check(True), RELAY: _follower(conn, RELAY, _relay_progress(conn)),
+                    WORKER: _follower(conn, WORKER, _worker_progress(conn))}
     except SQLAlchemyError:
         unknown = Check(None, "database unavailable")
         return {"database": Check(False, "unavailable"), RELAY: unknown, WORKER: unknown}
 
 
-def _follower(conn: Connection, service: str, progress) -> Check:
+def _follower(conn: Connection, service: str, progress: tuple) -> Check:
+    """`progress`: (age of the oldest event waiting for it, age of its last checkpoint move)."""
     sessions = conn.execute(_SESSIONS, {"name": application_name(service)}).scalar()
-    row = conn.execute(progress).one()
-    return follower(sessions > 0, _seconds(row.waiting), _seconds(row.moved_ago))
+    waiting, moved_ago = progress
+    return follower(sessions > 0, _seconds(waiting), _seconds(moved_ago))
+
+
+def _relay_progress(conn: Connection) -> tuple:
+    row = conn.execute(_RELAY).one()
+    return row.waiting, row.moved_ago
+
+
+def _worker_progress(conn: Connection) -> tuple:
+    """The oldest event the projection has not applied (above its watermark: only the lag)."""
+    first = checkpoints.first_unapplied(conn, sales.NAME, checkpoints.applied_through(conn, sales.NAME))
+    row = conn.execute(_AGES, {"p": sales.NAME, "at": first.recorded_at if first else None}).one()
+    return row.waiting, row.moved_ago
 
 
 def _seconds(value) -> float | None:
