@@ -5,9 +5,9 @@ import os
 import sys
 import threading
 
-from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from events import broker as kafka
 from infra import broker_address, logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
@@ -98,14 +98,8 @@ def _start_services(supervisor: Supervisor, settings: Settings, database_url: st
 
 
 def topic_exists(bootstrap: str, topic: str) -> bool:
-    """Asks for the list of topics, which creates none (asking for one topic may create it)."""
+    """Describing a topic creates none (asking a broker for one by metadata may create it)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        return kafka.describe_topic(bootstrap, topic) is not None
     except KafkaError:
         return False
-    try:
-        return topic in admin.list_topics()
-    except KafkaError:
-        return False
-    finally:
-        admin.close()
