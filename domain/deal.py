@@ -136,10 +136,16 @@ def business_order(facts: Iterable[Fact]) -> list[Fact]:
     return sorted(kept, key=lambda f: (f.type != "deal.created", f.occurred_at, f.stream_version))
 
 
-def evolve(state: DealState, fact: Fact, pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealState:
-    """The state after `fact` (the given state is left as it was)."""
+def copied(state: DealState) -> DealState:
+    """A copy that applying events to leaves `state` as it was."""
     after = copy(state)
     after.fields, after.set_at, after.entered_stages = dict(state.fields), dict(state.set_at), list(state.entered_stages)
+    return after
+
+
+def evolve(state: DealState, fact: Fact, pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealState:
+    """The state after `fact` (the given state is left as it was)."""
+    after = copied(state)
     apply(after, fact, pipelines)
     return after
 

@@ -4,14 +4,20 @@ The deal is folded by domain.deal.fold — the same fold the write side uses, so
 and GET /v1/deals/{id} are one truth — in business order (occurred_at, then stream_version),
 voided events left out. The history rows (stage visits, amounts, activity, funnel movements,
 feedback, cycle time) are built from what each step changed. Every row of a deal is a function
-of its events only: incremental projection, rebuild and replay agree by construction."""
+of its events only: incremental projection, rebuild and replay agree by construction.
+
+A derivation ends at a `Point` (the state plus what the row builder needs to go on: visit
+counts, the open visit, row counters). `resume` continues from a stored point with events that
+come later in business time than everything folded so far — exactly what a full derivation
+would add — so live projection folds only new events. Anything else (a void, a back-dated
+event) is derived again from the whole stream."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from domain.deal import Change, DealState, fold
+from domain.deal import Change, DealState, apply, business_order, copied, fold
 from domain.pipelines import LOST, PIPELINES, WON, Pipeline
 
 DAY = 86400.0
@@ -102,8 +108,23 @@ class CycleRow(NamedTuple):  # cycle_time_deal
 
 
 @dataclass
+class Point:
+    """Where a derivation of one deal stands: enough to resume it with later events."""
+    state: DealState
+    position: int = 0  # the newest event folded
+    latest_at: datetime | None = None  # the latest occurred_at folded (business time)
+    visit_counts: dict[str, int] = field(default_factory=dict)
+    open_visit: StageVisit | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # rows so far per history table
+
+
+@dataclass
 class DealFacts:
+    """A deal's rows. `resumed`: only the rows a resumption added or changed (the deal's current
+    row, its open visit, its final close rows) — the others are already stored."""
     current: dict[str, Any]
+    point: Point | None = None
+    resumed: bool = False
     visits: list[StageVisit] = field(default_factory=list)
     amounts: list[AmountRow] = field(default_factory=list)
     activity: list[ActivityRow] = field(default_factory=list)
@@ -119,32 +140,37 @@ def _month(at: datetime) -> date:
 class _Rows:
     """Builds the history rows from the fold's changes (the open visit, visit counts, seqs)."""
 
-    def __init__(self, deal_id: str, pipelines: Mapping[str, Pipeline]):
+    def __init__(self, deal_id: str, pipelines: Mapping[str, Pipeline], point: Point | None = None):
         self.deal_id, self.pipelines = deal_id, pipelines
         self.facts = DealFacts(current={})
-        self.visit_counts: dict[str, int] = {}
-        self.open_visit: StageVisit | None = None
+        self.visit_counts: dict[str, int] = dict(point.visit_counts) if point else {}
+        self.open_visit: StageVisit | None = point.open_visit if point else None
+        self.counts = dict(point.counts) if point else {}
+        if point is not None:
+            self.pipeline, self.stages = point.state.pipeline, point.state.stages
+
+    def _seq(self, table: str) -> int:
+        self.counts[table] = self.counts.get(table, 0) + 1
+        return self.counts[table]
 
     def __call__(self, state: DealState, fact: Ev, changes: list[Change]) -> None:
         for change in changes:
             getattr(self, f"_{change.kind}")(state, fact, change)
 
     def _funnel(self, at: datetime, stage: str, owner, team, **counts) -> None:
-        rows = self.facts.funnel
-        rows.append(FunnelDelta(self.deal_id, len(rows) + 1, at.date(), self.pipeline, stage, owner, team, **counts))
+        self.facts.funnel.append(FunnelDelta(self.deal_id, self._seq("funnel"), at.date(), self.pipeline, stage,
+                                             owner, team, **counts))
 
     def _activity(self, state: DealState, kind: str, at: datetime, **values) -> None:
-        rows = self.facts.activity
-        rows.append(ActivityRow(self.deal_id, len(rows) + 1, kind, at, _month(at), state.owner_id,
-                                state.team_id, **values))
+        self.facts.activity.append(ActivityRow(self.deal_id, self._seq("activity"), kind, at, _month(at),
+                                               state.owner_id, state.team_id, **values))
 
     def _created(self, state: DealState, fact: Ev, change: Change) -> None:
         self.pipeline, self.stages = state.pipeline, state.stages
         self._activity(state, "created", change.at)
 
     def _amount(self, state: DealState, fact: Ev, change: Change) -> None:
-        rows = self.facts.amounts
-        rows.append(AmountRow(self.deal_id, change.at, len(rows) + 1, change.after))
+        self.facts.amounts.append(AmountRow(self.deal_id, change.at, self._seq("amounts"), change.after))
         visit, before, after = self.open_visit, change.before or Decimal(0), change.after or Decimal(0)
         if visit is not None and after != before:
             self._funnel(change.at, visit.stage, visit.owner_id, visit.team_id, amount_delta=after - before)
@@ -185,9 +211,10 @@ class _Rows:
 
     def _feedback(self, state: DealState, fact: Ev, change: Change) -> None:
         self._activity(state, "feedback", change.at, score=change.score)
-        rows, d = self.facts.feedback, fact.data
-        rows.append(FeedbackRow(self.deal_id, len(rows) + 1, change.at, _month(change.at), change.score,
-                                d.get("comment"), d.get("from"), state.owner_id, state.team_id))
+        d = fact.data
+        self.facts.feedback.append(FeedbackRow(self.deal_id, self._seq("feedback"), change.at, _month(change.at),
+                                               change.score, d.get("comment"), d.get("from"), state.owner_id,
+                                               state.team_id))
 
     def _closed(self, state: DealState, fact: Ev, change: Change) -> None:
         pass  # the final close is read from the final state (a reopen undoes earlier ones)
@@ -201,23 +228,52 @@ def derive(deal_id: str, events: Iterable[Ev],
     state = fold(deal_id, events, pipelines, on_change=rows)
     if not state.exists:
         return None
+    kept = business_order(events)
+    return _finish(rows, state, max(e.position for e in events), max(e.occurred_at for e in kept), resumed=False)
+
+
+def resumable(point: Point, events: Iterable[Ev]) -> bool:
+    """True if folding `events` on from `point` adds what a full derivation would: each is a
+    deal event (not a creation or a void) no earlier in business time than all folded so far."""
+    latest = point.latest_at
+    for e in events:
+        if e.type == "event.voided" or e.type == "deal.created" or not e.type.startswith("deal."):
+            return False
+        if latest is not None and e.occurred_at < latest:
+            return False
+        latest = e.occurred_at if latest is None else max(latest, e.occurred_at)
+    return point.state.exists
+
+
+def resume(point: Point, events: list[Ev], pipelines: Mapping[str, Pipeline] = PIPELINES) -> DealFacts:
+    """The rows `events` add to a deal derived up to `point` (check `resumable` first). The
+    stored point is not modified."""
+    state = copied(point.state)
+    rows = _Rows(state.deal_id, pipelines, point)
+    for event in events:
+        rows(state, event, apply(state, event, pipelines))
+    times = [t for t in (point.latest_at, *(e.occurred_at for e in events)) if t is not None]
+    return _finish(rows, state, max((point.position, *(e.position for e in events))), max(times), resumed=True)
+
+
+def _finish(rows: _Rows, state: DealState, position: int, latest_at: datetime | None, resumed: bool) -> DealFacts:
+    """Close the derivation: the open visit, the final close (activity seq 0: there is at most
+    one, and a reopen takes it back), the current row and the point to resume from."""
     facts = rows.facts
+    facts.resumed = resumed
     if rows.open_visit is not None:
         facts.visits.append(rows.open_visit)
-    _finish(facts, state, events)
-    return facts
-
-
-def _finish(facts: DealFacts, state: DealState, events: list[Ev]) -> None:
     if state.closed:
         at = state.closed_at
         cycle_days = (at - state.created_at).total_seconds() / DAY
         amount = state.signed_amount if state.status == WON else None
-        facts.activity.append(ActivityRow(state.deal_id, len(facts.activity) + 1, state.status, at, _month(at),
+        facts.activity.append(ActivityRow(state.deal_id, 0, state.status, at, _month(at),
                                           state.close_owner_id, state.close_team_id, amount, cycle_days))
         facts.cycle = CycleRow(state.deal_id, state.status, state.close_owner_id, state.close_team_id,
                                state.segment, state.pipeline, state.created_at, at, cycle_days)
-    facts.current = current_row(state, max(e.position for e in events))
+    facts.current = current_row(state, position)
+    facts.point = Point(state, position, latest_at, rows.visit_counts, rows.open_visit, rows.counts)
+    return facts
 
 
 def current_row(state: DealState, last_position: int) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """The `sales` projection: deal-level read models and their aggregates, from deal streams.
 
-Applying a batch re-derives each touched deal from its own events (read from the log up to
-the newest position seen for it), replaces the deal's rows and refreshes the aggregate rows
-whose keys it touched. Applying the same events twice gives the same rows. An event a
-derivation cannot apply is left out of its stream and recorded in projection_errors."""
+Applying a batch folds each touched deal's new events on from its stored resume point when
+they come later in business time than everything folded before (the usual case: reading and
+writing only what is new); otherwise — a void, a back-dated event, no point — it derives the
+deal again from all its events (read from the log up to the newest position seen for it) and
+replaces its rows. Then it refreshes the aggregate rows whose keys the changed rows touch.
+Applying the same events twice gives the same rows. An event a derivation cannot apply is
+left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
 
 from sqlalchemy import Connection
@@ -12,15 +15,22 @@ from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from events.streams import is_deal_stream
-from projections import checkpoints
-from projections.derive import Ev, derive
+from projections import checkpoints, points
+from projections.derive import Ev, Point, derive, resumable, resume
 from projections.loop import derive_stream
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
-from projections.schema import schema_name
-from projections.writer import copy_tables, refresh, replace_deals, replace_streams
+from projections.schema import POINT_TABLE, schema_name
+from projections.writer import copy_tables, refresh, replace_streams, write_deals
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
+
+
+class Paths:
+    """How many deal applications were resumed from a point or derived from the whole stream
+    (in this process): the share of resumes is what keeps live apply flat as the log grows."""
+    resumed = 0
+    derived = 0
 
 _HISTORY = """
 SELECT e.deal_id, e.event_id::text, e.type, e.stream_version, e.position, e.occurred_at, e.data,
@@ -37,12 +47,32 @@ def to_ev(event_id, kind, version, position, occurred_at, data, schema_version) 
     return Ev(event_id, kind, version, position, occurred_at, data)
 
 
-def load_histories(conn: Connection, upto: dict[str, int]) -> dict[str, list[Ev]]:
+_NEW_EVENTS = """
+SELECT e.deal_id, e.event_id::text, e.type, e.stream_version, e.position, e.occurred_at, e.data,
+       e.schema_version
+FROM unnest(%(ids)s::text[], %(after)s::int[], %(upto)s::bigint[]) AS t(deal_id, after, upto)
+JOIN events.event e ON e.deal_id = t.deal_id AND e.stream_version > t.after AND e.position <= t.upto
+ORDER BY e.deal_id, e.stream_version
+"""
+
+
+def load_histories(conn: Connection, upto: dict[str, int], after: dict[str, int] | None = None) -> dict[str, list[Ev]]:
+    """Each stream's events up to position upto[stream] (after stream version after[stream])."""
     histories: dict[str, list[Ev]] = defaultdict(list)
-    rows = conn.exec_driver_sql(_HISTORY, {"ids": list(upto), "upto": list(upto.values())})
+    if after is None:
+        rows = conn.exec_driver_sql(_HISTORY, {"ids": list(upto), "upto": list(upto.values())})
+    else:
+        rows = conn.exec_driver_sql(_NEW_EVENTS, {"ids": list(upto), "after": [after.get(s, 0) for s in upto],
+                                                  "upto": list(upto.values())})
     for deal_id, *rest in rows:
         histories[deal_id].append(to_ev(*rest))
     return histories
+
+
+def load_points(conn: Connection, schema: str, deal_ids: list[str]) -> dict[str, Point]:
+    rows = conn.exec_driver_sql(f"SELECT deal_id, point FROM {schema_name(schema)}.{POINT_TABLE} "
+                                f"WHERE deal_id = ANY(%(ids)s)", {"ids": deal_ids})
+    return {deal_id: point for deal_id, data in rows if (point := points.from_json(data)) is not None}
 
 
 def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> None:
@@ -51,32 +81,65 @@ def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> No
 
 
 def apply(conn: Connection, schema: str, upto: dict[str, int]) -> list[Failure]:
-    """Re-derive the streams in `upto` (stream id -> newest position to include) and mark them
+    """Apply the streams in `upto` (stream id -> newest position to include) and mark them
     applied through that position; events that cannot be applied are left out and returned."""
     if not upto:
         return []
-    histories = load_histories(conn, upto)
     failures: list[Failure] = []
-    deals = sorted(d for d in upto if is_deal_stream(d))
+    deals = {d: p for d, p in upto.items() if is_deal_stream(d)}
     if deals:
-        pipelines = known(pipeline_stage_lists(conn))
-        facts = []
-        for deal_id in deals:
-            derived, failed = guarded(lambda d, h: derive(d, h, pipelines), deal_id, histories.get(deal_id, []))
-            failures += failed
-            if derived is not None:
-                facts.append(derived)
-        refresh(conn, schema, replace_deals(conn, schema, deals, facts))
-    others = sorted(s for s in upto if not is_deal_stream(s))
+        failures += _apply_deals(conn, schema, deals)
+    others = {s: p for s, p in upto.items() if not is_deal_stream(s)}
     if others:
+        histories = load_histories(conn, others)
         rows: dict[str, list[tuple]] = {}
-        for stream in others:
+        for stream in sorted(others):
             derived, failed = guarded(derive_stream, stream, histories.get(stream, []))
             failures += failed
             merge_rows(rows, derived or {})
-        replace_streams(conn, schema, others, rows)
+        replace_streams(conn, schema, sorted(others), rows)
     record(conn, schema, upto, failures)
     return failures
+
+
+def _apply_deals(conn: Connection, schema: str, upto: dict[str, int]) -> list[Failure]:
+    stored = load_points(conn, schema, list(upto))
+    new = load_histories(conn, upto, after={d: p.state.version for d, p in stored.items()})
+    pipelines = known(pipeline_stage_lists(conn))
+    facts, again = [], []
+    for deal_id in sorted(upto):
+        point = stored.get(deal_id)
+        resumed = None if point is None else _resumed(point, new.get(deal_id, []), pipelines)
+        if resumed is None:
+            again.append(deal_id)
+        else:
+            facts.append(resumed)
+    Paths.resumed += len(facts)
+    Paths.derived += len(again)
+    histories = {d: new.get(d, []) for d in again if d not in stored}  # no point: `new` is all of it
+    histories.update(load_histories(conn, {d: upto[d] for d in again if d in stored}))
+    failures, gone = [], []
+    for deal_id in again:
+        derived, failed = guarded(lambda d, h: derive(d, h, pipelines), deal_id, histories.get(deal_id, []))
+        failures += failed
+        if derived is None:
+            gone.append(deal_id)
+            continue
+        if failed:
+            derived.point = None  # resuming would lose track of the events left out
+        facts.append(derived)
+    refresh(conn, schema, write_deals(conn, schema, facts, gone))
+    return failures
+
+
+def _resumed(point, events: list[Ev], pipelines):
+    """The deal folded on from its point, or None when that would not equal a full derivation."""
+    if not resumable(point, events):
+        return None
+    try:
+        return resume(point, events, pipelines)
+    except Exception:  # derive it in full: that isolates the event it cannot apply
+        return None
 
 
 def record(conn: Connection, schema: str, upto: dict[str, int], failures: list[Failure]) -> None:

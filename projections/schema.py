@@ -4,10 +4,12 @@ import re
 
 from events.streams import Kind
 
+from projections import points
 from projections.tables import SCHEMA, metadata
 
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
                "cycle_time_deal", "feedback")
+POINT_TABLE = "deal_fold_point"  # the live projection's resume points (rebuilds leave it empty)
 AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "rep_performance_month", "team_performance_month")
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")
@@ -16,7 +18,7 @@ LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARG
              "pipeline_stage": (Kind.PIPELINE, "pipeline")}
 # What the projection applied per stream, and the events it had to leave out.
 BOOKKEEPING_TABLES = ("projection_stream", "projection_errors")
-SALES_TABLES = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES)
+SALES_TABLES = ("deal_current", *DEAL_TABLES, POINT_TABLE, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -35,6 +37,8 @@ def columns_of(table: str) -> tuple[str, ...]:
 
 
 def rows_of(facts_list, table: str) -> list[tuple]:
+    if table == POINT_TABLE:
+        return [(f.current["deal_id"], points.to_json(f.point)) for f in facts_list if f.point is not None]
     if table == "deal_current":
         columns = columns_of("deal_current")
         return [tuple(f.current[c] for c in columns) for f in facts_list]

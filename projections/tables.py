@@ -335,6 +335,13 @@ funnel_cohort = Table(
     comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the cohort funnel summed without scanning deals.',
 )
 
+deal_fold_point = Table(
+    'deal_fold_point', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('point', JSONB, nullable=False, comment="The deal's folded state and row counters, as projections.points stores them."),
+    comment='Internal to the live projection, not for reporting: where it resumes each deal, so that an event later in business time than everything before it is folded on its own instead of the whole stream again. Absent (rebuilt tables, a deal with events left out) means: derive the deal from its whole stream.',
+)
+
 projection_stream = Table(
     'projection_stream', metadata,
     Column('projection', Text, primary_key=True, comment='Projection name.'),

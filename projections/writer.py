@@ -1,5 +1,6 @@
-"""Write deal facts: replace a deal's rows in every deal-level table (COPY), note which
-aggregate keys changed (before and after), refresh those aggregates."""
+"""Write deal facts: replace a deal's rows (all of them, or the ones a resumed derivation
+changed) in the deal-level tables (COPY), note which aggregate keys the removed and added rows
+touch, refresh those aggregates."""
 import io
 import json
 import re
@@ -12,25 +13,7 @@ from sqlalchemy import Connection
 from events.streams import StreamId
 from projections import aggregates
 from projections.derive import DealFacts
-from projections.schema import DEAL_TABLES, LOOP_KEYS, columns_of, rows_of, schema_name
-
-_OLD_KEYS = """
-SELECT 'f', pipeline, stage, owner_id, team_id, NULL::date FROM {s}.funnel_delta WHERE deal_id = ANY(%(ids)s)
-UNION
-SELECT 'r', NULL, NULL, owner_id, NULL, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
-UNION
-SELECT 't', NULL, NULL, NULL, team_id, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
-UNION
-SELECT 'r', NULL, NULL, owner_id, NULL, date_trunc('month', min(entered_at))::date
-  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
-UNION
-SELECT 't', NULL, NULL, NULL, team_id, date_trunc('month', min(entered_at))::date
-  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
-UNION
-SELECT 'c', pipeline, NULL, NULL, NULL, (created_at AT TIME ZONE 'UTC')::date
-  FROM {s}.deal_current WHERE deal_id = ANY(%(ids)s)
-"""
-
+from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, rows_of, schema_name
 
 @dataclass
 class Touched:
@@ -56,38 +39,66 @@ def _month(at: datetime) -> date:
     return date(at.year, at.month, 1)
 
 
-def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: list[DealFacts]) -> Touched:
+# Rows a resumed deal replaces (besides its current row, final close and point): its open visit
+# and its final close. Its other history rows stay as they are.
+_RESUMED_ROWS = {"deal_stage_history": "exited_at IS NULL", "deal_activity": "seq = 0", "cycle_time_deal": "true",
+                 "deal_current": "true", POINT_TABLE: "true"}
+
+
+def write_deals(conn: Connection, schema: str, facts: list[DealFacts], gone: list[str] = ()) -> Touched:
+    """Write derived deals: a full derivation replaces all the deal's rows, a resumed one the
+    rows it changed (its open visit, final close, current row and point) and adds the rest;
+    `gone` deals (no longer created) lose their rows. Returns the aggregate keys to refresh,
+    from the rows removed and the rows added."""
     s = schema_name(schema)
+    full = [f.current["deal_id"] for f in facts if not f.resumed] + list(gone)
+    resumed = [f.current["deal_id"] for f in facts if f.resumed]
     touched = Touched()
-    for kind, pipeline, stage, owner, team, month in conn.exec_driver_sql(
-            _OLD_KEYS.format(s=s), {"ids": deal_ids}):
-        if kind == "f":
-            touched.funnel.add((pipeline, stage, owner, team))
-        elif kind == "c":
-            touched.cohorts.add((pipeline, month))
-        elif kind == "r":
-            touched.rep(owner, month)
-        else:
-            touched.team(team, month)
-    for table in ("deal_current", *DEAL_TABLES):
-        conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE deal_id = ANY(%(ids)s)", {"ids": deal_ids})
-    copy_rows(conn, s, facts)
-    for f in facts:
-        note_new(touched, f)
+    for table in ("deal_current", *DEAL_TABLES, POINT_TABLE):
+        columns = columns_of(table)
+        condition = _RESUMED_ROWS.get(table)
+        if condition is None and not full:
+            continue
+        where = "deal_id = ANY(%(full)s)" + (f" OR (deal_id = ANY(%(resumed)s) AND {condition})" if condition else "")
+        removed = conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE {where} RETURNING {', '.join(columns)}",
+                                       {"full": full, "resumed": resumed}).all()
+        note(touched, table, columns, removed)
+    added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES, POINT_TABLE)}
+    copy_tables(conn, schema, added)
+    for table, rows in added.items():
+        note(touched, table, columns_of(table), rows)
     return touched
 
 
-def note_new(touched: Touched, facts: DealFacts) -> None:
-    created = facts.current["created_at"].astimezone(timezone.utc).date()
-    touched.cohorts.add((facts.current["pipeline"], created))
-    for row in facts.funnel:
-        touched.funnel.add((row.pipeline, row.stage, row.owner_id, row.team_id))
-    for row in facts.activity:
-        touched.rep(row.owner_id, row.month)
-        touched.team(row.team_id, row.month)
-    for row in facts.visits:
-        touched.rep(row.owner_id, _month(row.entered_at))
-        touched.team(row.team_id, _month(row.entered_at))
+def note(touched: Touched, table: str, columns: tuple[str, ...], rows) -> None:
+    """The aggregate keys `rows` of `table` (tuples in `columns` order) contribute to."""
+    if not rows or table not in _KEYS_OF:
+        return
+    at = {name: columns.index(name) for name in columns}
+    _KEYS_OF[table](touched, at, rows)
+
+
+def _funnel_keys(touched: Touched, at: dict, rows) -> None:
+    for r in rows:
+        touched.funnel.add((r[at["pipeline"]], r[at["stage"]], r[at["owner_id"]], r[at["team_id"]]))
+
+
+def _cohort_keys(touched: Touched, at: dict, rows) -> None:
+    for r in rows:
+        touched.cohorts.add((r[at["pipeline"]], r[at["created_at"]].astimezone(timezone.utc).date()))
+
+
+def _month_keys(column: str):
+    def keys(touched: Touched, at: dict, rows) -> None:
+        for r in rows:
+            month = r[at[column]] if column == "month" else _month(r[at[column]])
+            touched.rep(r[at["owner_id"]], month)
+            touched.team(r[at["team_id"]], month)
+    return keys
+
+
+_KEYS_OF = {"funnel_delta": _funnel_keys, "deal_current": _cohort_keys, "deal_activity": _month_keys("month"),
+            "deal_stage_history": _month_keys("entered_at")}
 
 
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
@@ -99,6 +110,7 @@ def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
 
 
 def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:
+    """All rows of fully derived deals (no resume points: rebuilt tables have none)."""
     copy_tables(conn, schema, {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES)})
 
 
