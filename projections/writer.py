@@ -59,9 +59,11 @@ def write_deals(conn: Connection, schema: str, facts: list[DealFacts], gone: lis
         condition = _RESUMED_ROWS.get(table)
         if condition is None and not full:
             continue
-        where = "deal_id = ANY(%(full)s)" + (f" OR (deal_id = ANY(%(resumed)s) AND {condition})" if condition else "")
+        # one index scan over every deal (an OR of two ANYs may turn into a scan of the table)
+        where = (f"deal_id = ANY(%(all)s) AND (deal_id = ANY(%(full)s) OR {condition})" if condition
+                 else "deal_id = ANY(%(full)s)")
         removed = conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE {where} RETURNING {', '.join(columns)}",
-                                       {"full": full, "resumed": resumed}).all()
+                                       {"all": full + resumed, "full": full}).all()
         note(touched, table, columns, removed)
     added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES, POINT_TABLE)}
     copy_tables(conn, schema, added)
