@@ -1,10 +1,16 @@
 """Rebuild the sales read models from events.event into fresh tables and swap them in (BI
-never sees a half-built table), or replay them as they were into a separate schema."""
+never sees a half-built table), or replay them as they were into a separate schema.
+
+A large log is derived by several processes at once, each taking a range of deal ids (deals
+are independent; the aggregates are computed once all deals are in)."""
 import logging
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
@@ -21,12 +27,21 @@ log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
 CHUNK_DEALS = 2000
 PROGRESS_EVERY = 5000
+PARALLEL_FROM = 200_000  # positions: below this a second process costs more than it saves
+SHARES = 2
 
 Progress = Callable[[int], None]
 
 _SCAN = """
 SELECT deal_id, event_id::text, type, stream_version, position, occurred_at, data, schema_version
-FROM events.event WHERE position <= %(upto)s {recorded} ORDER BY deal_id, stream_version
+FROM events.event WHERE position <= %(upto)s {recorded}
+  AND (CAST(%(low)s AS text) IS NULL OR deal_id >= %(low)s)
+  AND (CAST(%(high)s AS text) IS NULL OR deal_id < %(high)s)
+ORDER BY deal_id, stream_version
+"""
+# Stream ids splitting the streams into equal shares (one row per stream in stream_head).
+_BOUNDS = """
+SELECT percentile_disc(%(fractions)s::float8[]) WITHIN GROUP (ORDER BY deal_id) FROM events.stream_head
 """
 
 
@@ -48,24 +63,94 @@ def create_tables(conn: Connection, schema: str) -> None:
 
 
 def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,
-          progress: Progress | None = None) -> None:
+          progress: Progress | None = None, shares: int | None = None) -> None:
     """Fill fresh tables in `schema` from every event at or below position `upto` (and
-    recorded by `recorded_until`, if given). Streams the log: memory stays flat."""
+    recorded by `recorded_until`, if given). Streams the log: memory stays flat. `shares`:
+    how many processes derive deals (default: one for small logs, SHARES from PARALLEL_FROM)."""
+    progress = progress or (lambda n: None)
     with engine.begin() as conn:
         create_tables(conn, schema)
+        role, login = conn.exec_driver_sql("SELECT current_user, session_user").one()
+    shares = shares or (SHARES if upto >= PARALLEL_FROM else 1)
+    ranges = _ranges(engine, shares)
+    if len(ranges) == 1:
+        _build_range(engine, schema, upto, recorded_until, ranges[0], progress)
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
+    with engine.begin() as conn:
+        refresh(conn, schema, None)
+
+
+def _ranges(engine: Engine, shares: int) -> list[tuple[str | None, str | None]]:
+    """[low, high) stream id ranges covering every stream, about equally many in each."""
+    if shares == 1:
+        return [(None, None)]
+    with engine.connect() as conn:
+        cuts = conn.exec_driver_sql(_BOUNDS, {"fractions": [k / shares for k in range(1, shares)]}).scalar() or []
+    cuts = sorted({c for c in cuts if c is not None})
+    return list(zip([None, *cuts], [*cuts, None]))
+
+
+def _build_range(engine: Engine, schema: str, upto: int, recorded_until: datetime | None,
+                 deal_range: tuple[str | None, str | None], progress: Progress) -> None:
     recorded = "AND recorded_at <= %(until)s" if recorded_until else ""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor(name="dealtrail_rebuild")
         cursor.itersize = 20_000
-        cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until})
+        cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until,
+                                                         "low": deal_range[0], "high": deal_range[1]})
         with engine.begin() as conn:
             pipelines = known(pipeline_stage_lists(conn))
-            _derive_all(conn, schema, cursor, pipelines, progress or (lambda n: None))
-            refresh(conn, schema, None)
+            _derive_all(conn, schema, cursor, pipelines, progress)
         cursor.close()
     finally:
         raw.close()
+
+
+_done = None  # in a share's process: the events it derived so far, shared with the parent
+
+
+def _start_share(counter) -> None:
+    global _done
+    _done = counter
+
+
+def _share(url: str, role: str | None, schema: str, upto: int, recorded_until: datetime | None,
+           deal_range: tuple[str | None, str | None]) -> None:
+    """One process's share of a build (its own connection and transaction)."""
+    options = "-c timezone=UTC" + (f" -c role={role}" if role else "")  # as the parent's connections
+    engine = create_engine(url, poolclass=NullPool, connect_args={"options": options})
+
+    def count(n: int) -> None:
+        with _done.get_lock():
+            _done.value += n
+    try:
+        _build_range(engine, schema, upto, recorded_until, deal_range, count)
+    finally:
+        engine.dispose()
+
+
+def _in_processes(url: str, role: str | None, schema: str, upto: int, recorded_until: datetime | None,
+                  ranges: list, progress: Progress) -> None:
+    context = multiprocessing.get_context("spawn")  # never fork a process that may run threads
+    done = context.Value("q", 0)
+    reported = 0
+    with ProcessPoolExecutor(len(ranges), mp_context=context, initializer=_start_share,
+                             initargs=(done,)) as pool:
+        futures = [pool.submit(_share, url, role, schema, upto, recorded_until, r) for r in ranges]
+        while wait(futures, timeout=0.5).not_done:
+            reported = _report(done, reported, progress)
+        for future in futures:
+            future.result()  # a share's failure fails the build
+    _report(done, reported, progress)
+
+
+def _report(done, reported: int, progress: Progress) -> int:
+    if done.value > reported:
+        progress(done.value - reported)
+    return done.value
 
 
 class _Chunk:

@@ -6,6 +6,7 @@ import sys
 import psycopg2
 from sqlalchemy import text
 
+from events.log_reader import settled_horizon
 from infra.db import make_engine
 from projections import checkpoints, rebuild, sales
 from services.demo import generate
@@ -112,3 +113,14 @@ def test_cli_rebuild_and_replay(fresh_engine):
     bad = subprocess.run([sys.executable, "-m", "services.cli", "rebuild", "nope"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
+
+
+def test_a_build_in_several_processes_equals_one_in_one(fresh_engine):
+    seed(fresh_engine, deals=60)
+    done = []
+    rebuild.build(fresh_engine, "check_one", settled_horizon(fresh_engine))
+    rebuild.build(fresh_engine, "check_three", settled_horizon(fresh_engine), progress=done.append, shares=3)
+    assert tables(fresh_engine, "check_three") == tables(fresh_engine, "check_one")
+    assert len(tables(fresh_engine, "check_one")["deal_current"]) == 60
+    with fresh_engine.connect() as conn:
+        assert sum(done) == conn.execute(text("SELECT count(*) FROM events.event")).scalar()
