@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from events import periods
 from projections.reports.common import money
+from projections.schema import schema_name
 
 MIN_SAMPLE = 10
 LATE = timedelta(days=1)  # a snapshot taken later than this after its period's start is partial
@@ -24,8 +25,8 @@ _IN_PERIOD = """((d.expected_close_date >= %(start)s::date AND d.expected_close_
 
 _OPEN = f"""
 SELECT s.stage, s.stage_index, s.probability, count(d.deal_id), coalesce(sum(d.current_amount), 0)
-FROM read_models.pipeline_stage s
-LEFT JOIN read_models.deal_current d ON d.pipeline = s.pipeline AND d.stage = s.stage
+FROM {{s}}.pipeline_stage s
+LEFT JOIN {{s}}.deal_current d ON d.pipeline = s.pipeline AND d.stage = s.stage
      AND d.status = 'open' AND {_SCOPE.format(a="d")} AND {_IN_PERIOD}
 WHERE s.pipeline = %(pipeline)s
 GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
@@ -33,14 +34,14 @@ GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
 
 _HISTORY = """
 SELECT s.stage, count(d.deal_id), count(d.deal_id) FILTER (WHERE d.status = 'won')
-FROM read_models.pipeline_stage s
-LEFT JOIN read_models.deal_current d ON d.pipeline = s.pipeline AND d.status IN ('won', 'lost')
+FROM {s}.pipeline_stage s
+LEFT JOIN {s}.deal_current d ON d.pipeline = s.pipeline AND d.status IN ('won', 'lost')
      AND d.closed_at >= %(since)s AND d.furthest_stage_index >= s.stage_index
 WHERE s.pipeline = %(pipeline)s GROUP BY s.stage
 """
 
 _WON = f"""
-SELECT coalesce(sum(a.amount), 0) FROM read_models.deal_activity a
+SELECT coalesce(sum(a.amount), 0) FROM {{s}}.deal_activity a
 WHERE a.kind = 'won' AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s AND {_SCOPE.format(a="a")}
 """
 
@@ -48,18 +49,20 @@ _SNAPSHOTS = """
 SELECT period, taken_at, won_to_date + historical_forecast AS forecast, as_of_position, partial,
        partial_reason
 FROM read_models.forecast_snapshot
-WHERE scope = %(scope)s AND scope_id = %(scope_id)s ORDER BY period
+WHERE scope = %(scope)s AND scope_id = %(scope_id)s AND taken_at <= %(now)s ORDER BY period
 """
 
 
 def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, now: datetime,
-             pipeline: str = "default") -> dict:
+             pipeline: str = "default", schema: str = "read_models") -> dict:
+    """The forecast from the read models in `schema` (an as_of replay's, say), at clock `now`."""
+    s = schema_name(schema)
     start, end = periods.bounds(period)
     params = {"scope": scope, "scope_id": scope_id, "pipeline": pipeline, "start": start, "end": end,
               "since": now - timedelta(days=365), "current": start <= now < end}
-    history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY, params)}
+    history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY.format(s=s), params)}
     stages, weighted, historical = [], Decimal(0), Decimal(0)
-    for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN, params):
+    for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN.format(s=s), params):
         sample, won = history.get(stage, (0, 0))
         learned = Decimal(won) / Decimal(sample) if sample >= MIN_SAMPLE else None
         used = learned if learned is not None else probability
@@ -70,23 +73,25 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, no
                        "historical_probability": None if learned is None else round(float(learned), 4),
                        "sample_size": sample, "weighted": money(amount * probability),
                        "historical": money(amount * used)})
-    won = conn.exec_driver_sql(_WON, params).scalar()
+    won = conn.exec_driver_sql(_WON.format(s=s), params).scalar()
     return {"period": period, "scope": scope, "scope_id": scope_id, "won_to_date": money(won),
             "weighted_pipeline": money(weighted), "historical_forecast": money(historical),
             "expected_total_weighted": money(won + weighted),
             "expected_total_historical": money(won + historical), "stages": stages,
-            "accuracy": accuracy(conn, scope, scope_id, now)}
+            "accuracy": accuracy(conn, scope, scope_id, now, schema)}
 
 
-def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime) -> list[dict]:
-    """Forecast taken at the start of each finished period vs what was won in it."""
+def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime,
+             schema: str = "read_models") -> list[dict]:
+    """Forecast taken at the start of each finished period (by `now`) vs what was won in it.
+    The snapshots themselves are kept in read_models (the watcher writes them as it goes)."""
     out = []
-    rows = conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id}).all()
+    rows = conn.exec_driver_sql(_SNAPSHOTS, {"scope": scope, "scope_id": scope_id, "now": now}).all()
     for period, taken_at, predicted, position, partial, reason in rows:
         start, end = periods.bounds(period)
         if end > now:
             continue
-        actual = conn.exec_driver_sql(_WON, {"scope": scope, "scope_id": scope_id, "start": start,
+        actual = conn.exec_driver_sql(_WON.format(s=schema_name(schema)), {"scope": scope, "scope_id": scope_id, "start": start,
                                              "end": end}).scalar()
         error = (predicted - actual) / actual if actual and not partial else None
         out.append({"period": period, "taken_at": taken_at, "as_of_position": position, "forecast": money(predicted),

@@ -30,6 +30,7 @@ DOMAIN_STATUS = {
                      "key_exists"), 409),
     "forbidden": 403,
     "payload_too_large": 413,
+    "unavailable": 503,
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
@@ -77,7 +78,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         request.app.state.metrics.rejected.labels(exc.code).inc()
-        return error_response(DOMAIN_STATUS[exc.code], exc.code, exc.message, exc.details)
+        status = DOMAIN_STATUS[exc.code]
+        return error_response(status, exc.code, exc.message, exc.details,
+                              headers={"Retry-After": "1"} if status == 503 else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

@@ -38,10 +38,8 @@ def _pipeline(engine: Engine, key: str) -> Pipeline:
 def _run(engine: Engine, as_of, report):
     """Run `report(conn, schema)` on the live read models or on an as_of replay."""
     if as_of is not None:
-        schema = asof.schema_for(engine, as_of)
-        with engine.connect() as conn:
-            body = report(conn, schema)
-        return {**body, "as_of": as_of.isoformat(), "as_of_position": asof.position_of(engine, schema)}
+        body, position = asof.run(engine, as_of, report)
+        return {**body, "as_of": as_of.isoformat(), "as_of_position": position}
     with engine.connect() as conn:
         position = checkpoints.applied_through(conn, sales.NAME)
         return {**report(conn, "read_models"), "as_of_position": position}
@@ -83,17 +81,18 @@ def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
 
 @router.get("/forecast")
 def forecast(engine: EngineDep, period: PeriodFilter = None,
-             scope: Literal["rep", "team", "company"] = "company", scope_id: Filter = None):
+             scope: Literal["rep", "team", "company"] = "company", scope_id: Filter = None,
+             as_of: AsOf = None):
     """Weighted pipeline, historical forecast (P(won | stage), last 12 months, with sample
     sizes) and the accuracy of past periods' start-of-period forecasts. `scope=rep` or `team`
-    without `scope_id` covers every rep (every team); accuracy is kept per named scope only."""
-    now = datetime.now(timezone.utc)
+    without `scope_id` covers every rep (every team); accuracy is kept per named scope only.
+    With `as_of`, the forecast as it stood then (its clock, default period and accuracy too)."""
+    now = as_of or datetime.now(timezone.utc)
     period = period or f"{now.year}-{now.month:02d}"
     if scope == "company":
         scope_id = "company"
-    with engine.connect() as conn:
-        body = forecast_report.forecast(conn, period, scope, scope_id, now)
-        return {**body, "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
+    return _run(engine, as_of,
+                lambda conn, s: forecast_report.forecast(conn, period, scope, scope_id, now, schema=s))
 
 
 @router.get("/performance")

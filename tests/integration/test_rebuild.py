@@ -1,5 +1,7 @@
 """Rebuild swaps fresh tables in atomically and reproduces the same rows; replay shows the past."""
 import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 import subprocess
 import sys
 
@@ -8,7 +10,7 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from infra.db import make_engine
-from projections import checkpoints, rebuild, sales
+from projections import asof, checkpoints, rebuild, sales
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END
@@ -124,3 +126,57 @@ def test_a_build_in_several_processes_equals_one_in_one(fresh_engine):
     assert len(tables(fresh_engine, "check_one")["deal_current"]) == 60
     with fresh_engine.connect() as conn:
         assert sum(done) == conn.execute(text("SELECT count(*) FROM events.event")).scalar()
+
+
+def test_as_of_later_than_the_newest_event_is_refused_and_builds_nothing(fresh_engine):
+    h = History(fresh_engine)
+    client = api(fresh_engine)
+    h.create("f1", 0)
+    project_all(fresh_engine)
+    with fresh_engine.connect() as conn:
+        newest = conn.execute(text("SELECT max(recorded_at) FROM events.event")).scalar()
+    later = (newest + timedelta(seconds=1)).isoformat()
+    for path, params in (("/v1/reports/funnel", {}), ("/v1/reports/cycle-time", {}),
+                         ("/v1/reports/performance", {"period": "2026"}), ("/v1/reports/forecast", {})):
+        response = client.get(path, params={**params, "as_of": later})
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_query", path
+        assert newest.isoformat()[:19] in response.json()["error"]["message"]
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'asof%'")).scalar() == 0
+    assert client.get("/v1/reports/funnel", params={"as_of": newest.isoformat()}).status_code == 200
+
+
+def test_forecast_honours_as_of(fresh_engine):
+    h = History(fresh_engine)
+    client = api(fresh_engine)
+    h.create("g1", 0, amount="1000")
+    h.create("g2", 0, amount="2000")
+    project_all(fresh_engine)
+    live_then = client.get("/v1/reports/forecast").json()  # the current period takes undated deals
+    with fresh_engine.connect() as conn:
+        moment = conn.execute(text("SELECT max(recorded_at) FROM events.event")).scalar()
+    h.create("g3", 1, amount="4000")
+    h.lose("g1", 2)
+    project_all(fresh_engine)
+    now = client.get("/v1/reports/forecast").json()
+    then = client.get("/v1/reports/forecast", params={"as_of": moment.isoformat()}).json()
+    assert now["weighted_pipeline"] != live_then["weighted_pipeline"]
+    assert then["weighted_pipeline"] == live_then["weighted_pipeline"]
+    assert then["stages"] == live_then["stages"] and then["as_of"] == moment.isoformat()
+
+
+def test_concurrent_distinct_as_of_requests_never_fail(fresh_engine, monkeypatch):
+    monkeypatch.setattr(asof, "KEEP", 2)  # prune while others read
+    h = History(fresh_engine)
+    client = api(fresh_engine)
+    for n in range(3):
+        h.create(f"c{n}", n)
+    project_all(fresh_engine)
+    with fresh_engine.connect() as conn:
+        times = conn.execute(text("SELECT recorded_at FROM events.event ORDER BY position")).scalars().all()
+    moments = [(times[-1] - timedelta(microseconds=n)).isoformat() for n in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda m: client.get("/v1/reports/funnel", params={"as_of": m}), moments))
+    assert {r.status_code for r in statuses} <= {200, 503}
+    assert all(r.headers.get("Retry-After") == "1" for r in statuses if r.status_code == 503)
+    assert any(r.status_code == 200 for r in statuses)

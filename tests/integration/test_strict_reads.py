@@ -21,7 +21,7 @@ def _cursor(payload) -> str:
     ("/v1/reports/funnel", {"mode": "cohort", "teams": "t1"}),
     ("/v1/reports/cycle-time", {"outcomes": "won"}),
     ("/v1/reports/performance", {"period": "2026-01", "scope_id": "r1"}),
-    ("/v1/reports/forecast", {"as_of": "2026-01-01T00:00:00Z"}),
+    ("/v1/reports/forecast", {"asof": "2026-01-01T00:00:00Z"}),
     ("/v1/targets", {"owner_id": "r1"}),
     ("/v1/reviews", {"owner_id": "r1"}),
     ("/v1/reviews/no-such-review", {"x": "1"}),
