@@ -139,7 +139,9 @@ def replace_streams(conn: Connection, schema: str, stream_ids: list[str],
 
 
 def _copy_line(row: tuple) -> str:
-    return "\t".join(_copy_value(v) for v in row) + "\n"
+    # None and text inline: this runs for every value projected
+    return "\t".join(["\\N" if v is None else _text(v) if type(v) is str else _FORMATS[type(v)](v)
+                      for v in row]) + "\n"
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -158,9 +160,3 @@ def _array(value: list) -> str:
 _FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
             date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array,
             dict: lambda v: _text(json.dumps(v, separators=(",", ":"), sort_keys=True))}
-
-
-def _copy_value(value) -> str:
-    if value is None:
-        return "\\N"
-    return _FORMATS[type(value)](value)
