@@ -31,6 +31,7 @@ class Ev(NamedTuple):
     position: int
     occurred_at: datetime
     data: dict[str, Any]
+    recorded_at: datetime | None = None  # when the log took it (the clock `as_of` asks about)
 
 
 class StageVisit(NamedTuple):  # deal_stage_history
