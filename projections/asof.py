@@ -24,8 +24,9 @@ T = TypeVar("T")
 
 def check(conn: Connection, as_of: datetime) -> None:
     """422 for a moment later than the newest recorded event."""
-    newest = conn.execute(text(  # the newest positions hold the newest clock reads (give or take a race)
-        "SELECT max(recorded_at) FROM (SELECT recorded_at FROM events.event ORDER BY position DESC LIMIT 100) t")).scalar()
+    # the newest positions hold the newest clock reads (give or take a race between appends)
+    newest = conn.execute(text("SELECT max(recorded_at) FROM (SELECT recorded_at FROM events.event "
+                               "ORDER BY position DESC LIMIT 100) t")).scalar()
     if newest is None or as_of > newest:
         raise InvalidQuery(f"as_of {as_of.isoformat()} is later than the newest recorded event"
                            + (f" ({newest.isoformat()})" if newest else " (the log is empty)"),

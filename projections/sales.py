@@ -56,7 +56,8 @@ ORDER BY e.deal_id, e.stream_version
 """
 
 
-def load_histories(conn: Connection, upto: dict[str, int], after: dict[str, int] | None = None) -> dict[str, list[Ev]]:
+def load_histories(conn: Connection, upto: dict[str, int],
+                   after: dict[str, int] | None = None) -> dict[str, list[Ev]]:
     """Each stream's events up to position upto[stream] (after stream version after[stream])."""
     histories: dict[str, list[Ev]] = defaultdict(list)
     if after is None:

@@ -39,8 +39,8 @@ def _month(at: datetime) -> date:
     return date(at.year, at.month, 1)
 
 
-# Rows a resumed deal replaces (besides its current row, final close and point): its open visit
-# and its final close. Its other history rows stay as they are.
+# The rows a resumed deal replaces (table -> which of its rows): its current row, open visit,
+# final close (activity seq 0, cycle row) and point. Its other history rows stay as they are.
 _RESUMED_ROWS = {"deal_stage_history": "exited_at IS NULL", "deal_activity": "seq = 0", "cycle_time_deal": "true",
                  "deal_current": "true", POINT_TABLE: "true"}
 
