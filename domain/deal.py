@@ -45,7 +45,7 @@ class Decided:
 class Change:
     """What one event did to a deal, for history rows. kind: entered (an open stage), left (an
     open stage, `to` = next stage or won/lost), amount (current amount), contact, quote,
-    feedback, created, closed."""
+    feedback, created, closed, owner (the owner and team changed)."""
     kind: str
     at: datetime
     stage: str | None = None
@@ -289,6 +289,7 @@ def _quote(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
 def _owner(state: DealState, d: dict, fact: Fact, pipelines) -> list[Change]:
     if _latest(state, "owner", fact):
         state.owner_id, state.team_id = d["owner_id"], d.get("team_id", state.team_id)
+        return [Change("owner", fact.occurred_at)]
     return []
 
 

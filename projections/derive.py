@@ -7,10 +7,12 @@ feedback, cycle time) are built from what each step changed. Every row of a deal
 of its events only: incremental projection, rebuild and replay agree by construction.
 
 A derivation ends at a `Point` (the state plus what the row builder needs to go on: visit
-counts, the open visit, row counters). `resume` continues from a stored point with events that
-come later in business time than everything folded so far — exactly what a full derivation
-would add — so live projection folds only new events. Anything else (a void, a back-dated
-event) is derived again from the whole stream."""
+counts, the open visit, row counters, the owners over business time). `resume` continues from a
+stored point with events that add what a full derivation would add: events later in business
+time than everything folded so far, and contacts and feedback at any business time (their only
+row is their own, keyed by their stream version, attributed to the owner then). So live
+projection folds only new events. Anything else (a void, another back-dated event) is derived
+again from the whole stream."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,7 +59,7 @@ class AmountRow(NamedTuple):  # deal_amount_history
 
 class ActivityRow(NamedTuple):  # deal_activity
     deal_id: str
-    seq: int
+    seq: int  # the event's stream version; 0 for the final close
     kind: str
     occurred_at: datetime
     month: date
@@ -86,7 +88,7 @@ class FunnelDelta(NamedTuple):  # funnel_delta
 
 class FeedbackRow(NamedTuple):  # feedback
     deal_id: str
-    seq: int
+    seq: int  # the event's stream version
     occurred_at: datetime
     month: date
     score: int
@@ -117,6 +119,7 @@ class Point:
     visit_counts: dict[str, int] = field(default_factory=dict)
     open_visit: StageVisit | None = None
     counts: dict[str, int] = field(default_factory=dict)  # rows so far per history table
+    owners: list[tuple[datetime, str | None, str | None]] = field(default_factory=list)  # (since, owner, team)
 
 
 @dataclass
@@ -147,6 +150,7 @@ class _Rows:
         self.visit_counts: dict[str, int] = dict(point.visit_counts) if point else {}
         self.open_visit: StageVisit | None = point.open_visit if point else None
         self.counts = dict(point.counts) if point else {}
+        self.owners = list(point.owners) if point else []  # owner changes in business order
         if point is not None:
             self.pipeline, self.stages = point.state.pipeline, point.state.stages
 
@@ -162,13 +166,24 @@ class _Rows:
         self.facts.funnel.append(FunnelDelta(self.deal_id, self._seq("funnel"), at.date(), self.pipeline, stage,
                                              owner, team, **counts))
 
-    def _activity(self, state: DealState, kind: str, at: datetime, **values) -> None:
-        self.facts.activity.append(ActivityRow(self.deal_id, self._seq("activity"), kind, at, _month(at),
-                                               state.owner_id, state.team_id, **values))
+    def _activity(self, state: DealState, fact: Ev, kind: str, at: datetime, **values) -> None:
+        self.facts.activity.append(ActivityRow(self.deal_id, fact.stream_version, kind, at, _month(at),
+                                               *self._owner_at(state, at), **values))
+
+    def _owner_at(self, state: DealState, at: datetime) -> tuple[str | None, str | None]:
+        """The owner and team at business time `at`: the state's, unless an owner change came
+        later (a contact or feedback back-dated before it)."""
+        if not self.owners or self.owners[-1][0] <= at:
+            return state.owner_id, state.team_id
+        earlier = [(owner, team) for since, owner, team in self.owners if since <= at]
+        return earlier[-1] if earlier else (state.created_owner_id, state.created_team_id)
+
+    def _owner(self, state: DealState, fact: Ev, change: Change) -> None:
+        self.owners.append((change.at, state.owner_id, state.team_id))
 
     def _created(self, state: DealState, fact: Ev, change: Change) -> None:
         self.pipeline, self.stages = state.pipeline, state.stages
-        self._activity(state, "created", change.at)
+        self._activity(state, fact, "created", change.at)
 
     def _amount(self, state: DealState, fact: Ev, change: Change) -> None:
         self.facts.amounts.append(AmountRow(self.deal_id, change.at, self._seq("amounts"), change.after))
@@ -205,17 +220,17 @@ class _Rows:
         return "regressed"
 
     def _contact(self, state: DealState, fact: Ev, change: Change) -> None:
-        self._activity(state, "contact", change.at)
+        self._activity(state, fact, "contact", change.at)
 
     def _quote(self, state: DealState, fact: Ev, change: Change) -> None:
-        self._activity(state, "quote", change.at, amount=change.after)
+        self._activity(state, fact, "quote", change.at, amount=change.after)
 
     def _feedback(self, state: DealState, fact: Ev, change: Change) -> None:
-        self._activity(state, "feedback", change.at, score=change.score)
+        self._activity(state, fact, "feedback", change.at, score=change.score)
         d = fact.data
-        self.facts.feedback.append(FeedbackRow(self.deal_id, self._seq("feedback"), change.at, _month(change.at),
-                                               change.score, d.get("comment"), d.get("from"), state.owner_id,
-                                               state.team_id))
+        self.facts.feedback.append(FeedbackRow(self.deal_id, fact.stream_version, change.at, _month(change.at),
+                                               change.score, d.get("comment"), d.get("from"),
+                                               *self._owner_at(state, change.at)))
 
     def _closed(self, state: DealState, fact: Ev, change: Change) -> None:
         pass  # the final close is read from the final state (a reopen undoes earlier ones)
@@ -233,14 +248,18 @@ def derive(deal_id: str, events: Iterable[Ev],
     return _finish(rows, state, max(e.position for e in events), max(e.occurred_at for e in kept), resumed=False)
 
 
+ANY_TIME = frozenset({"deal.contact_logged", "deal.feedback_recorded"})  # resumable however back-dated
+
+
 def resumable(point: Point, events: Iterable[Ev]) -> bool:
     """True if folding `events` on from `point` adds what a full derivation would: each is a
-    deal event (not a creation or a void) no earlier in business time than all folded so far."""
+    deal event (not a creation or a void) no earlier in business time than all folded so far,
+    or a contact or feedback (whenever it happened)."""
     latest = point.latest_at
     for e in events:
         if e.type == "event.voided" or e.type == "deal.created" or not e.type.startswith("deal."):
             return False
-        if latest is not None and e.occurred_at < latest:
+        if latest is not None and e.occurred_at < latest and e.type not in ANY_TIME:
             return False
         latest = e.occurred_at if latest is None else max(latest, e.occurred_at)
     return point.state.exists
@@ -273,7 +292,7 @@ def _finish(rows: _Rows, state: DealState, position: int, latest_at: datetime | 
         facts.cycle = CycleRow(state.deal_id, state.status, state.close_owner_id, state.close_team_id,
                                state.segment, state.pipeline, state.created_at, at, cycle_days)
     facts.current = current_row(state, position)
-    facts.point = Point(state, position, latest_at, rows.visit_counts, rows.open_visit, rows.counts)
+    facts.point = Point(state, position, latest_at, rows.visit_counts, rows.open_visit, rows.counts, rows.owners)
     return facts
 
 

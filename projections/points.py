@@ -9,7 +9,7 @@ from typing import Any
 from domain import deal_codec
 from projections.derive import Point, StageVisit
 
-FORMAT = 1
+FORMAT = 2
 _VISIT_TIMES = ("entered_at", "exited_at")
 
 
@@ -17,6 +17,7 @@ def to_json(point: Point) -> dict[str, Any]:
     visit = point.open_visit
     return {"format": FORMAT, "state": deal_codec.to_json(point.state), "position": point.position,
             "latest_at": _time(point.latest_at), "visit_counts": point.visit_counts, "counts": point.counts,
+            "owners": [[_time(since), owner, team] for since, owner, team in point.owners],
             "open_visit": None if visit is None else {k: _time(v) if k in _VISIT_TIMES else v
                                                       for k, v in visit._asdict().items()}}
 
@@ -30,8 +31,9 @@ def from_json(data: Mapping[str, Any]) -> Point | None:
     visit = data["open_visit"]
     if visit is not None:
         visit = StageVisit(**{k: _parse(v) if k in _VISIT_TIMES else v for k, v in visit.items()})
+    owners = [(_parse(since), owner, team) for since, owner, team in data["owners"]]
     return Point(state, data["position"], _parse(data["latest_at"]), dict(data["visit_counts"]), visit,
-                 dict(data["counts"]))
+                 dict(data["counts"]), owners)
 
 
 def _time(value: datetime | None) -> str | None:

@@ -109,7 +109,7 @@ cycle_time_deal = Table(
 deal_activity = Table(
     'deal_activity', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal.'),
-    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('seq', Integer, primary_key=True, comment="The stream_version of the event behind the row; 0 for the deal's final close (won/lost)."),
     Column('kind', Text, nullable=False, comment='created, contact, quote, feedback, won, lost.'),
     Column('occurred_at', TIMESTAMPTZ, nullable=False, comment='Business time.'),
     Column('month', Date, nullable=False, comment='First day of the UTC month of occurred_at.'),
@@ -292,7 +292,7 @@ review_actions = Table(
 feedback = Table(
     'feedback', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal.'),
-    Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
+    Column('seq', Integer, primary_key=True, comment='The stream_version of the deal.feedback_recorded event.'),
     Column('occurred_at', TIMESTAMPTZ, nullable=False, comment='When given.'),
     Column('month', Date, nullable=False, comment='UTC month.'),
     Column('score', Integer, nullable=False, comment='1 (poor) to 5 (excellent).'),

@@ -70,17 +70,22 @@ def test_in_order_events_resume_and_equal_a_rebuild(fresh_engine):
     assert assert_points_are_full_derivations(engine) == 6
 
 
-def test_back_dated_and_voided_events_derive_the_whole_deal(fresh_engine):
+def test_back_dated_events_and_voids_derive_the_whole_deal_but_contacts_resume(fresh_engine):
     engine = fresh_engine
     h = History(engine)
-    h.create("b1", 0)
+    h.create("b1", 0, owner="o1")
+    h.post("b1", "deal.owner_changed", 8, owner_id="o2", team_id="t2")
     h.move("b1", 10, "lead", "contacted")
     apply_in_polls(engine, [1])
-    derived = sales.Paths.derived
-    h.post("b1", "deal.contact_logged", 5, channel="call")  # back-dated: before the move
+    resumed, derived = sales.Paths.resumed, sales.Paths.derived
+    h.post("b1", "deal.contact_logged", 5, channel="call")  # back-dated: before the owner change
     quote = h.post("b1", "deal.quote_issued", 11, quote_id="q", amount="700", currency="USD")
     apply_in_polls(engine, [1])
-    assert sales.Paths.derived - derived == 1  # the back-dated contact; the quote resumes
+    assert (sales.Paths.resumed - resumed, sales.Paths.derived - derived) == (2, 0)
+    with engine.connect() as conn:  # attributed to the owner at the time it happened
+        assert conn.execute(text("SELECT owner_id FROM read_models.deal_activity WHERE deal_id = 'b1' "
+                                 "AND kind = 'contact'")).scalar() == "o1"
+    h.post("b1", "deal.quote_issued", 3, quote_id="q0", amount="500", currency="USD")  # back-dated quote
     h.post("b1", "event.voided", 12, event_id=quote.event_id, reason="typo")
     apply_in_polls(engine, [1])
     assert sales.Paths.derived - derived == 2

@@ -1,6 +1,8 @@
-"""Resume points of the live projection (read_models.deal_fold_point); a deal's final close is
-activity row seq 0 (at most one per deal; a reopen takes it back), so rows added later keep
-the numbers a full derivation gives them.
+"""Resume points of the live projection (read_models.deal_fold_point). deal_activity and
+feedback rows are keyed by their event's stream_version (the final close: 0), so a row added
+later — even a back-dated contact — leaves the others' keys as a full derivation gives them.
+Existing rows keep their old numbers until their deal is derived again (its next event, or
+`dealtrail rebuild`); the final close becomes 0 here.
 
 Revision ID: 0015
 Revises: 0014
@@ -29,6 +31,10 @@ CREATE TABLE read_models.deal_fold_point (
     op.execute("GRANT SELECT ON read_models.deal_fold_point TO bi_reader")
     op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON read_models.deal_fold_point TO dealtrail_app")
     op.execute("UPDATE read_models.deal_activity SET seq = 0 WHERE kind IN ('won', 'lost')")
+    op.execute("COMMENT ON COLUMN read_models.deal_activity.seq IS 'The stream_version of the event behind "
+               "the row; 0 for the deal''s final close (won/lost).'")
+    op.execute("COMMENT ON COLUMN read_models.feedback.seq IS 'The stream_version of the "
+               "deal.feedback_recorded event.'")
 
 
 def downgrade() -> None:
