@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
@@ -53,13 +54,34 @@ def count_events(engine: Engine, upto: int, recorded_until: datetime | None = No
 
 
 def create_tables(conn: Connection, schema: str) -> None:
-    """The sales tables, as declared (columns, keys, indexes, comments), in a fresh `schema`."""
+    """The sales tables, as declared (columns, keys, comments; secondary indexes come with
+    create_indexes once the rows are in), in a fresh `schema`."""
     s = schema_name(schema)
     conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
     conn.exec_driver_sql(f"CREATE SCHEMA {s}")
-    declared = [tables.metadata.tables[f"{tables.SCHEMA}.{t}"] for t in SALES_TABLES]
-    tables.metadata.create_all(conn.execution_options(schema_translate_map={tables.SCHEMA: s}),
-                               tables=declared)
+    translated = conn.execution_options(schema_translate_map={tables.SCHEMA: s})
+    for table in _declared():
+        translated.execute(CreateTable(table))
+        for statement in _comments(table):
+            translated.execute(statement)
+
+
+def create_indexes(conn: Connection, schema: str) -> None:
+    """The declared secondary indexes: built once the rows are in, which is quicker than
+    keeping them up to date row by row."""
+    translated = conn.execution_options(schema_translate_map={tables.SCHEMA: schema_name(schema)})
+    for table in _declared():
+        for index in table.indexes:
+            translated.execute(CreateIndex(index))
+
+
+def _declared() -> list:
+    return [tables.metadata.tables[f"{tables.SCHEMA}.{t}"] for t in SALES_TABLES]
+
+
+def _comments(table) -> list:
+    """COMMENT ON the table and its columns (create_all emits them; CreateTable does not)."""
+    return [SetTableComment(table), *(SetColumnComment(c) for c in table.columns if c.comment)]
 
 
 def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,
@@ -79,6 +101,7 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         url = engine.url.render_as_string(hide_password=False)
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
     with engine.begin() as conn:
+        create_indexes(conn, schema)
         refresh(conn, schema, None)
 
 
