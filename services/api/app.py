@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from infra.db import make_engine
 from infra.settings import Settings
 from services.api import (access, audit, cors, deal_list, deals, errors, export, health, keys, log, loop,
-                          metrics, reports, strict, timeline)
+                          metrics, reports, stream, strict, timeline)
 from services.api.auth import KeyAuthenticator
 from services.api.correlation import CorrelationMiddleware
 from services.keys import Role
@@ -39,7 +39,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
-                   log.router,
+                   log.router, stream.router,
                    reports.router, loop.router, keys.router, health.router,
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
