@@ -1,5 +1,7 @@
 """Append events: lock the streams (deals, targets, reviews), decide against their state,
-append, all in one transaction. Rejected input raises before anything is written."""
+append, all in one transaction. `append_events` is all or nothing (rejected input raises
+before anything is written); `append_each` (group commit) decides each post on its own and
+commits the accepted ones."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
