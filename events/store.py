@@ -37,6 +37,7 @@ class NewEvent:
     request_digest: str
     schema_version: int = 1
     causation_id: str | None = None
+    context: "Context | None" = None  # who posted it, when the events of one append differ (group commit)
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,9 @@ def find_recorded(conn: Connection, event_ids: list[str]) -> dict[str, Recorded]
 
 
 def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
-           ctx: Context, states: dict[str, dict[str, Any]]) -> list[Envelope]:
+           ctx: Context | None, states: dict[str, dict[str, Any]]) -> list[Envelope]:
     """Insert `new_events` (in order, on the positions taken by lock_heads) after the locked
-    heads, and store the streams' new `states`."""
+    heads, and store the streams' new `states`. An event's own `context` wins over `ctx`."""
     if not new_events:
         return []
     if len(new_events) > len(locked.positions):
@@ -143,7 +144,7 @@ def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
     envelopes, rows = [], []
     for position, new in zip(locked.positions, new_events):
         version, prev_hash = tips[new.deal_id]
-        env = _seal(new, ctx, version + 1, position, locked.now, prev_hash)
+        env = _seal(new, new.context or ctx, version + 1, position, locked.now, prev_hash)
         tips[new.deal_id] = (env.stream_version, env.hash)
         envelopes.append(env)
         rows.append((*_row(env), new.request_digest))

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     digest_seconds: float = Field(default=60.0, gt=0, alias="DEALTRAIL_DIGEST_SECONDS")
     metrics_public: bool = Field(default=False, alias="DEALTRAIL_METRICS_PUBLIC")  # else loopback only
     auth_cache_seconds: float = Field(default=5.0, ge=0, alias="DEALTRAIL_AUTH_CACHE_SECONDS")
+    # Group commit of single-event posts (services.group_commit), per API process.
+    group_commit_max: int = Field(default=256, ge=1, alias="DEALTRAIL_GROUP_COMMIT_MAX")
+    group_commit_flushers: int = Field(default=2, ge=1, alias="DEALTRAIL_GROUP_COMMIT_FLUSHERS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""

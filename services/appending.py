@@ -1,5 +1,7 @@
 """Append events: lock the streams (deals, targets, reviews), decide against their state,
-append, all in one transaction. Rejected input raises before anything is written."""
+append, all in one transaction. `append_events` is all or nothing (rejected input raises
+before anything is written); `append_each` (group commit) decides each post on its own and
+commits the accepted ones."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +10,7 @@ from uuid import uuid4
 
 from psycopg2 import errorcodes
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from events import store
 from events.canonical import digest
@@ -56,12 +58,63 @@ def request_digest(command: Command) -> str:
 def append_events(engine: Engine, commands: Sequence[Command], ctx: store.Context, *,
                   currency: str, batch: bool = False,
                   writer: ownership.WriterScope | None = None) -> list[AppendResult]:
-    """`writer`: the limits of a writer key, checked against each stream's locked state."""
+    """All of `commands` or nothing. `writer`: the limits of a writer key, checked against each
+    stream's locked state."""
     event_ids = _event_ids(commands, batch)
+    requests = [Post(c, ctx, writer) for c in commands]
+
+    def strict(index: int, exc: errors.DomainError):
+        raise _at(exc, index, batch) from None
+    return _retrying(engine, lambda conn: _append(conn, requests, event_ids, currency, strict))
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post of a group commit: its command, where it comes from, the writer's limits."""
+    command: Command
+    ctx: store.Context
+    writer: ownership.WriterScope | None = None
+
+
+def append_each(engine: Engine, requests: Sequence[Post], *, currency: str) -> list[AppendResult | Exception]:
+    """Group commit: the requests in one transaction, each decided on its own in arrival order
+    (seeing the effects of the ones before it), as if posted one after another. A rejected
+    request gets its own error and is left out; the others commit. A statement that fails for
+    another reason is retried with each request in a transaction of its own, so one poison
+    request cannot fail the rest; a database that is down fails them all."""
+    event_ids = [str(r.command.event.event_id) if r.command.event.event_id else str(uuid4()) for r in requests]
+    outcomes: list[Exception | None] = []
+
+    def attempt(conn):
+        outcomes[:] = [None] * len(requests)  # a retried attempt decides everything again
+        return _append(conn, requests, event_ids, currency, outcomes.__setitem__)
+    try:
+        results = _retrying(engine, attempt)
+    except DBAPIError as exc:
+        if isinstance(exc, (OperationalError, InterfaceError)) or len(requests) == 1:
+            return [exc] * len(requests)
+        return [_alone(engine, r, currency) for r in requests]
+    except Exception as exc:  # pool timeout and the like: nothing was written
+        return [exc] * len(requests)
+    return [o if o is not None else r for o, r in zip(outcomes, results)]
+
+
+def _alone(engine: Engine, request: Post, currency: str) -> AppendResult | Exception:
+    try:
+        [result] = append_events(engine, [request.command], request.ctx, currency=currency,
+                                 writer=request.writer)
+        return result
+    except Exception as exc:
+        return exc
+
+
+def _retrying(engine: Engine, work):
+    """Run `work(conn)` in a transaction; retried (up to 3 times) on deadlocks, serialization
+    failures and unique violations (a concurrent post of the same event_id)."""
     for attempt in range(3):
         try:
             with engine.begin() as conn:
-                return _append(conn, commands, event_ids, ctx, currency, batch, writer)
+                return work(conn)
         except DBAPIError as exc:
             if getattr(exc.orig, "pgcode", None) not in RETRYABLE or attempt == 2:
                 raise
@@ -81,41 +134,83 @@ def _event_ids(commands: Sequence[Command], batch: bool) -> list[str]:
     return ids
 
 
-def _append(conn, commands, event_ids, ctx, currency, batch, writer) -> list[AppendResult]:
+def _append(conn, requests: Sequence[Post], event_ids: list[str], currency: str, rejected) -> list:
+    """Decide each request in order against the locked streams and append what was accepted.
+    `rejected(index, error)` raises (all or nothing) or records the error (the request is
+    left out; its result slot is None)."""
+    commands = [r.command for r in requests]
     locked = store.lock_heads(conn, {c.deal_id for c in commands}, len(commands))
-    existing = _recorded(conn, commands, event_ids)
-    pipelines = _pipelines(conn, commands)
-    states = {d: load_state(conn, d, h, pipelines) for d, h in locked.heads.items()}
-    voiding = {c.deal_id for c in commands if c.event.type == "event.voided"}
-    histories = {d: [upcast_envelope(e) for e in store.read_stream(conn, d)] for d in voiding}
-    results: list[AppendResult | int] = []
-    new_events: list[store.NewEvent] = []
-    for index, (command, event_id) in enumerate(zip(commands, event_ids)):
+    run = _Run(locked, _recorded(conn, commands, event_ids), _pipelines(conn, commands), currency)
+    run.load(conn, commands)
+    slots: list[AppendResult | int | None] = []
+    for index, (request, event_id) in enumerate(zip(requests, event_ids)):
         try:
-            ownership.check(writer, command.deal_id, command.event, states[command.deal_id])
-            replay = _idempotent_replay(existing.get(event_id), command)
-            if replay is not None:
-                results.append(replay)
-                continue
-            aggregate = aggregate_for(command.deal_id)
-            for decided in aggregate.decide(states[command.deal_id], command.event, now=locked.now,
-                                            currency=currency, history=histories.get(command.deal_id, ()),
-                                            pipelines=pipelines):
-                fact = _Fact(event_id, decided.type, decided.data, decided.occurred_at,
-                             states[command.deal_id].version + 1)
-                states[command.deal_id] = _next_state(aggregate, command.deal_id, states[command.deal_id],
-                                                      fact, histories, pipelines)
-                results.append(len(new_events))
-                new_events.append(store.NewEvent(
-                    event_id=event_id, type=fact.type, deal_id=command.deal_id,
-                    occurred_at=fact.occurred_at, data=fact.data,
-                    request_digest=request_digest(command), causation_id=command.causation_id))
+            slots.append(run.take(request, event_id))
         except errors.DomainError as exc:
-            raise _at(exc, index, batch) from None
-    changed = {e.deal_id for e in new_events}
-    envelopes = store.append(conn, new_events, locked, ctx,
-                             {d: aggregate_for(d).dump(states[d]) for d in changed})
-    return [r if isinstance(r, AppendResult) else AppendResult(envelopes[r], True) for r in results]
+            rejected(index, exc)
+            slots.append(None)
+    envelopes = store.append(conn, run.new_events, locked, None, run.dumped_states())
+    return [_result(slot, envelopes) for slot in slots]
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A retry of an event taken earlier in the same transaction."""
+    index: int
+
+
+def _result(slot, envelopes: list[Envelope]) -> AppendResult | None:
+    if isinstance(slot, int):
+        return AppendResult(envelopes[slot], True)
+    if isinstance(slot, _Replay):
+        return AppendResult(envelopes[slot.index], False)
+    return slot
+
+
+class _Run:
+    """The streams of one append transaction as its requests are decided, one after another."""
+
+    def __init__(self, locked: store.LockedHeads, existing: dict[str, store.Recorded], pipelines, currency: str):
+        self.locked, self.existing, self.pipelines, self.currency = locked, existing, pipelines, currency
+        self.new_events: list[store.NewEvent] = []
+        self.pending: dict[str, int] = {}  # event_id -> index in new_events, taken in this run
+
+    def load(self, conn, commands: Sequence[Command]) -> None:
+        self.states = {d: load_state(conn, d, h, self.pipelines) for d, h in self.locked.heads.items()}
+        voiding = {c.deal_id for c in commands if c.event.type == "event.voided"}
+        self.histories = {d: [upcast_envelope(e) for e in store.read_stream(conn, d)] for d in voiding}
+
+    def take(self, request: Post, event_id: str) -> AppendResult | _Replay | int:
+        """The result of an idempotent retry, or the index of the new event in `new_events`."""
+        command = request.command
+        deal_id = command.deal_id
+        ownership.check(request.writer, deal_id, command.event, self.states[deal_id])
+        digest_ = request_digest(command)
+        replay = _idempotent_replay(self.existing.get(event_id), digest_, event_id)
+        if replay is not None:
+            return replay
+        if event_id in self.pending:  # posted twice in one group: the second is a retry of the first
+            first = self.pending[event_id]
+            _check_same(self.new_events[first].request_digest, digest_, event_id)
+            return _Replay(first)
+        aggregate = aggregate_for(deal_id)
+        index = len(self.new_events)
+        for decided in aggregate.decide(self.states[deal_id], command.event, now=self.locked.now,
+                                        currency=self.currency, history=self.histories.get(deal_id, ()),
+                                        pipelines=self.pipelines):
+            fact = _Fact(event_id, decided.type, decided.data, decided.occurred_at, self.states[deal_id].version + 1)
+            self.states[deal_id] = _next_state(aggregate, deal_id, self.states[deal_id], fact,
+                                               self.histories, self.pipelines)
+            self.new_events.append(store.NewEvent(
+                event_id=event_id, type=fact.type, deal_id=deal_id, occurred_at=fact.occurred_at,
+                data=fact.data, request_digest=digest_, causation_id=command.causation_id,
+                context=request.ctx))
+        self.pending[event_id] = index
+        return index
+
+    def dumped_states(self) -> dict[str, dict]:
+        changed = {e.deal_id for e in self.new_events}
+        return {d: aggregate_for(d).dump(self.states[d]) for d in changed}
 
 
 def _recorded(conn, commands: Sequence[Command], event_ids: list[str]) -> dict[str, store.Recorded]:
@@ -157,15 +252,18 @@ def _pipelines(conn, commands: Sequence[Command]):
     return PIPELINES
 
 
-def _idempotent_replay(prior: store.Recorded | None, command: Command) -> AppendResult | None:
+def _idempotent_replay(prior: store.Recorded | None, digest_: str, event_id: str) -> AppendResult | None:
     if prior is None:
         return None
-    if prior.request_digest != request_digest(command):
-        raise errors.IdempotencyConflict(
-            f"event_id {prior.envelope.event_id} was already used with different content",
-            event_id=prior.envelope.event_id, deal_id=prior.envelope.deal_id,
-            position=prior.envelope.position)
+    _check_same(prior.request_digest, digest_, event_id, prior.envelope)
     return AppendResult(prior.envelope, created=False)
+
+
+def _check_same(recorded_digest: str, digest_: str, event_id: str, prior: Envelope | None = None) -> None:
+    if recorded_digest != digest_:
+        details = {"deal_id": prior.deal_id, "position": prior.position} if prior else {}
+        raise errors.IdempotencyConflict(f"event_id {event_id} was already used with different content",
+                                         event_id=event_id, **details)
 
 
 def _at(exc: errors.DomainError, index: int, batch: bool) -> errors.DomainError:

@@ -25,6 +25,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine = engine or make_engine(settings.database_url, app_role="dealtrail_app",
                                                  pool_size=20)
         yield
+        if getattr(app.state, "appender", None) is not None:
+            app.state.appender.close()
+            app.state.appender = None
         if own:
             app.state.engine.dispose()
 

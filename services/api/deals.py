@@ -9,7 +9,7 @@ from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
 from events.upcasting import upcast_envelope
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
-from services.api.deps import EngineDep, OriginDep, SettingsDep
+from services.api.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
 from services.api.errors import documented
 from services.api.params import AsOf
 from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
@@ -17,6 +17,7 @@ from domain.deal import DealState, fold
 from domain.deal_codec import as_api
 from domain.pipelines import known
 from services.appending import Command, append_events, load_state
+from services.appending import Post
 from domain.errors import DealNotFound
 
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
@@ -52,11 +53,11 @@ def _count(request: Request, results) -> None:
 
 @events_router.post("/v1/deals/{deal_id}/events", status_code=201, response_model=AppendOut,
                     responses={200: {"model": AppendOut, "description": "Idempotent retry"}})
-def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
-               engine: EngineDep, settings: SettingsDep, origin: OriginDep, response: Response,
-               request: Request):
-    [result] = append_events(engine, [Command(deal_id, event, origin.causation_id)], origin.context,
-                             currency=settings.currency, writer=origin.writer)
+async def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
+                     appender: AppenderDep, origin: OriginDep, response: Response, request: Request):
+    """Committed together with the process's concurrent posts (group commit), answered alone."""
+    result = await appender.append(Post(Command(deal_id, event, origin.causation_id), origin.context,
+                                        origin.writer))
     _count(request, [result])
     if not result.created:
         response.status_code = 200

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 
 from events import store
+from services.group_commit import GroupCommitter
 from services.ownership import WriterScope
 from infra.settings import Settings
 from services.api.correlation import PRINTABLE, correlation_id
@@ -51,6 +52,19 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def get_appender(request: Request) -> GroupCommitter:
+    """The process's group committer; made on first use when the app runs without its lifespan."""
+    state = request.app.state
+    if getattr(state, "appender", None) is None:
+        state.appender = make_appender(state.engine, state.settings)
+    return state.appender
+
+
+def make_appender(engine: Engine, settings: Settings) -> GroupCommitter:
+    return GroupCommitter(engine, settings.currency, max_group=settings.group_commit_max,
+                          flushers=settings.group_commit_flushers)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
@@ -65,3 +79,4 @@ async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_sour
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 OriginDep = Annotated[Origin, Depends(get_origin)]
+AppenderDep = Annotated[GroupCommitter, Depends(get_appender)]

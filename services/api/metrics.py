@@ -1,7 +1,7 @@
 """Prometheus metrics at /metrics: append counters, and log/relay lag read at scrape time."""
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from events.relay import relay_lag
@@ -41,9 +41,26 @@ class LagCollector:
             yield gauge
 
 
+class GroupCommitCollector:
+    """How many transactions the single-event posts of this process took (group commit)."""
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+
+    def collect(self):
+        appender = getattr(self.app.state, "appender", None)
+        if appender is None:
+            return
+        stats = appender.stats
+        yield CounterMetricFamily("dealtrail_append_groups", "Group-commit transactions", value=stats.groups)
+        yield CounterMetricFamily("dealtrail_append_group_posts", "Single-event posts committed in groups",
+                                  value=stats.requests)
+
+
 def install(app: FastAPI) -> Metrics:
     metrics = Metrics()
     metrics.registry.register(LagCollector(app))
+    metrics.registry.register(GroupCommitCollector(app))
 
     @app.get("/metrics", include_in_schema=False)
     def scrape() -> Response:
