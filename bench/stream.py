@@ -8,6 +8,7 @@ import time
 from sqlalchemy import text
 
 from bench.load import CTX
+from bench.procs import wait_until
 from bench.table import window_rate
 from events.schema import event_adapter
 from services.appending import Command, append_events
@@ -73,6 +74,7 @@ def visible_latency(engine, rate: int, seconds: float, threads: int = 16) -> tup
     append_events(engine, [Command(d, event_adapter.validate_python({"type": "deal.created", "data": {
         "title": d, "customer": {"id": d, "name": d}, "owner_id": "rep-1"}})) for d in deals], CTX,
         currency="USD", batch=True)
+    wait_until(lambda: _visible(engine, deals) == len(deals), 60)  # the worker has joined its group
     contact = event_adapter.validate_python({"type": "deal.contact_logged", "data": {"channel": "call"}})
     sent: list[tuple[str, int, float]] = []
     seen: dict[str, list[tuple[int, float]]] = {d: [] for d in deals}  # (version, first seen at)
@@ -96,6 +98,12 @@ def visible_latency(engine, rate: int, seconds: float, threads: int = 16) -> tup
     observer.join()
     return [next(t for v, t in seen[d] if v >= version) - at for d, version, at in sent
             if any(v >= version for v, _ in seen[d])], len(sent), reached
+
+
+def _visible(engine, deals: list[str]) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM read_models.deal_current WHERE deal_id = ANY(:ids)"),
+                            {"ids": deals}).scalar()
 
 
 def _observe(engine, deals, seen, done) -> None:
