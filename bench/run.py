@@ -58,9 +58,11 @@ class Bench:
         self.rows: list[Row] = []
         self.api = self.relay = self.worker = None
         self.headers: dict[str, str] = {}
+        self.rebuild_failed = ""
 
     def budget(self, phase: str) -> float:
-        return self.plan.budgets[phase] * self.scale
+        """The rebuild's does not shrink: the reports that follow read what it builds."""
+        return self.plan.budgets[phase] * (1.0 if phase == "rebuild" else self.scale)
 
     def service(self, command: str, topic: str = "dealtrail.events", *extra: str):
         env = {"DATABASE_URL": self.url, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DEALTRAIL_TOPIC": topic}
@@ -93,7 +95,8 @@ class Bench:
         self.last = datetime.now(timezone.utc)
         self.head = stream.head(self.engine)
         left = self.deadline - time.monotonic() - self.plan.unbudgeted
-        self.scale = min(1.0, max(0.25, left / sum(self.plan.budgets.values())))
+        shrinking = sum(self.plan.budgets.values()) - self.plan.budgets["rebuild"]
+        self.scale = min(1.0, max(0.25, (left - self.plan.budgets["rebuild"]) / shrinking))
         log(f"loaded {self.count:,} events in {elapsed:.0f}s; time budgets at {self.scale:.0%}")
         self.rows.append(Row("load: append_events(batch), 3 processes", self.count / elapsed, "ev/s",
                              note=f"{self.count:,} demo events in {elapsed:.0f}s (setup, no target)"))
@@ -134,7 +137,7 @@ class Bench:
         except subprocess.TimeoutExpired:
             procs.stop(proc)
             failed = f"not done in its {budget:.0f}s budget"
-        ours = time.perf_counter() - started
+        ours, self.rebuild_failed = time.perf_counter() - started, failed
         scan = baselines.raw_scan_seconds(self.url)
         limit = 20 * self.head / 1_000_000
         self.rows.append(Row(f"rebuild from {self.head:,} events", None if failed else ours, "s",
@@ -152,7 +155,8 @@ class Bench:
             self.rows.append(Row(f"report {name}, p99", p99 * 1000, "ms", "naive SQL over events", naive * 1000,
                                  speed_up, "p99 <= 50 ms, >= 20x",
                                  both(at_most(p99, 0.050), at_least(speed_up, 20)),
-                                 f"{self.plan.report_runs} requests, HTTP"))
+                                 f"{self.plan.report_runs} requests, HTTP" + (
+                                     "; read models partial: the rebuild was cut off" if self.rebuild_failed else "")))
 
     def tail_apply(self) -> None:
         log(f"live apply on the full log: {self.plan.tail:,} new events, relay and worker from the head")
