@@ -19,9 +19,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Every SPEC §7 figure in one table (1M events, <= 15 min); options: make bench BENCH="--quick".
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH)
 
 clean:
 	rm -rf $(VENV) .dealtrail .pytest_cache

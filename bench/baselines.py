@@ -1,5 +1,6 @@
 """What Dealtrail is compared against: raw PostgreSQL inserts of the same rows (no logic),
-the `eventsourcing` library's Postgres recorder (a peer), raw kafka-python produce."""
+the `eventsourcing` library's Postgres recorder (a peer), raw kafka-python produce, a raw scan
+of the log with jsonb parsing, and the naive SQL over raw events a BI user would write."""
 import json
 import threading
 import time
@@ -94,14 +95,59 @@ def eventsourcing_rate(socket_dir: str, dbname: str, clients: int, seconds: floa
     return rate
 
 
-def raw_produce_rate(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+def raw_produce_rate(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes, list]]) -> float:
+    """The relay's messages (key, value, headers), produced as fast as kafka-python can."""
     from events.broker import ensure_topic, make_producer
     ensure_topic(bootstrap, topic, 6)
     producer = make_producer(bootstrap)
     started = time.perf_counter()
-    for key, value in messages:
-        producer.send(topic, key=key, value=value)
+    for key, value, headers in messages:
+        producer.send(topic, key=key, value=value, headers=headers)
     producer.flush()
     elapsed = time.perf_counter() - started
     producer.close()
     return len(messages) / elapsed
+
+
+def raw_scan_seconds(url: str) -> float:
+    """Every event, in stream order, its jsonb parsed in Python: the floor for a rebuild."""
+    conn = psycopg2.connect(url)
+    started = time.perf_counter()
+    with conn, conn.cursor(name="raw_scan") as cur:
+        cur.itersize = 20_000
+        cur.execute("SELECT deal_id, type, occurred_at, data::text FROM events.event "
+                    "ORDER BY deal_id, stream_version")
+        for row in cur:
+            json.loads(row[3])
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+NAIVE = {
+    "funnel": """SELECT s.stage, count(DISTINCT e.deal_id) FROM events.event e
+        JOIN LATERAL (SELECT coalesce(e.data->>'to_stage', e.data->>'stage') AS stage) s ON true
+        WHERE e.type IN ('deal.created', 'deal.stage_moved', 'deal.reopened') GROUP BY s.stage""",
+    "cycle-time": """SELECT count(*), avg(d), percentile_cont(ARRAY[0.5,0.75,0.9]) WITHIN GROUP (ORDER BY d) FROM (
+        SELECT extract(epoch FROM max(s.occurred_at) - min(c.occurred_at)) / 86400 AS d
+        FROM events.event s JOIN events.event c ON c.deal_id = s.deal_id AND c.type = 'deal.created'
+        WHERE s.type = 'deal.signed' GROUP BY s.deal_id) x""",
+    "performance": """SELECT c.data->>'owner_id', count(*), sum((s.data->>'amount')::numeric)
+        FROM events.event s JOIN events.event c ON c.deal_id = s.deal_id AND c.type = 'deal.created'
+        WHERE s.type = 'deal.signed' AND s.occurred_at >= make_date(%(year)s, 1, 1)
+          AND s.occurred_at < make_date(%(year)s + 1, 1, 1)
+        GROUP BY 1""",
+}
+
+
+def naive_seconds(url: str, report: str, year: int, runs: int = 3) -> list[float]:
+    conn = psycopg2.connect(url)
+    times = []
+    with conn, conn.cursor() as cur:
+        for _ in range(runs):
+            started = time.perf_counter()
+            cur.execute(NAIVE[report], {"year": year})
+            cur.fetchall()
+            times.append(time.perf_counter() - started)
+    conn.close()
+    return times
