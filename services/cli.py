@@ -312,6 +312,15 @@ def _post_batch(client, items: list[dict]) -> int:
     return len(items)
 
 
+@app.command("bi-guide")
+def bi_guide(output: Annotated[Path, typer.Option(help="Where to write it.")] = Path("docs/bi.md")) -> None:
+    """Write the BI guide (tables, views, columns, example SQL) from the read models' comments."""
+    from projections import bi_guide as guide
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(guide.render())
+    typer.echo(f"wrote {output}")
+
+
 @app.command()
 def verify(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""

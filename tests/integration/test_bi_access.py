@@ -3,15 +3,7 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
-from tests.owners import owner_url
-
-
-def as_role(engine, role):
-    url = owner_url(engine).replace("postgresql+psycopg2://", "postgresql://")
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    conn.cursor().execute(f"SET ROLE {role}")
-    return conn
+from tests.owners import as_role, owner_url
 
 
 def test_bi_reader_reads_read_models_only(engine):
