@@ -3,7 +3,7 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
-from tests.owners import as_role, owner_url
+from tests.owners import as_role
 
 
 def test_bi_reader_reads_read_models_only(engine):
