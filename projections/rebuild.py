@@ -290,6 +290,7 @@ def replay(engine: Engine, until_position: int | None = None, until_recorded: da
     schema = f"replay_p{upto}" + (f"_t{int(until_recorded.timestamp())}" if until_recorded else "")
     build(engine, schema, upto, recorded_until=until_recorded, progress=progress)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO bi_reader, dealtrail_app")
-        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO bi_reader, dealtrail_app")
+        # the services and auditors read it; BI reads read_models only (SPEC §6)
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO dealtrail_app")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO dealtrail_app")
     return schema

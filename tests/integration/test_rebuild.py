@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import psycopg2
+import pytest
 from sqlalchemy import text
 
 from events.log_reader import settled_horizon
@@ -14,7 +15,7 @@ from projections import asof, checkpoints, rebuild, sales
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END
-from tests.owners import owner_url
+from tests.owners import as_role, owner_url
 from tests.integration.worker_helpers import tables
 
 
@@ -101,6 +102,16 @@ def test_as_of_report_equals_the_live_report_at_that_moment(fresh_engine):
     assert as_of["stages"] == live_then["stages"] and as_of["created"] == live_then["created"] == 1
     assert as_of["as_of_position"] == live_then["as_of_position"]
     assert client.get("/v1/reports/funnel").json()["created"] == 2
+
+
+def test_bi_cannot_read_a_replay(fresh_engine):
+    History(fresh_engine).create("bi-r1", 0)
+    schema = rebuild.replay(owner(fresh_engine))
+    with as_role(fresh_engine, "bi_reader").cursor() as cur:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute(f"SELECT count(*) FROM {schema}.deal_current")
+    with fresh_engine.connect() as conn:  # the services (and so auditors through the API) can
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {schema}.deal_current").scalar() == 1
 
 
 def test_cli_rebuild_and_replay(fresh_engine):
