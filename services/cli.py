@@ -319,6 +319,26 @@ def bi_guide(output: Annotated[Path, typer.Option(help="Where to write it.")] = 
 
 
 @app.command()
+def status(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
+           data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+           ) -> None:
+    """Health and lag of the database, broker, relay and projection worker; exit 1 if one is down."""
+    from services import status as report
+    settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
+                         data_dir=data_dir)
+    try:
+        bootstrap = instance.bootstrap(settings)
+    except instance.NotConfigured:
+        bootstrap = None  # no broker known: shown as not configured
+    with _database(settings) as url:
+        engine = _engine(url, pool_size=1)
+        result = report.status(engine, bootstrap)
+        engine.dispose()
+    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(report.lines(result)))
+    raise typer.Exit(0 if result["ok"] else 1)
+
+
+@app.command()
 def verify(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Recompute every hash chain; exit 1 and name the first broken event if any."""
     from events.verify import verify_chains

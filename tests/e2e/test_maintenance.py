@@ -57,6 +57,12 @@ def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_p
     assert httpx.post(f"{up.base}/v1/deals/d-2/events", headers=up.headers, json=CREATED).status_code == 201
     wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(), lambda f: f["created"] == 2)
     assert httpx.get(f"{up.base}/readyz", headers=up.headers).status_code == 200
+    status = dealtrail("status", "--data-dir", str(up.data_dir), cwd=tmp_path)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert [line.split()[:2] for line in status.stdout.splitlines()] == [
+        ["database", "OK"], ["broker", "OK"], ["relay", "OK"], ["worker", "OK"]]
+    detail = json.loads(dealtrail("status", "--json", "--data-dir", str(up.data_dir), cwd=tmp_path).stdout)
+    assert detail["worker"]["lag"]["events_behind"] == 0 and detail["relay"]["lag"]["head_position"] >= 3
     assert up.interrupt() == 0
     assert postmaster(up.data_dir) is None, "PostgreSQL left running after `up` stopped"
 
