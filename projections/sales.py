@@ -1,9 +1,9 @@
 """The `sales` projection: deal-level read models and their aggregates, from deal streams.
 
 Applying a batch re-derives each touched deal from its own events (read from the log up to
-the newest position seen for it), replaces the deal's rows and refreshes the aggregate rows
-whose keys it touched. Applying the same events twice gives the same rows. An event a
-derivation cannot apply is left out of its stream and recorded in projection_errors."""
+the newest position seen for it), replaces the deal's rows and adds the change from its old
+rows to its new ones to the aggregates. Applying the same events twice gives the same rows.
+An event a derivation cannot apply is left out of its stream and recorded in projection_errors."""
 from collections import defaultdict
 
 from sqlalchemy import Connection
@@ -17,7 +17,7 @@ from projections.derive import Ev, derive
 from projections.loop import derive_stream
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.schema import schema_name
-from projections.writer import copy_tables, refresh, replace_deals, replace_streams
+from projections.writer import copy_tables, replace_deals, replace_streams
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
@@ -66,7 +66,7 @@ def apply(conn: Connection, schema: str, upto: dict[str, int]) -> list[Failure]:
             failures += failed
             if derived is not None:
                 facts.append(derived)
-        refresh(conn, schema, replace_deals(conn, schema, deals, facts))
+        replace_deals(conn, schema, deals, facts)
     others = sorted(s for s in upto if not is_deal_stream(s))
     if others:
         rows: dict[str, list[tuple]] = {}

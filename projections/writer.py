@@ -1,10 +1,9 @@
-"""Write deal facts: replace a deal's rows in every deal-level table (COPY), note which
-aggregate keys changed (before and after), refresh those aggregates."""
+"""Write deal facts: replace a deal's rows in every deal-level table (DELETE ... RETURNING, then
+COPY) and add the change from the removed to the new rows to the aggregates."""
 import io
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection
@@ -14,88 +13,25 @@ from projections import aggregates
 from projections.derive import DealFacts
 from projections.schema import DEAL_TABLES, LOOP_KEYS, columns_of, rows_of, schema_name
 
-_OLD_KEYS = """
-SELECT 'f', pipeline, stage, owner_id, team_id, NULL::date FROM {s}.funnel_delta WHERE deal_id = ANY(%(ids)s)
-UNION
-SELECT 'r', NULL, NULL, owner_id, NULL, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
-UNION
-SELECT 't', NULL, NULL, NULL, team_id, min(month) FROM {s}.deal_activity WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
-UNION
-SELECT 'r', NULL, NULL, owner_id, NULL, date_trunc('month', min(entered_at))::date
-  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY owner_id
-UNION
-SELECT 't', NULL, NULL, NULL, team_id, date_trunc('month', min(entered_at))::date
-  FROM {s}.deal_stage_history WHERE deal_id = ANY(%(ids)s) GROUP BY team_id
-UNION
-SELECT 'c', pipeline, NULL, NULL, NULL, (created_at AT TIME ZONE 'UTC')::date
-  FROM {s}.deal_current WHERE deal_id = ANY(%(ids)s)
-"""
 
-
-@dataclass
-class Touched:
-    """Aggregate keys whose rows must be recomputed."""
-    funnel: set[tuple] = field(default_factory=set)
-    cohorts: set[tuple] = field(default_factory=set)  # (pipeline, UTC creation day)
-    reps: dict[str, date] = field(default_factory=dict)
-    teams: dict[str, date] = field(default_factory=dict)
-
-    def rep(self, who: str | None, month: date) -> None:
-        _earliest(self.reps, who, month)
-
-    def team(self, who: str | None, month: date) -> None:
-        _earliest(self.teams, who, month)
-
-
-def _earliest(keys: dict, who, month) -> None:
-    if who is not None and (who not in keys or month < keys[who]):
-        keys[who] = month
-
-
-def _month(at: datetime) -> date:
-    return date(at.year, at.month, 1)
-
-
-def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: list[DealFacts]) -> Touched:
+def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: list[DealFacts]) -> None:
     s = schema_name(schema)
-    touched = Touched()
-    for kind, pipeline, stage, owner, team, month in conn.exec_driver_sql(
-            _OLD_KEYS.format(s=s), {"ids": deal_ids}):
-        if kind == "f":
-            touched.funnel.add((pipeline, stage, owner, team))
-        elif kind == "c":
-            touched.cohorts.add((pipeline, month))
-        elif kind == "r":
-            touched.rep(owner, month)
-        else:
-            touched.team(team, month)
+    removed = {}
     for table in ("deal_current", *DEAL_TABLES):
-        conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE deal_id = ANY(%(ids)s)", {"ids": deal_ids})
-    copy_rows(conn, s, facts)
-    for f in facts:
-        note_new(touched, f)
-    return touched
+        delete = f"DELETE FROM {s}.{table} WHERE deal_id = ANY(%(ids)s)"
+        if table in aggregates.SOURCES:
+            removed[table] = conn.exec_driver_sql(f"{delete} RETURNING {', '.join(columns_of(table))}",
+                                                  {"ids": deal_ids}).all()
+        else:
+            conn.exec_driver_sql(delete, {"ids": deal_ids})
+    added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES)}
+    copy_tables(conn, schema, added)
+    aggregates.apply_changes(conn, schema, removed, added)
 
 
-def note_new(touched: Touched, facts: DealFacts) -> None:
-    created = facts.current["created_at"].astimezone(timezone.utc).date()
-    touched.cohorts.add((facts.current["pipeline"], created))
-    for row in facts.funnel:
-        touched.funnel.add((row.pipeline, row.stage, row.owner_id, row.team_id))
-    for row in facts.activity:
-        touched.rep(row.owner_id, row.month)
-        touched.team(row.team_id, row.month)
-    for row in facts.visits:
-        touched.rep(row.owner_id, _month(row.entered_at))
-        touched.team(row.team_id, _month(row.entered_at))
-
-
-def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
-    """Recompute the touched aggregate rows (None: all of them)."""
-    aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
-    aggregates.refresh_cohort(conn, schema, None if touched is None else touched.cohorts)
-    aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
-    aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
+def refresh(conn: Connection, schema: str) -> None:
+    """Recompute every aggregate from the deal-level tables (after a bulk load)."""
+    aggregates.recompute(conn, schema)
 
 
 def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
 from projections import checkpoints, rebuild, sales
-from projections.schema import SALES_TABLES
+from projections.schema import AGGREGATE_VIEWS, SALES_TABLES
 from projections.worker import Worker
 from events.schema import event_adapter
 from services.appending import Command, append_events
@@ -54,7 +54,7 @@ def wait_caught_up(engine, timeout=90):
 def tables(engine, schema="read_models") -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {schema}.{t}")), key=repr)
-                for t in SALES_TABLES}
+                for t in (*SALES_TABLES, *AGGREGATE_VIEWS)}
 
 
 def rebuilt(engine, schema="check_rebuild") -> dict[str, list[tuple]]:
