@@ -25,6 +25,7 @@ from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
 from projections import checkpoints, rebuild, sales
 from projections.reports import cycle_time, funnel, performance
+from projections.schema import AGGREGATE_TABLES, BOOKKEEPING_TABLES, DEAL_TABLES
 from projections.worker import Worker
 from services.appending import Command, append_events
 from services.demo import generate
@@ -88,11 +89,8 @@ def live_apply(engine, owner, bootstrap: str, count: int) -> tuple[float, float]
     stop.set()
     relay_thread.join()
     with owner.begin() as conn:
-        conn.execute(text("TRUNCATE read_models.deal_current, read_models.deal_stage_history, "
-                          "read_models.deal_amount_history, read_models.deal_activity, read_models.funnel_delta, "
-                          "read_models.cycle_time_deal, read_models.funnel_daily, read_models.rep_performance_month, "
-                          "read_models.team_performance_month, read_models.projection_checkpoint, "
-                          "read_models.projection_stream, read_models.projection_errors"))
+        emptied = ("deal_current", *DEAL_TABLES, *AGGREGATE_TABLES, "projection_checkpoint", *BOOKKEEPING_TABLES)
+        conn.execute(text(f"TRUNCATE {', '.join(f'read_models.{t}' for t in emptied)}"))
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     tps = [TopicPartition("bench.live", p) for p in consumer.partitions_for_topic("bench.live")]
     consumer.assign(tps)

@@ -48,7 +48,7 @@ WHERE t.activities = 0 AND t.open_delta = 0 AND t.month = k.month AND t.{who} = 
 """
 
 # The rep's team in their latest activity of the month, re-read for the (month, rep) keys whose
-# activity rows changed (an index probe each: deal_activity_owner_id_month_occurred_at_idx).
+# activity rows changed (one index probe each, the last entry of deal_activity_owner_id_month_occurred_at_idx).
 _REP_TEAM = """
 UPDATE {s}.rep_month_sums t SET team_id = (
     SELECT a.team_id FROM {s}.deal_activity a WHERE a.owner_id = t.owner_id AND a.month = t.month

@@ -118,10 +118,9 @@ deal_activity = Table(
     Column('amount', Numeric, comment='Quote amount or signed amount.'),
     Column('cycle_days', Float, comment='Cycle time for won/lost.'),
     Column('score', Integer, comment='Satisfaction score for feedback.'),
-    Index('deal_activity_month_owner_id_idx', 'month', 'owner_id'),
-    Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
-    # the rep's latest activity in a month (rep_month_sums.team_id)
+    # a rep's month, latest activity last (rep_month_sums.team_id probes it)
     Index('deal_activity_owner_id_month_occurred_at_idx', 'owner_id', 'month', 'occurred_at', 'deal_id', 'seq'),
+    Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
     comment='Per-deal facts that performance aggregates: creation, contacts, quotes, feedback and the final close, each attributed to the owner at that moment.',
 )
 

@@ -20,7 +20,10 @@ depends_on = None
 SUMS = ("funnel_day_sums", "rep_month_sums", "team_month_sums")
 BECOME_VIEWS = ("funnel_daily", "rep_performance_month", "team_performance_month")
 DEPENDENT = ("target_attainment", "target_actuals")  # read the performance tables
+# deal_activity (owner_id, month, occurred_at, deal_id, seq) replaces (month, owner_id): a rep's
+# latest activity of a month is its last entry; funnel_cohort's key becomes unique (an upsert target)
 NEW_INDEXES = ("deal_activity_owner_id_month_occurred_at_idx", "funnel_cohort_key_idx")
+OLD_INDEXES = ("deal_activity_month_owner_id_idx", "funnel_cohort_pipeline_day_idx")
 
 
 def _views(names) -> list:
@@ -37,7 +40,8 @@ def upgrade() -> None:
     conn = op.get_bind()
     for name in (*DEPENDENT, *BECOME_VIEWS):
         op.execute(f"DROP {'VIEW' if name in DEPENDENT else 'TABLE'} read_models.{name}")
-    op.execute("DROP INDEX read_models.funnel_cohort_pipeline_day_idx")
+    for index in OLD_INDEXES:
+        op.execute(f"DROP INDEX read_models.{index}")
     for name in SUMS:
         tables.metadata.tables[f"{tables.SCHEMA}.{name}"].create(conn)
         for statement in tables.grants(name):
@@ -62,6 +66,7 @@ CREATE INDEX funnel_daily_pipeline_stage_owner_id_team_id_day_idx
 CREATE INDEX funnel_daily_day_idx ON read_models.funnel_daily (day);
 CREATE INDEX rep_performance_month_team_id_month_idx ON read_models.rep_performance_month (team_id, month);
 CREATE INDEX funnel_cohort_pipeline_day_idx ON read_models.funnel_cohort (pipeline, day);
+CREATE INDEX deal_activity_month_owner_id_idx ON read_models.deal_activity (month, owner_id);
 """
 
 
