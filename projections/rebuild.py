@@ -10,12 +10,12 @@ from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import checkpoints, sales, tables
+from projections import aggregates, checkpoints, sales, tables
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.quarantine import as_rows, guarded, refused, stream_failure
-from projections.writer import copy_rows, copy_tables, refresh
+from projections.writer import copy_rows, copy_tables
 
 log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
@@ -39,7 +39,7 @@ def count_events(engine: Engine, upto: int, recorded_until: datetime | None = No
 
 def create_tables(conn: Connection, schema: str) -> None:
     """The sales tables, as declared (columns, keys, indexes, comments), and the aggregate views
-over them, in a fresh `schema`."""
+    over them, in a fresh `schema`."""
     s = schema_name(schema)
     conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
     conn.exec_driver_sql(f"CREATE SCHEMA {s}")
@@ -66,7 +66,7 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         with engine.begin() as conn:
             pipelines = known(pipeline_stage_lists(conn))
             _derive_all(conn, schema, cursor, pipelines, progress or (lambda n: None))
-            refresh(conn, schema)
+            aggregates.recompute(conn, schema)
         cursor.close()
     finally:
         raw.close()

@@ -15,6 +15,8 @@ from projections.schema import DEAL_TABLES, LOOP_KEYS, columns_of, rows_of, sche
 
 
 def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: list[DealFacts]) -> None:
+    """The deals' rows become `facts`; the deleted rows of the tables the aggregates are computed
+    from come back from the DELETE (RETURNING, in declared column order) to be subtracted."""
     s = schema_name(schema)
     removed = {}
     for table in ("deal_current", *DEAL_TABLES):
@@ -27,11 +29,6 @@ def replace_deals(conn: Connection, schema: str, deal_ids: list[str], facts: lis
     added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES)}
     copy_tables(conn, schema, added)
     aggregates.apply_changes(conn, schema, removed, added)
-
-
-def refresh(conn: Connection, schema: str) -> None:
-    """Recompute every aggregate from the deal-level tables (after a bulk load)."""
-    aggregates.recompute(conn, schema)
 
 
 def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:
