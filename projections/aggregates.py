@@ -29,12 +29,17 @@ ON CONFLICT (day, pipeline, stage, owner_id, team_id) DO UPDATE SET
     regressed = t.regressed + excluded.regressed, lost = t.lost + excluded.lost,
     open_delta = t.open_delta + excluded.open_delta, amount_delta = t.amount_delta + excluded.amount_delta,
     deltas = t.deltas + excluded.deltas;
-DELETE FROM {s}.funnel_day_sums t USING unnest(%(f_day)s::date[], %(f_pipeline)s::text[], %(f_stage)s::text[],
-    %(f_owner)s::text[], %(f_team)s::text[]) AS k(day, pipeline, stage, owner_id, team_id)
+"""
+_FUNNEL_GONE = """
+DELETE FROM {s}.funnel_day_sums t USING unnest(%(fg_day)s::date[], %(fg_pipeline)s::text[], %(fg_stage)s::text[],
+    %(fg_owner)s::text[], %(fg_team)s::text[]) AS k(day, pipeline, stage, owner_id, team_id)
 WHERE t.deltas = 0 AND t.day = k.day AND t.pipeline = k.pipeline AND t.stage = k.stage
   AND t.owner_id IS NOT DISTINCT FROM k.owner_id AND t.team_id IS NOT DISTINCT FROM k.team_id;
 """
 
+_FUNNEL_NAMES = ("day", "pipeline", "stage", "owner", "team", "entered", "advanced", "regressed", "lost", "open",
+                 "amount", "deltas")
+_COHORT_NAMES = ("pipeline", "day", "owner", "team", "segment", "furthest", "status", "stages", "deals")
 _MONTH_COLUMNS = ("activities", "revenue_won", "deals_won", "deals_lost", "cycle_days_sum", "contacts", "quotes",
                   "new_deals", "csat_sum", "csat_count", "open_delta")
 _MONTH_TYPES = ("int", "numeric", "int", "int", "numeric", "int", "int", "int", "int", "int", "int")
@@ -43,7 +48,9 @@ _MONTH_UPSERT = """
 INSERT INTO {s}.{table} AS t (month, {who}, {columns})
 SELECT {values} FROM unnest(%({p}_month)s::date[], %({p}_who)s::text[], {arrays}) AS k(month, who, {columns})
 ON CONFLICT (month, {who}) DO UPDATE SET {sums};
-DELETE FROM {s}.{table} t USING unnest(%({p}_month)s::date[], %({p}_who)s::text[]) AS k(month, who)
+"""
+_MONTH_GONE = """
+DELETE FROM {s}.{table} t USING unnest(%({p}g_month)s::date[], %({p}g_who)s::text[]) AS k(month, who)
 WHERE t.activities = 0 AND t.open_delta = 0 AND t.month = k.month AND t.{who} = k.who;
 """
 
@@ -57,8 +64,6 @@ FROM unnest(%(t_month)s::date[], %(t_who)s::text[]) AS k(month, who)
 WHERE t.month = k.month AND t.owner_id = k.who;
 """
 
-_COHORT_KEY = ("pipeline", "day", "owner_id", "team_id", "segment", "furthest_stage_index", "status",
-               "entered_stages")
 _COHORT_UPSERT = """
 INSERT INTO {s}.funnel_cohort AS t (pipeline, day, owner_id, team_id, segment, furthest_stage_index, status,
     entered_stages, deals)
@@ -69,8 +74,10 @@ FROM unnest(%(c_pipeline)s::text[], %(c_day)s::date[], %(c_owner)s::text[], %(c_
     AS k(pipeline, day, owner_id, team_id, segment, furthest_stage_index, status, entered_stages, deals)
 ON CONFLICT (pipeline, day, owner_id, team_id, segment, furthest_stage_index, status, entered_stages)
 DO UPDATE SET deals = t.deals + excluded.deals;
-DELETE FROM {s}.funnel_cohort t USING unnest(%(c_pipeline)s::text[], %(c_day)s::date[], %(c_owner)s::text[],
-    %(c_team)s::text[], %(c_segment)s::text[], %(c_furthest)s::int[], %(c_status)s::text[], %(c_stages)s::text[])
+"""
+_COHORT_GONE = """
+DELETE FROM {s}.funnel_cohort t USING unnest(%(cg_pipeline)s::text[], %(cg_day)s::date[], %(cg_owner)s::text[],
+    %(cg_team)s::text[], %(cg_segment)s::text[], %(cg_furthest)s::int[], %(cg_status)s::text[], %(cg_stages)s::text[])
     AS k(pipeline, day, owner_id, team_id, segment, furthest_stage_index, status, entered_stages)
 WHERE t.deals = 0 AND t.pipeline = k.pipeline AND t.day = k.day AND t.owner_id IS NOT DISTINCT FROM k.owner_id
   AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
@@ -94,24 +101,39 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
         cohorts = _cohorts(_cohort_keys(removed.get("deal_current", ())), _cohort_keys(added.get("deal_current", ())))
     rep_keys = sorted({(a.month, a.owner_id) for a in (ActivityRow(*row) for _, row in activity)
                        if a.owner_id is not None})
-    s, statements, params = schema_name(schema), [], {}
-    if funnel:
-        statements.append(_FUNNEL_UPSERT)
-        params.update(_columns("f", ("day", "pipeline", "stage", "owner", "team", "entered", "advanced", "regressed",
-                                     "lost", "open", "amount", "deltas"), [(*k, *v) for k, v in _ordered(funnel)]))
+    batch = _Batch()
+    batch.write("f", _FUNNEL_UPSERT, _FUNNEL_GONE, _FUNNEL_NAMES, funnel, lambda v: v[6] < 0)
     for p, table, who, sums in (("r", "rep_month_sums", "owner_id", reps), ("m", "team_month_sums", "team_id", teams)):
-        if sums:
-            statements.append(_month_upsert(table, who, p))
-            params.update(_columns(p, ("month", "who", *_MONTH_COLUMNS), [(*k, *v) for k, v in _ordered(sums)]))
+        batch.write(p, *_month_statements(table, who, p), ("month", "who", *_MONTH_COLUMNS), sums,
+                    lambda v: v[0] < 0 or (v[0] == 0 and v[10] != 0))
     if rep_keys:
-        statements.append(_REP_TEAM)
-        params.update(_columns("t", ("month", "who"), rep_keys))
-    if cohorts:
-        statements.append(_COHORT_UPSERT)
-        params.update(_columns("c", ("pipeline", "day", "owner", "team", "segment", "furthest", "status", "stages",
-                                     "deals"), [(*k, v) for k, v in _ordered(cohorts)]))
-    if statements:
-        conn.exec_driver_sql("".join(statements).format(s=s), params)
+        batch.add(_REP_TEAM, _columns("t", ("month", "who"), rep_keys))
+    batch.write("c", _COHORT_UPSERT, _COHORT_GONE, _COHORT_NAMES, cohorts, lambda v: v[0] < 0)
+    if batch.statements:
+        conn.exec_driver_sql("".join(batch.statements).format(s=schema_name(schema)), batch.params)
+
+
+class _Batch:
+    """Statements and their array parameters, sent as one round trip."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+        self.params: dict[str, list] = {}
+
+    def add(self, statement: str, params: dict[str, list]) -> None:
+        self.statements.append(statement)
+        self.params.update(params)
+
+    def write(self, prefix: str, upsert: str, gone: str, names: Sequence[str], sums: dict, emptied) -> None:
+        """Upsert the sums; delete the keys a decrease may have emptied (only those: each is an
+        index probe)."""
+        ordered = _ordered(sums)
+        rows = [(*key, *values) for key, values in ordered]
+        if rows:
+            self.add(upsert, _columns(prefix, names, rows))
+        candidates = [row for row, (_, values) in zip(rows, ordered) if emptied(values)]
+        if candidates:
+            self.add(gone, _columns(prefix + "g", names, candidates))
 
 
 def _net(removed: Mapping[str, Sequence[tuple]], added: Mapping[str, Sequence[tuple]],
@@ -191,9 +213,9 @@ def _cohort_keys(rows: Sequence[tuple]) -> Counter:
     return out
 
 
-def _cohorts(before: Counter, after: Counter) -> dict[tuple, int]:
+def _cohorts(before: Counter, after: Counter) -> dict[tuple, list]:
     after.subtract(before)
-    return {key: n for key, n in after.items() if n}
+    return {key: [n] for key, n in after.items() if n}
 
 
 def _text_array(values: Sequence[str]) -> str:
@@ -205,16 +227,17 @@ def _changed(sums: dict[tuple, list]) -> dict[tuple, list]:
     return {key: total for key, total in sums.items() if any(total)}
 
 
-def _month_upsert(table: str, who: str, p: str) -> str:
+def _month_statements(table: str, who: str, p: str) -> tuple[str, str]:
     # cycle_days_sum is kept with its trailing zeros trimmed: the same numeric whichever rows
     # were added and removed on the way (a division by it then rounds the same)
-    return _MONTH_UPSERT.format(
+    upsert = _MONTH_UPSERT.format(
         s="{s}", table=table, who=who, p=p, columns=", ".join(_MONTH_COLUMNS),
         values=", ".join(["k.month", "k.who", *(f"trim_scale(k.{c})" if c == "cycle_days_sum" else f"k.{c}"
                                                  for c in _MONTH_COLUMNS)]),
         arrays=", ".join(f"%({p}_{c})s::{t}[]" for c, t in zip(_MONTH_COLUMNS, _MONTH_TYPES)),
         sums=", ".join(f"{c} = " + (f"trim_scale(t.{c} + excluded.{c})" if c == "cycle_days_sum"
                                     else f"t.{c} + excluded.{c}") for c in _MONTH_COLUMNS))
+    return upsert, _MONTH_GONE.format(s="{s}", table=table, who=who, p=p)
 
 
 _RECOMPUTE = """
