@@ -158,9 +158,8 @@ def _funnel(rows: list[tuple[int, tuple]]) -> dict[tuple, list]:
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0, 0, Decimal(0), 0])
     for n, row in rows:
         r = FunnelDelta(*row)
-        total = sums[(r.day, r.pipeline, r.stage, r.owner_id, r.team_id)]
-        for i, value in enumerate((r.entered, r.advanced, r.regressed, r.lost, r.open_delta, r.amount_delta, 1)):
-            total[i] += n * value
+        _add(sums[(r.day, r.pipeline, r.stage, r.owner_id, r.team_id)], n,
+             (r.entered, r.advanced, r.regressed, r.lost, r.open_delta, r.amount_delta, 1))
     return _changed(sums)
 
 
@@ -169,27 +168,28 @@ def _months(activity: list[tuple[int, tuple]], visits: list[tuple[int, tuple]], 
     sums: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), 0, 0, Decimal(0), 0, 0, 0, 0, 0, 0])
     for n, row in activity:
         a = ActivityRow(*row)
-        if getattr(a, who) is None:
-            continue
-        total, won = sums[(a.month, getattr(a, who))], a.kind == "won"
-        total[0] += n
-        total[1] += n * (a.amount or 0) if won else 0
-        total[2] += n * won
-        total[3] += n * (a.kind == "lost")
-        total[4] += n * _numeric(a.cycle_days) if won else 0
-        total[5] += n * (a.kind == "contact")
-        total[6] += n * (a.kind == "quote")
-        total[7] += n * (a.kind == "created")
-        total[8] += n * (a.score or 0) if a.kind == "feedback" else 0
-        total[9] += n * (a.kind == "feedback")
-    for n, row in visits:
+        if getattr(a, who) is not None:
+            _add(sums[(a.month, getattr(a, who))], n, _activity_sums(a))
+    for n, row in visits:  # open_delta: +1 in the month a visit is entered, -1 in the month it is left
         v = StageVisit(*row)
-        if getattr(v, who) is None:
-            continue
-        sums[(_month(v.entered_at), getattr(v, who))][10] += n
-        if v.exited_at is not None:
-            sums[(_month(v.exited_at), getattr(v, who))][10] -= n
+        if getattr(v, who) is not None:
+            sums[(_month(v.entered_at), getattr(v, who))][10] += n
+            if v.exited_at is not None:
+                sums[(_month(v.exited_at), getattr(v, who))][10] -= n
     return _changed(sums)
+
+
+def _activity_sums(a: ActivityRow) -> tuple:
+    """One deal_activity row's part of each _MONTH_COLUMNS sum."""
+    won, feedback = a.kind == "won", a.kind == "feedback"
+    return (1, (a.amount or 0) if won else 0, int(won), int(a.kind == "lost"), _numeric(a.cycle_days) if won else 0,
+            int(a.kind == "contact"), int(a.kind == "quote"), int(a.kind == "created"),
+            (a.score or 0) if feedback else 0, int(feedback), 0)
+
+
+def _add(total: list, n: int, values: Sequence) -> None:
+    for i, value in enumerate(values):
+        total[i] += n * value
 
 
 def _numeric(value: float | None) -> Decimal:
