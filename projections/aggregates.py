@@ -30,11 +30,17 @@ ON CONFLICT (day, pipeline, stage, owner_id, team_id) DO UPDATE SET
     open_delta = t.open_delta + excluded.open_delta, amount_delta = t.amount_delta + excluded.amount_delta,
     deltas = t.deltas + excluded.deltas;
 """
+# Rows emptied by a decrease go. Each candidate key is probed through its index (the LIMIT keeps
+# the lateral a per-key probe: a join could scan the whole table for its few empty rows).
 _FUNNEL_GONE = """
-DELETE FROM {s}.funnel_day_sums t USING unnest(%(fg_day)s::date[], %(fg_pipeline)s::text[], %(fg_stage)s::text[],
-    %(fg_owner)s::text[], %(fg_team)s::text[]) AS k(day, pipeline, stage, owner_id, team_id)
-WHERE t.deltas = 0 AND t.day = k.day AND t.pipeline = k.pipeline AND t.stage = k.stage
-  AND t.owner_id IS NOT DISTINCT FROM k.owner_id AND t.team_id IS NOT DISTINCT FROM k.team_id;
+DELETE FROM {s}.funnel_day_sums WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest(%(fg_day)s::date[], %(fg_pipeline)s::text[], %(fg_stage)s::text[],
+        %(fg_owner)s::text[], %(fg_team)s::text[]) AS k(day, pipeline, stage, owner_id, team_id)
+    CROSS JOIN LATERAL (
+        SELECT t.ctid FROM {s}.funnel_day_sums t
+        WHERE t.day = k.day AND t.pipeline = k.pipeline AND t.stage = k.stage
+          AND t.owner_id IS NOT DISTINCT FROM k.owner_id AND t.team_id IS NOT DISTINCT FROM k.team_id
+          AND t.deltas = 0 LIMIT 1) x));
 """
 
 _FUNNEL_NAMES = ("day", "pipeline", "stage", "owner", "team", "entered", "advanced", "regressed", "lost", "open",
@@ -50,8 +56,11 @@ SELECT {values} FROM unnest(%({p}_month)s::date[], %({p}_who)s::text[], {arrays}
 ON CONFLICT (month, {who}) DO UPDATE SET {sums};
 """
 _MONTH_GONE = """
-DELETE FROM {s}.{table} t USING unnest(%({p}g_month)s::date[], %({p}g_who)s::text[]) AS k(month, who)
-WHERE t.activities = 0 AND t.open_delta = 0 AND t.month = k.month AND t.{who} = k.who;
+DELETE FROM {s}.{table} WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest(%({p}g_month)s::date[], %({p}g_who)s::text[]) AS k(month, who)
+    CROSS JOIN LATERAL (
+        SELECT t.ctid FROM {s}.{table} t
+        WHERE t.month = k.month AND t.{who} = k.who AND t.activities = 0 AND t.open_delta = 0 LIMIT 1) x));
 """
 
 # The rep's team in their latest activity of the month, re-read for the (month, rep) keys whose
@@ -76,13 +85,17 @@ ON CONFLICT (pipeline, day, owner_id, team_id, segment, furthest_stage_index, st
 DO UPDATE SET deals = t.deals + excluded.deals;
 """
 _COHORT_GONE = """
-DELETE FROM {s}.funnel_cohort t USING unnest(%(cg_pipeline)s::text[], %(cg_day)s::date[], %(cg_owner)s::text[],
-    %(cg_team)s::text[], %(cg_segment)s::text[], %(cg_furthest)s::int[], %(cg_status)s::text[], %(cg_stages)s::text[])
-    AS k(pipeline, day, owner_id, team_id, segment, furthest_stage_index, status, entered_stages)
-WHERE t.deals = 0 AND t.pipeline = k.pipeline AND t.day = k.day AND t.owner_id IS NOT DISTINCT FROM k.owner_id
-  AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
-  AND t.furthest_stage_index = k.furthest_stage_index AND t.status = k.status
-  AND t.entered_stages = k.entered_stages::text[];
+DELETE FROM {s}.funnel_cohort WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest(%(cg_pipeline)s::text[], %(cg_day)s::date[], %(cg_owner)s::text[],
+        %(cg_team)s::text[], %(cg_segment)s::text[], %(cg_furthest)s::int[], %(cg_status)s::text[],
+        %(cg_stages)s::text[]) AS k(pipeline, day, owner_id, team_id, segment, furthest_stage_index, status,
+                                    entered_stages)
+    CROSS JOIN LATERAL (
+        SELECT t.ctid FROM {s}.funnel_cohort t
+        WHERE t.pipeline = k.pipeline AND t.day = k.day AND t.owner_id IS NOT DISTINCT FROM k.owner_id
+          AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
+          AND t.furthest_stage_index = k.furthest_stage_index AND t.status = k.status
+          AND t.entered_stages = k.entered_stages::text[] AND t.deals = 0 LIMIT 1) x));
 """
 
 
