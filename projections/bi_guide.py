@@ -53,7 +53,7 @@ def render() -> str:
     for table in sorted(tables.metadata.tables.values(), key=lambda t: t.name):
         parts.append(_section(table.name, table.comment, [(c.name, str(c.type), c.comment) for c in table.columns]))
     parts.append("## Views\n")
-    for view in sorted(tables.VIEWS, key=lambda v: v.name):
+    for view in sorted((*tables.AGGREGATE_VIEWS, *tables.VIEWS), key=lambda v: v.name):
         parts.append(_section(view.name, view.comment, [(c, "", doc) for c, doc in view.columns.items()]))
     return "\n".join(parts)
 

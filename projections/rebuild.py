@@ -17,12 +17,12 @@ from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import checkpoints, sales, tables
+from projections import aggregates, checkpoints, sales, tables
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.quarantine import as_rows, guarded, refused, stream_failure
-from projections.writer import copy_rows, copy_tables, refresh
+from projections.writer import copy_rows, copy_tables
 
 log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
@@ -55,7 +55,7 @@ def count_events(engine: Engine, upto: int, recorded_until: datetime | None = No
 
 def create_tables(conn: Connection, schema: str) -> None:
     """The sales tables, as declared (columns, keys, comments; secondary indexes come with
-    create_indexes once the rows are in), in a fresh `schema`."""
+    create_indexes once the rows are in), and the aggregate views over them, in a fresh `schema`."""
     s = schema_name(schema)
     conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {s} CASCADE")
     conn.exec_driver_sql(f"CREATE SCHEMA {s}")
@@ -64,6 +64,9 @@ def create_tables(conn: Connection, schema: str) -> None:
         translated.execute(CreateTable(table))
         for statement in _comments(table):
             translated.execute(statement)
+    for view in tables.AGGREGATE_VIEWS:  # reports read a replay schema's aggregates through them
+        for statement in view.statements(s):
+            conn.exec_driver_sql(statement.replace("%", "%%"))
 
 
 def create_indexes(conn: Connection, schema: str) -> None:
@@ -102,7 +105,7 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
     with engine.begin() as conn:
         create_indexes(conn, schema)
-        refresh(conn, schema, None)
+        aggregates.recompute(conn, schema)
 
 
 def _ranges(engine: Engine, shares: int) -> list[tuple[str | None, str | None]]:

@@ -4,8 +4,8 @@ Applying a batch folds each touched deal's new events on from its stored resume 
 they come later in business time than everything folded before (the usual case: reading and
 writing only what is new); otherwise — a void, a back-dated event, no point — it derives the
 deal again from all its events (read from the log up to the newest position seen for it) and
-replaces its rows. Then it refreshes the aggregate rows whose keys the changed rows touch.
-Applying the same events twice gives the same rows. An event a derivation cannot apply is
+replaces its rows. The change from the removed rows to the added ones is added to the
+aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
 left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
 
@@ -20,7 +20,7 @@ from projections.derive import Ev, Point, derive, resumable, resume
 from projections.loop import derive_stream
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.schema import POINT_TABLE, schema_name
-from projections.writer import copy_tables, refresh, replace_streams, write_deals
+from projections.writer import copy_tables, replace_streams, write_deals
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
@@ -129,7 +129,7 @@ def _apply_deals(conn: Connection, schema: str, upto: dict[str, int]) -> list[Fa
         if failed:
             derived.point = None  # resuming would lose track of the events left out
         facts.append(derived)
-    refresh(conn, schema, write_deals(conn, schema, facts, gone))
+    write_deals(conn, schema, facts, gone)
     return failures
 
 

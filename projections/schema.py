@@ -4,13 +4,15 @@ import re
 
 from events.streams import Kind
 
-from projections import points
+from projections import points, tables
 from projections.tables import SCHEMA, metadata
 
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
                "cycle_time_deal", "feedback")
 POINT_TABLE = "deal_fold_point"  # the live projection's resume points (rebuilds leave it empty)
-AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "rep_performance_month", "team_performance_month")
+# Kept by deltas (projections.aggregates); BI reads the sums through the views.
+AGGREGATE_TABLES = ("funnel_day_sums", "funnel_cohort", "rep_month_sums", "team_month_sums")
+AGGREGATE_VIEWS = tuple(view.name for view in tables.AGGREGATE_VIEWS)
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")
 LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARGET, "target_id"),

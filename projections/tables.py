@@ -118,7 +118,8 @@ deal_activity = Table(
     Column('amount', Numeric, comment='Quote amount or signed amount.'),
     Column('cycle_days', Float, comment='Cycle time for won/lost.'),
     Column('score', Integer, comment='Satisfaction score for feedback.'),
-    Index('deal_activity_month_owner_id_idx', 'month', 'owner_id'),
+    # a rep's month, latest activity last (rep_month_sums.team_id probes it)
+    Index('deal_activity_owner_id_month_occurred_at_idx', 'owner_id', 'month', 'occurred_at', 'deal_id', 'seq'),
     Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
     comment='Per-deal facts that performance aggregates: creation, contacts, quotes, feedback and the final close, each attributed to the owner at that moment.',
 )
@@ -142,8 +143,8 @@ funnel_delta = Table(
     comment='Per-deal, per-day changes behind funnel_daily (entries, exits, open count and amount deltas).',
 )
 
-funnel_daily = Table(
-    'funnel_daily', metadata,
+funnel_day_sums = Table(
+    'funnel_day_sums', metadata,
     Column('day', Date, nullable=False, comment='UTC day (business time).'),
     Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
     Column('stage', Text, nullable=False, comment='Open stage.'),
@@ -153,57 +154,47 @@ funnel_daily = Table(
     Column('advanced', Integer, nullable=False, comment='Deals that left it forward (or won).'),
     Column('regressed', Integer, nullable=False, comment='Deals that left it backward.'),
     Column('lost', Integer, nullable=False, comment='Deals lost from it.'),
-    Column('open_end_of_day', Integer, nullable=False, comment='Deals in the stage at the end of the day.'),
-    Column('open_amount_end_of_day', Numeric, nullable=False, comment='Their summed current amount.'),
-    Index('funnel_daily_pipeline_stage_owner_id_team_id_day_idx', 'pipeline', 'stage', 'owner_id', 'team_id', 'day'),
-    Index('funnel_daily_day_idx', 'day'),
-    comment='Funnel trend per day, stage and owner/team. A key has a row on each day its funnel changed; open_* are end-of-day values, so carry the last row forward on days without one.',
+    Column('open_delta', Integer, nullable=False, comment='Change of the open count that day.'),
+    Column('amount_delta', Numeric, nullable=False, comment='Change of the open amount that day.'),
+    Column('deltas', Integer, nullable=False, comment='funnel_delta rows summed here (the row goes when none are left).'),
+    # day first: removing a key's emptied row probes one day's keys, not the key's history
+    Index('funnel_day_sums_key_idx', 'day', 'pipeline', 'stage', 'owner_id', 'team_id', unique=True,
+          postgresql_nulls_not_distinct=True),
+    Index('funnel_day_sums_pipeline_stage_owner_id_team_id_day_idx', 'pipeline', 'stage', 'owner_id', 'team_id', 'day'),
+    comment='funnel_delta summed per day, stage and owner/team, kept by adding each change (funnel_daily adds the running end-of-day values).',
 )
 
-rep_performance_month = Table(
-    'rep_performance_month', metadata,
+
+def _month_sums() -> list[Column]:
+    return [
+        Column('activities', Integer, nullable=False, comment='deal_activity rows in the month (the performance row shows when > 0).'),
+        Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
+        Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
+        Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
+        Column('cycle_days_sum', Numeric, nullable=False, comment='Sum of the cycle times of the deals won (each cycle_days as numeric, exact).'),
+        Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
+        Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
+        Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
+        Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
+        Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
+        Column('open_delta', Integer, nullable=False, comment='Stage visits entered minus visits left in the month (their running sum is open_deals).'),
+    ]
+
+rep_month_sums = Table(
+    'rep_month_sums', metadata,
     Column('month', Date, primary_key=True, comment='First day of the UTC month.'),
     Column('owner_id', Text, primary_key=True, comment='The rep.'),
     Column('team_id', Text, comment="The rep's team in their latest activity that month."),
-    Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
-    Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
-    Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
-    Column('win_rate', Float, comment='won / (won + lost).'),
-    Column('avg_deal_size', Numeric, comment='revenue_won / deals_won.'),
-    Column('avg_cycle_days', Float, comment='Mean cycle time of the deals won in the month.'),
-    Column('cycle_days_sum', Float, nullable=False, comment='Sum of those cycle times (for averaging over periods).'),
-    Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
-    Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
-    Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
-    Column('csat_avg', Float, comment='Mean feedback score in the month.'),
-    Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
-    Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
-    Column('open_deals', Integer, nullable=False, comment='Deals open at the end of the month (owner when their stage was entered).'),
-    Column('sales_velocity', Float, comment='open_deals * win_rate * avg_deal_size / avg_cycle_days, per day.'),
-    Index('rep_performance_month_team_id_month_idx', 'team_id', 'month'),
-    comment='Per rep and month. Wins, losses and revenue count for the owner at closing; contacts, quotes and feedback for the owner when they happened; new deals for the owner at creation.',
+    *_month_sums(),
+    comment='Per rep and month: the additive sums behind rep_performance_month, kept by adding each change.',
 )
 
-team_performance_month = Table(
-    'team_performance_month', metadata,
+team_month_sums = Table(
+    'team_month_sums', metadata,
     Column('month', Date, primary_key=True, comment='First day of the UTC month.'),
     Column('team_id', Text, primary_key=True, comment='The team.'),
-    Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
-    Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
-    Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
-    Column('win_rate', Float, comment='won / (won + lost).'),
-    Column('avg_deal_size', Numeric, comment='revenue_won / deals_won.'),
-    Column('avg_cycle_days', Float, comment='Mean cycle time of the deals won in the month.'),
-    Column('cycle_days_sum', Float, nullable=False, comment='Sum of those cycle times (for averaging over periods).'),
-    Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
-    Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
-    Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
-    Column('csat_avg', Float, comment='Mean feedback score in the month.'),
-    Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
-    Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
-    Column('open_deals', Integer, nullable=False, comment='Deals open at the end of the month (owner when their stage was entered).'),
-    Column('sales_velocity', Float, comment='open_deals * win_rate * avg_deal_size / avg_cycle_days, per day.'),
-    comment='Per team and month; same attribution rules as rep_performance_month.',
+    *_month_sums(),
+    comment='Per team and month: the additive sums behind team_performance_month, kept by adding each change.',
 )
 
 pipeline_stage = Table(
@@ -331,7 +322,8 @@ funnel_cohort = Table(
     Column('status', Text, nullable=False, comment='open, won or lost.'),
     Column('entered_stages', ARRAY(Text), nullable=False, comment='Open stages actually entered.'),
     Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
-    Index('funnel_cohort_pipeline_day_idx', 'pipeline', 'day'),
+    Index('funnel_cohort_key_idx', 'pipeline', 'day', 'owner_id', 'team_id', 'segment', 'furthest_stage_index',
+          'status', 'entered_stages', unique=True, postgresql_nulls_not_distinct=True),
     comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the cohort funnel summed without scanning deals.',
 )
 
@@ -412,7 +404,9 @@ class View:
     columns: dict[str, str]  # column comments
 
     def statements(self, schema: str = SCHEMA) -> list[str]:
-        return [f"CREATE OR REPLACE VIEW {schema}.{self.name} AS {self.select}", *self.comments(schema)]
+        """Create it in `schema`, reading that schema's tables (a rebuild or replay schema)."""
+        select = self.select.replace(f"{SCHEMA}.", f"{schema}.")
+        return [f"CREATE OR REPLACE VIEW {schema}.{self.name} AS {select}", *self.comments(schema)]
 
     def comments(self, schema: str = SCHEMA, columns: set[str] | None = None) -> list[str]:
         """COMMENT ON the view and its columns (only `columns`, if given)."""
@@ -429,8 +423,62 @@ def grants(name: str, schema: str = SCHEMA, view: bool = False) -> list[str]:
             f"GRANT {app_rights} ON {schema}.{name} TO dealtrail_app"]
 
 
-# In dependency order (target_attainment reads target_actuals).
+_PERFORMANCE_COLUMNS = {
+    'revenue_won': 'Sum of signed amounts of deals finally won in the month.',
+    'deals_won': 'Deals finally won in the month.', 'deals_lost': 'Deals finally lost in the month.',
+    'win_rate': 'won / (won + lost).', 'avg_deal_size': 'revenue_won / deals_won.',
+    'avg_cycle_days': 'Mean cycle time of the deals won in the month.',
+    'cycle_days_sum': 'Sum of those cycle times (for averaging over periods).',
+    'contacts': 'Contacts logged in the month.', 'quotes': 'Quotes issued in the month.',
+    'new_deals': 'Deals created in the month.', 'csat_avg': 'Mean feedback score in the month.',
+    'csat_sum': 'Sum of feedback scores.', 'csat_count': 'Number of feedback scores.',
+    'open_deals': 'Deals open at the end of the month (owner when their stage was entered).',
+    'sales_velocity': 'open_deals * win_rate * avg_deal_size / avg_cycle_days, per day.',
+}
+
+# The ratios from the sums exactly as a GROUP BY over deal_activity gave them; open_deals is the
+# running sum of open_delta over all the key's months (months without activity included), and a
+# row shows only for months with activity.
+_PERFORMANCE = r"""
+SELECT month, {who}, {team}revenue_won, deals_won, deals_lost, win_rate, avg_deal_size, avg_cycle_days,
+       cycle_days_sum::float8 AS cycle_days_sum, contacts, quotes, new_deals, csat_avg, csat_sum, csat_count,
+       open_deals,
+       CASE WHEN win_rate IS NOT NULL AND avg_cycle_days > 0
+            THEN open_deals * win_rate * avg_deal_size / avg_cycle_days END AS sales_velocity
+FROM (SELECT s.*, deals_won::float8 / nullif(deals_won + deals_lost, 0) AS win_rate,
+             round(revenue_won / nullif(deals_won, 0), 2) AS avg_deal_size,
+             (cycle_days_sum / nullif(deals_won, 0))::float8 AS avg_cycle_days,
+             (csat_sum::numeric / nullif(csat_count, 0))::float8 AS csat_avg,
+             (sum(open_delta) OVER (PARTITION BY {who} ORDER BY month))::integer AS open_deals
+      FROM read_models.{table} s) p
+WHERE activities > 0"""
+
+# Aggregates BI reads, computed from the *_sums tables the projection keeps (in dependency order).
+AGGREGATE_VIEWS = (
+    View('funnel_daily', r"""
+SELECT day, pipeline, stage, owner_id, team_id, entered, advanced, regressed, lost,
+       (sum(open_delta) OVER w)::integer AS open_end_of_day, sum(amount_delta) OVER w AS open_amount_end_of_day
+FROM read_models.funnel_day_sums
+WINDOW w AS (PARTITION BY pipeline, stage, owner_id, team_id ORDER BY day)""",
+         'Funnel trend per day, stage and owner/team. A key has a row on each day its funnel changed; open_* are end-of-day values, so carry the last row forward on days without one.',
+         {'day': 'UTC day (business time).', 'pipeline': 'Pipeline key.', 'stage': 'Open stage.',
+          'owner_id': 'Owner when the stage was entered.', 'team_id': 'Team when the stage was entered.',
+          'entered': 'Deals that entered the stage that day.', 'advanced': 'Deals that left it forward (or won).',
+          'regressed': 'Deals that left it backward.', 'lost': 'Deals lost from it.',
+          'open_end_of_day': 'Deals in the stage at the end of the day.',
+          'open_amount_end_of_day': 'Their summed current amount.'}),
+    View('rep_performance_month', _PERFORMANCE.format(who="owner_id", team="team_id, ", table="rep_month_sums"),
+         'Per rep and month. Wins, losses and revenue count for the owner at closing; contacts, quotes and feedback for the owner when they happened; new deals for the owner at creation.',
+         {'month': 'First day of the UTC month.', 'owner_id': 'The rep.',
+          'team_id': "The rep's team in their latest activity that month.", **_PERFORMANCE_COLUMNS}),
+    View('team_performance_month', _PERFORMANCE.format(who="team_id", team="", table="team_month_sums"),
+         'Per team and month; same attribution rules as rep_performance_month.',
+         {'month': 'First day of the UTC month.', 'team_id': 'The team.', **_PERFORMANCE_COLUMNS}),
+)
+
+# In dependency order (target_actuals reads the performance views, target_attainment target_actuals).
 VIEWS = (
+    *AGGREGATE_VIEWS,
     View('stalled_deals', r"""
 SELECT d.deal_id, d.title, d.owner_id, d.team_id, d.pipeline, d.stage, d.stage_entered_at,
        d.last_activity_at, s.stall_after_days,

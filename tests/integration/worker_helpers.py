@@ -6,7 +6,7 @@ from sqlalchemy import text
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
 from projections import checkpoints, rebuild, sales
-from projections.schema import POINT_TABLE, SALES_TABLES
+from projections.schema import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
 from projections.worker import Worker
 from events.schema import event_adapter
 from services.appending import Command, append_events
@@ -55,7 +55,7 @@ def tables(engine, schema="read_models") -> dict[str, list[tuple]]:
     """Every read-model row (not the resume points: a rebuild leaves them out)."""
     with engine.connect() as conn:
         return {t: sorted(map(tuple, conn.exec_driver_sql(f"SELECT * FROM {schema}.{t}")), key=repr)
-                for t in SALES_TABLES if t != POINT_TABLE}
+                for t in (*SALES_TABLES, *AGGREGATE_VIEWS) if t != POINT_TABLE}
 
 
 def rebuilt(engine, schema="check_rebuild") -> dict[str, list[tuple]]:

@@ -19,8 +19,11 @@ def upgrade() -> None:
     conn = op.get_bind()
     for view in VIEWS:
         present = set(conn.execute(text(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'read_models' "
-            "AND table_name = :v"), {"v": view.name}).scalars())
+            "SELECT c.column_name FROM information_schema.columns c JOIN information_schema.views v "
+            "USING (table_schema, table_name) WHERE c.table_schema = 'read_models' AND c.table_name = :v"),
+            {"v": view.name}).scalars())
+        if not present:
+            continue  # a view a later revision creates (0015 turns tables into views)
         for statement in view.comments(columns=present):
             op.execute(statement)
 
