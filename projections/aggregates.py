@@ -115,3 +115,51 @@ def refresh_cohort(conn: Connection, schema: str, keys: set[tuple] | None) -> No
     filters = {"key_filter_c": _COHORT_KEYS.format(a="c", day_match="k.day = c.day"),
                "key_filter_d": _COHORT_KEYS.format(a="d", day_match=day_of_deal)}
     _run(conn, _COHORT, schema, keys, filters, params)
+
+
+_COHORT_MONTH = """
+DELETE FROM {s}.funnel_cohort_month m WHERE {key_filter_m};
+INSERT INTO {s}.funnel_cohort_month (pipeline, month, owner_id, team_id, segment, furthest_stage_index,
+    status, deals)
+SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, c.furthest_stage_index,
+       c.status, sum(c.deals)
+FROM {s}.funnel_cohort c WHERE {key_filter_c}
+GROUP BY 1, 2, 3, 4, 5, 6, 7;
+DELETE FROM {s}.funnel_cohort_month_entered m WHERE {key_filter_m};
+INSERT INTO {s}.funnel_cohort_month_entered (pipeline, month, owner_id, team_id, segment, stage, deals)
+SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, stage, sum(c.deals)
+FROM {s}.funnel_cohort c, unnest(c.entered_stages) AS stage WHERE {key_filter_c}
+GROUP BY 1, 2, 3, 4, 5, 6;
+"""
+_COHORT_MONTH_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(m_pipeline)s::text[], %(m_month)s::date[]) AS k(pipeline, month) "
+                      "WHERE k.pipeline = {a}.pipeline AND {month_match})")
+
+
+def refresh_cohort_month(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
+    """funnel_cohort_month(_entered), summed from funnel_cohort (refresh that first). keys:
+    (pipeline, UTC creation day) as for refresh_cohort — their months are recomputed."""
+    months = None if keys is None else {(pipeline, day.replace(day=1)) for pipeline, day in keys}
+    params = {"m_pipeline": [k[0] for k in months or ()], "m_month": [k[1] for k in months or ()]}
+    day_in_month = "c.day >= k.month AND c.day < (k.month + interval '1 month')::date"
+    filters = {"key_filter_m": _COHORT_MONTH_KEYS.format(a="m", month_match="k.month = m.month"),
+               "key_filter_c": _COHORT_MONTH_KEYS.format(a="c", month_match=day_in_month)}
+    _run(conn, _COHORT_MONTH, schema, months, filters, params)
+
+
+_CYCLE_STAGE = """
+DELETE FROM {s}.cycle_time_stage t WHERE {key_filter_t};
+INSERT INTO {s}.cycle_time_stage (deal_id, stage, outcome, pipeline, owner_id, team_id, segment, closed_at,
+    dwell_days)
+SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
+       sum(h.dwell_seconds) / 86400.0
+FROM {s}.cycle_time_deal c JOIN {s}.deal_stage_history h USING (deal_id)
+WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c}
+GROUP BY c.deal_id, h.stage;
+"""
+
+
+def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) -> None:
+    """cycle_time_stage of the deals `keys` (deal_ids whose cycle_time_deal row was removed or
+    added), from cycle_time_deal and deal_stage_history; None: every deal."""
+    filters = {"key_filter_t": "t.deal_id = ANY(%(deals)s)", "key_filter_c": "c.deal_id = ANY(%(deals)s)"}
+    _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": sorted(keys or ())})

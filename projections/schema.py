@@ -10,7 +10,8 @@ from projections.tables import SCHEMA, metadata
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
                "cycle_time_deal", "feedback")
 POINT_TABLE = "deal_fold_point"  # the live projection's resume points (rebuilds leave it empty)
-AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "rep_performance_month", "team_performance_month")
+AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "funnel_cohort_month", "funnel_cohort_month_entered",
+                    "cycle_time_stage", "rep_performance_month", "team_performance_month")
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")
 LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARGET, "target_id"),

@@ -22,6 +22,7 @@ class Touched:
     cohorts: set[tuple] = field(default_factory=set)  # (pipeline, UTC creation day)
     reps: dict[str, date] = field(default_factory=dict)
     teams: dict[str, date] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)  # deal_ids whose cycle_time_deal row changed
 
     def rep(self, who: str | None, month: date) -> None:
         _earliest(self.reps, who, month)
@@ -90,6 +91,10 @@ def _cohort_keys(touched: Touched, at: dict, rows) -> None:
         touched.cohorts.add((r[at["pipeline"]], r[at["created_at"]].astimezone(timezone.utc).date()))
 
 
+def _closed_keys(touched: Touched, at: dict, rows) -> None:
+    touched.closed.update(r[at["deal_id"]] for r in rows)
+
+
 def _month_keys(column: str):
     def keys(touched: Touched, at: dict, rows) -> None:
         for r in rows:
@@ -100,13 +105,15 @@ def _month_keys(column: str):
 
 
 _KEYS_OF = {"funnel_delta": _funnel_keys, "deal_current": _cohort_keys, "deal_activity": _month_keys("month"),
-            "deal_stage_history": _month_keys("entered_at")}
+            "deal_stage_history": _month_keys("entered_at"), "cycle_time_deal": _closed_keys}
 
 
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
     """Recompute the touched aggregate rows (None: all of them)."""
     aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
     aggregates.refresh_cohort(conn, schema, None if touched is None else touched.cohorts)
+    aggregates.refresh_cohort_month(conn, schema, None if touched is None else touched.cohorts)
+    aggregates.refresh_cycle_stage(conn, schema, None if touched is None else touched.closed)
     aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
     aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
 
