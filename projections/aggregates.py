@@ -163,3 +163,38 @@ def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) ->
     added), from cycle_time_deal and deal_stage_history; None: every deal."""
     filters = {"key_filter_t": "t.deal_id = ANY(%(deals)s)", "key_filter_c": "c.deal_id = ANY(%(deals)s)"}
     _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": sorted(keys or ())})
+
+
+# Each visit of deal_stage_history cut by the deal's amount segments: an amount row holds from
+# its valid_from until the next row in (valid_from, seq) order (the latest at or before T is
+# the amount at T), and before the first row the amount is null. least() skips nulls: an open
+# end stays open.
+_OPEN_SPANS = """
+DELETE FROM {s}.funnel_open_span o WHERE {key_filter_o};
+INSERT INTO {s}.funnel_open_span (deal_id, stage, visit, valid_from, during, pipeline, amount, owner_id,
+    team_id, segment)
+WITH amounts AS (
+    SELECT a.deal_id, a.valid_from, a.amount,
+           lead(a.valid_from) OVER (PARTITION BY a.deal_id ORDER BY a.valid_from, a.seq) AS valid_to
+    FROM (SELECT h.deal_id, h.valid_from, h.seq, h.amount FROM {s}.deal_amount_history h WHERE {key_filter_h}
+          UNION ALL
+          SELECT d.deal_id, '-infinity', -1, NULL FROM {s}.deal_current d WHERE {key_filter_d}) a),
+spans AS (
+    SELECT v.deal_id, v.stage, v.visit, v.pipeline, a.amount,
+           greatest(v.entered_at, a.valid_from) AS span_from, least(v.exited_at, a.valid_to) AS span_to
+    FROM {s}.deal_stage_history v JOIN amounts a ON a.deal_id = v.deal_id
+    WHERE {key_filter_v}
+      AND (a.valid_to IS NULL OR a.valid_to > v.entered_at)
+      AND (v.exited_at IS NULL OR a.valid_from < v.exited_at))
+SELECT p.deal_id, p.stage, p.visit, p.span_from, tstzrange(p.span_from, p.span_to), p.pipeline, p.amount,
+       d.owner_id, d.team_id, d.segment
+FROM spans p JOIN {s}.deal_current d ON d.deal_id = p.deal_id
+WHERE p.span_to IS NULL OR p.span_to > p.span_from;
+"""
+
+
+def refresh_open_spans(conn: Connection, schema: str, keys: set[str] | None) -> None:
+    """funnel_open_span of the deals `keys` (deal_ids written), from deal_stage_history,
+    deal_amount_history and deal_current; None: every deal."""
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "ohdv"}
+    _run(conn, _OPEN_SPANS, schema, keys, filters, {"deals": sorted(keys or ())})

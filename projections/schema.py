@@ -11,7 +11,7 @@ DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "fu
                "cycle_time_deal", "feedback")
 POINT_TABLE = "deal_fold_point"  # the live projection's resume points (rebuilds leave it empty)
 AGGREGATE_TABLES = ("funnel_daily", "funnel_cohort", "funnel_cohort_month", "funnel_cohort_month_entered",
-                    "cycle_time_stage", "rep_performance_month", "team_performance_month")
+                    "cycle_time_stage", "funnel_open_span", "rep_performance_month", "team_performance_month")
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")
 LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARGET, "target_id"),

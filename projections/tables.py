@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Boolean, Column, Date, Float, Index, Integer,
                         MetaData, Numeric, Table, Text, text)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 
 SCHEMA = "read_models"
 metadata = MetaData(schema=SCHEMA)
@@ -72,6 +72,9 @@ deal_current = Table(
     Index('deal_current_current_amount_deal_id_idx', 'current_amount', 'deal_id'),
     Index('deal_current_current_amount_desc_idx', text('current_amount DESC NULLS LAST'), text('deal_id DESC')),
     Index('deal_current_customer_id_idx', 'customer_id'),
+    # the snapshot funnel now: open deals per stage, read from the index alone
+    Index('deal_current_open_pipeline_stage_idx', 'pipeline', 'stage', postgresql_where=text("status = 'open'"),
+          postgresql_include=['current_amount', 'owner_id', 'team_id', 'segment']),
     comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
 )
 
@@ -393,6 +396,25 @@ cycle_time_stage = Table(
     Column('dwell_days', Float, nullable=False, comment='Days spent in the stage, summed over its visits (deal_stage_history.dwell_seconds / 86400).'),
     *cycle_indexes('cycle_time_stage', 'stage', 'dwell_days'),
     comment='Closed deals: days spent in each open stage (summed over visits), with the cycle-time filters; the per-stage part of the cycle-time report.',
+)
+
+# The snapshot funnel at a business time: which deals were open in which stage, with which
+# current amount, found by one range lookup instead of a visit scan and an amount lookup per deal.
+funnel_open_span = Table(
+    'funnel_open_span', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('stage', Text, primary_key=True, comment='The open stage it was in.'),
+    Column('visit', Integer, primary_key=True, comment='Which visit of the stage (deal_stage_history.visit).'),
+    Column('valid_from', TIMESTAMPTZ, primary_key=True, comment='Start of the span (business time).'),
+    Column('during', TSTZRANGE, nullable=False, comment='[start, end) of the span: within the visit, while the deal had one current amount; end null while open.'),
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('amount', Numeric, comment='Current amount during the span (latest quote, else expected amount; deal_amount_history).'),
+    Column('owner_id', Text, comment='Current owner (deal_current).'),
+    Column('team_id', Text, comment='Current team.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Index('funnel_open_span_during_idx', 'during', postgresql_using='gist',
+          postgresql_include=['pipeline', 'stage', 'amount', 'owner_id', 'team_id', 'segment']),
+    comment='Open stage visits cut where the current amount changes: the deals open in each stage at any business time T, with their amounts then, are the spans whose `during` contains T (the snapshot funnel).',
 )
 
 deal_fold_point = Table(

@@ -22,7 +22,7 @@ class Touched:
     cohorts: set[tuple] = field(default_factory=set)  # (pipeline, UTC creation day)
     reps: dict[str, date] = field(default_factory=dict)
     teams: dict[str, date] = field(default_factory=dict)
-    closed: set[str] = field(default_factory=set)  # deal_ids whose cycle_time_deal row changed
+    deals: set[str] = field(default_factory=set)  # every deal written (its deal_current row replaced)
 
     def rep(self, who: str | None, month: date) -> None:
         _earliest(self.reps, who, month)
@@ -91,8 +91,9 @@ def _cohort_keys(touched: Touched, at: dict, rows) -> None:
         touched.cohorts.add((r[at["pipeline"]], r[at["created_at"]].astimezone(timezone.utc).date()))
 
 
-def _closed_keys(touched: Touched, at: dict, rows) -> None:
-    touched.closed.update(r[at["deal_id"]] for r in rows)
+def _deal_keys(touched: Touched, at: dict, rows) -> None:
+    _cohort_keys(touched, at, rows)
+    touched.deals.update(r[at["deal_id"]] for r in rows)
 
 
 def _month_keys(column: str):
@@ -104,8 +105,8 @@ def _month_keys(column: str):
     return keys
 
 
-_KEYS_OF = {"funnel_delta": _funnel_keys, "deal_current": _cohort_keys, "deal_activity": _month_keys("month"),
-            "deal_stage_history": _month_keys("entered_at"), "cycle_time_deal": _closed_keys}
+_KEYS_OF = {"funnel_delta": _funnel_keys, "deal_current": _deal_keys, "deal_activity": _month_keys("month"),
+            "deal_stage_history": _month_keys("entered_at")}
 
 
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
@@ -113,7 +114,8 @@ def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
     aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
     aggregates.refresh_cohort(conn, schema, None if touched is None else touched.cohorts)
     aggregates.refresh_cohort_month(conn, schema, None if touched is None else touched.cohorts)
-    aggregates.refresh_cycle_stage(conn, schema, None if touched is None else touched.closed)
+    aggregates.refresh_cycle_stage(conn, schema, None if touched is None else touched.deals)
+    aggregates.refresh_open_spans(conn, schema, None if touched is None else touched.deals)
     aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
     aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
 

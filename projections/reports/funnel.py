@@ -49,16 +49,11 @@ WHERE d.pipeline = %(pipeline)s AND d.status = 'open' AND {filters}
 GROUP BY d.stage
 """
 
+# Open visits at `at` with the amount then: the spans containing it (at most one per visit).
 _SNAPSHOT_AT = """
-SELECT v.stage, count(*), coalesce(sum(a.amount), 0)
-FROM {history} v
-JOIN {deal_current} d ON d.deal_id = v.deal_id
-LEFT JOIN LATERAL (
-    SELECT h.amount FROM {amounts} h WHERE h.deal_id = v.deal_id AND h.valid_from <= %(at)s
-    ORDER BY h.valid_from DESC, h.seq DESC LIMIT 1) a ON true
-WHERE v.pipeline = %(pipeline)s AND v.entered_at <= %(at)s
-  AND (v.exited_at IS NULL OR v.exited_at > %(at)s) AND {filters}
-GROUP BY v.stage
+SELECT d.stage, count(*), coalesce(sum(d.amount), 0) FROM {spans} d
+WHERE d.during @> CAST(%(at)s AS timestamptz) AND d.pipeline = %(pipeline)s AND {filters}
+GROUP BY d.stage
 """
 
 
@@ -130,9 +125,7 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | 
 
 
 def snapshot(conn: Connection, pipeline: Pipeline, schema: str, at: datetime | None, **filters) -> dict:
-    tables = {"deal_current": qualified(schema, "deal_current"),
-              "history": qualified(schema, "deal_stage_history"),
-              "amounts": qualified(schema, "deal_amount_history")}
+    tables = {"deal_current": qualified(schema, "deal_current"), "spans": qualified(schema, "funnel_open_span")}
     sql = (_SNAPSHOT_NOW if at is None else _SNAPSHOT_AT).format(filters=deal_filters(), **tables)
     rows = {stage: (n, amount) for stage, n, amount in
             conn.exec_driver_sql(sql, {"pipeline": pipeline.key, "at": at, **filters})}

@@ -1,7 +1,9 @@
 """Report pre-aggregates: funnel_cohort_month(_entered) (the cohort funnel per creation month,
-so whole months need no day or deal scan) and cycle_time_stage (per closed deal and stage, the
-dwell the cycle-time report takes percentiles of, beside its filters); filled from the tables
-they are computed from.
+so whole months need no day or deal scan), cycle_time_stage (per closed deal and stage, the
+dwell the cycle-time report takes percentiles of, beside its filters; value-ordered covering
+indexes on it and cycle_time_deal) and funnel_open_span (open visits cut by amount changes,
+range-indexed: the snapshot funnel at any time), and a partial covering index of the open deals
+in deal_current (the snapshot funnel now); filled from the tables they derive from.
 
 Revision ID: 0016
 Revises: 0015
@@ -9,6 +11,8 @@ Revises: 0015
 import importlib
 
 from alembic import op
+
+from projections import aggregates
 
 revision = "0016"
 down_revision = "0015"
@@ -49,6 +53,20 @@ TABLES = [
         ("closed_at", "timestamptz NOT NULL", "occurred_at of the final deal.signed / deal.lost."),
         ("dwell_days", "double precision NOT NULL", "Days spent in the stage, summed over its visits (deal_stage_history.dwell_seconds / 86400)."),
     ], ["ALTER TABLE read_models.cycle_time_stage ADD PRIMARY KEY (deal_id, stage)"]),
+    ("funnel_open_span", "Open stage visits cut where the current amount changes: the deals open in each stage at any business time T, with their amounts then, are the spans whose `during` contains T (the snapshot funnel).", [
+        ("deal_id", "text NOT NULL", "The deal."),
+        ("stage", "text NOT NULL", "The open stage it was in."),
+        ("visit", "integer NOT NULL", "Which visit of the stage (deal_stage_history.visit)."),
+        ("valid_from", "timestamptz NOT NULL", "Start of the span (business time)."),
+        ("during", "tstzrange NOT NULL", "[start, end) of the span: within the visit, while the deal had one current amount; end null while open."),
+        ("pipeline", "text NOT NULL", "Pipeline key."),
+        ("amount", "numeric", "Current amount during the span (latest quote, else expected amount; deal_amount_history)."),
+        ("owner_id", "text", "Current owner (deal_current)."),
+        ("team_id", "text", "Current team."),
+        ("segment", "text", "Customer segment."),
+    ], ["ALTER TABLE read_models.funnel_open_span ADD PRIMARY KEY (deal_id, stage, visit, valid_from)",
+        "CREATE INDEX funnel_open_span_during_idx ON read_models.funnel_open_span USING gist (during) "
+        "INCLUDE (pipeline, stage, amount, owner_id, team_id, segment)"]),
 ]
 
 # Per filter (none, owner_id, team_id, segment): an outcome's rows in percentile order, the other
@@ -66,29 +84,21 @@ INDEXES = [
 def upgrade() -> None:
     for statement in _m2.table_ddl(tables=TABLES):
         op.execute(statement)
-    op.execute("""
-        INSERT INTO read_models.funnel_cohort_month
-        SELECT pipeline, date_trunc('month', day)::date, owner_id, team_id, segment, furthest_stage_index, status,
-               sum(deals)
-        FROM read_models.funnel_cohort GROUP BY 1, 2, 3, 4, 5, 6, 7""")
-    op.execute("""
-        INSERT INTO read_models.funnel_cohort_month_entered
-        SELECT pipeline, date_trunc('month', day)::date, owner_id, team_id, segment, stage, sum(deals)
-        FROM read_models.funnel_cohort, unnest(entered_stages) AS stage GROUP BY 1, 2, 3, 4, 5, 6""")
-    op.execute("""
-        INSERT INTO read_models.cycle_time_stage
-        SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
-               sum(h.dwell_seconds) / 86400.0
-        FROM read_models.cycle_time_deal c JOIN read_models.deal_stage_history h USING (deal_id)
-        WHERE h.dwell_seconds IS NOT NULL GROUP BY c.deal_id, h.stage""")
+    conn = op.get_bind()
+    aggregates.refresh_cohort_month(conn, "read_models", None)
+    aggregates.refresh_cycle_stage(conn, "read_models", None)
+    aggregates.refresh_open_spans(conn, "read_models", None)
     for name, table, columns, include in INDEXES:
         op.execute(f"CREATE INDEX {name} ON read_models.{table} ({columns}) INCLUDE ({include})")
+    op.execute("CREATE INDEX deal_current_open_pipeline_stage_idx ON read_models.deal_current (pipeline, stage) "
+               "INCLUDE (current_amount, owner_id, team_id, segment) WHERE status = 'open'")
     for name, *_ in TABLES:
         op.execute(f"GRANT SELECT ON read_models.{name} TO bi_reader")
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON read_models.{name} TO dealtrail_app")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX read_models.deal_current_open_pipeline_stage_idx")
     for name, table, *_ in INDEXES:
         if table == "cycle_time_deal":
             op.execute(f"DROP INDEX read_models.{name}")
