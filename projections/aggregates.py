@@ -153,7 +153,7 @@ INSERT INTO {s}.cycle_time_stage (deal_id, stage, outcome, pipeline, owner_id, t
 SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
        sum(h.dwell_seconds) / 86400.0
 FROM {s}.cycle_time_deal c JOIN {s}.deal_stage_history h USING (deal_id)
-WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c}
+WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c} AND {key_filter_h}
 GROUP BY c.deal_id, h.stage;
 """
 
@@ -161,7 +161,7 @@ GROUP BY c.deal_id, h.stage;
 def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) -> None:
     """cycle_time_stage of the deals `keys` (deal_ids whose cycle_time_deal row was removed or
     added), from cycle_time_deal and deal_stage_history; None: every deal."""
-    filters = {"key_filter_t": "t.deal_id = ANY(%(deals)s)", "key_filter_c": "c.deal_id = ANY(%(deals)s)"}
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "tch"}
     _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": sorted(keys or ())})
 
 

@@ -23,6 +23,7 @@ class Touched:
     reps: dict[str, date] = field(default_factory=dict)
     teams: dict[str, date] = field(default_factory=dict)
     deals: set[str] = field(default_factory=set)  # every deal written (its deal_current row replaced)
+    closed: set[str] = field(default_factory=set)  # deals whose cycle_time_deal row was removed or added
 
     def rep(self, who: str | None, month: date) -> None:
         _earliest(self.reps, who, month)
@@ -96,6 +97,10 @@ def _deal_keys(touched: Touched, at: dict, rows) -> None:
     touched.deals.update(r[at["deal_id"]] for r in rows)
 
 
+def _closed_keys(touched: Touched, at: dict, rows) -> None:
+    touched.closed.update(r[at["deal_id"]] for r in rows)
+
+
 def _month_keys(column: str):
     def keys(touched: Touched, at: dict, rows) -> None:
         for r in rows:
@@ -106,7 +111,7 @@ def _month_keys(column: str):
 
 
 _KEYS_OF = {"funnel_delta": _funnel_keys, "deal_current": _deal_keys, "deal_activity": _month_keys("month"),
-            "deal_stage_history": _month_keys("entered_at")}
+            "deal_stage_history": _month_keys("entered_at"), "cycle_time_deal": _closed_keys}
 
 
 def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
@@ -114,7 +119,7 @@ def refresh(conn: Connection, schema: str, touched: Touched | None) -> None:
     aggregates.refresh_funnel(conn, schema, None if touched is None else touched.funnel)
     aggregates.refresh_cohort(conn, schema, None if touched is None else touched.cohorts)
     aggregates.refresh_cohort_month(conn, schema, None if touched is None else touched.cohorts)
-    aggregates.refresh_cycle_stage(conn, schema, None if touched is None else touched.deals)
+    aggregates.refresh_cycle_stage(conn, schema, None if touched is None else touched.closed)
     aggregates.refresh_open_spans(conn, schema, None if touched is None else touched.deals)
     aggregates.refresh_performance(conn, schema, "rep", None if touched is None else touched.reps)
     aggregates.refresh_performance(conn, schema, "team", None if touched is None else touched.teams)
