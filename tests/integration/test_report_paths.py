@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from bench.projections import NAIVE
+from bench.baselines import NAIVE
 from domain.pipelines import DEFAULT_PIPELINE as PIPELINE
 from events.schema import event_adapter
 from infra.db import make_engine
