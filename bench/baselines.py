@@ -9,6 +9,8 @@ import uuid
 import psycopg2
 from psycopg2.extras import execute_values
 
+from domain.pipelines import DEFAULT_PIPELINE
+
 RAW_TABLE = """
 CREATE SCHEMA IF NOT EXISTS bench;
 DROP TABLE IF EXISTS bench.raw_event;
@@ -124,14 +126,48 @@ def raw_scan_seconds(url: str) -> float:
     return elapsed
 
 
+# What a BI user writes for the same answers from raw events: voided events left out, stages
+# folded in business order (occurred_at, stream_version), final close, per-stage dwell summed
+# over visits (tests/integration/test_report_paths.py checks these equal the reports).
+_NAIVE_STEPS = """
+WITH ev AS (
+    SELECT e.deal_id, e.type, e.occurred_at, e.stream_version, e.data FROM events.event e
+    WHERE e.type IN ('deal.created', 'deal.stage_moved', 'deal.reopened', 'deal.signed', 'deal.lost')
+      AND NOT EXISTS (SELECT 1 FROM events.event v WHERE v.type = 'event.voided'
+                      AND v.deal_id = e.deal_id AND v.data->>'event_id' = e.event_id::text)),
+steps AS (
+    SELECT deal_id, type, occurred_at,
+           CASE type WHEN 'deal.created' THEN coalesce(data->>'stage', 'lead') WHEN 'deal.signed' THEN 'won'
+                     WHEN 'deal.lost' THEN 'lost' ELSE data->>'to_stage' END AS stage,
+           lead(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, stream_version) AS left_at,
+           row_number() OVER (PARTITION BY deal_id ORDER BY occurred_at DESC, stream_version DESC) AS from_end
+    FROM ev)"""
+_REACHED = ", ".join(f"count(*) FILTER (WHERE last_stage = 'won' OR furthest >= {k + 1})"
+                     for k in range(len(DEFAULT_PIPELINE.keys)))
+_ENTERED = ", ".join(f"count(*) FILTER (WHERE '{s}' = ANY(stages))" for s in DEFAULT_PIPELINE.keys)
 NAIVE = {
-    "funnel": """SELECT s.stage, count(DISTINCT e.deal_id) FROM events.event e
-        JOIN LATERAL (SELECT coalesce(e.data->>'to_stage', e.data->>'stage') AS stage) s ON true
-        WHERE e.type IN ('deal.created', 'deal.stage_moved', 'deal.reopened') GROUP BY s.stage""",
-    "cycle-time": """SELECT count(*), avg(d), percentile_cont(ARRAY[0.5,0.75,0.9]) WITHIN GROUP (ORDER BY d) FROM (
-        SELECT extract(epoch FROM max(s.occurred_at) - min(c.occurred_at)) / 86400 AS d
-        FROM events.event s JOIN events.event c ON c.deal_id = s.deal_id AND c.type = 'deal.created'
-        WHERE s.type = 'deal.signed' GROUP BY s.deal_id) x""",
+    "funnel": _NAIVE_STEPS + f""",
+deals AS (
+    SELECT deal_id, max(array_position(ARRAY{list(DEFAULT_PIPELINE.keys)}, stage)) AS furthest,
+           min(stage) FILTER (WHERE from_end = 1) AS last_stage, array_agg(DISTINCT stage) AS stages
+    FROM steps GROUP BY deal_id)
+SELECT count(*), count(*) FILTER (WHERE last_stage = 'won'), count(*) FILTER (WHERE last_stage = 'lost'),
+       ARRAY[{_REACHED}], ARRAY[{_ENTERED}]
+FROM deals""",
+    "cycle-time": _NAIVE_STEPS + """,
+closed AS (
+    SELECT s.deal_id, extract(epoch FROM s.occurred_at - c.occurred_at) / 86400 AS cycle_days
+    FROM steps s JOIN steps c ON c.deal_id = s.deal_id AND c.type = 'deal.created'
+    WHERE s.from_end = 1 AND s.stage = 'won'),
+dwell AS (
+    SELECT s.stage, s.deal_id, sum(extract(epoch FROM s.left_at - s.occurred_at)) / 86400 AS dwell_days
+    FROM steps s JOIN closed USING (deal_id)
+    WHERE s.stage NOT IN ('won', 'lost') AND s.left_at IS NOT NULL GROUP BY 1, 2)
+SELECT NULL, count(*), avg(cycle_days), percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY cycle_days)
+FROM closed
+UNION ALL
+SELECT stage, count(*), avg(dwell_days), percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY dwell_days)
+FROM dwell GROUP BY stage""",
     "performance": """SELECT c.data->>'owner_id', count(*), sum((s.data->>'amount')::numeric)
         FROM events.event s JOIN events.event c ON c.deal_id = s.deal_id AND c.type = 'deal.created'
         WHERE s.type = 'deal.signed' AND s.occurred_at >= make_date(%(year)s, 1, 1)

@@ -17,7 +17,7 @@ from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import aggregates, checkpoints, sales, tables
+from projections import aggregates, checkpoints, rollups, sales, tables
 from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
@@ -106,6 +106,7 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
     with engine.begin() as conn:
         create_indexes(conn, schema)
         aggregates.recompute(conn, schema)
+        rollups.recompute(conn, schema)
 
 
 def _ranges(engine: Engine, shares: int) -> list[tuple[str | None, str | None]]:

@@ -10,8 +10,10 @@ from projections.tables import SCHEMA, metadata
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
                "cycle_time_deal", "feedback")
 POINT_TABLE = "deal_fold_point"  # the live projection's resume points (rebuilds leave it empty)
-# Kept by deltas (projections.aggregates); BI reads the sums through the views.
-AGGREGATE_TABLES = ("funnel_day_sums", "funnel_cohort", "rep_month_sums", "team_month_sums")
+# Kept by deltas (projections.aggregates; BI reads the sums through the views), and the report
+# roll-ups refreshed per key (funnel_cohort_month*, cycle_time_stage, funnel_open_span).
+AGGREGATE_TABLES = ("funnel_day_sums", "funnel_cohort", "rep_month_sums", "team_month_sums", "funnel_cohort_month",
+                    "funnel_cohort_month_entered", "cycle_time_stage", "funnel_open_span")
 AGGREGATE_VIEWS = tuple(view.name for view in tables.AGGREGATE_VIEWS)
 # Tables of target:, review: and pipeline: streams (projections.loop), keyed by the stream's id.
 LOOP_TABLES = ("targets", "target_history", "reviews", "review_actions", "pipeline_stage")

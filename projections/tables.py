@@ -5,11 +5,24 @@ from dataclasses import dataclass
 
 from sqlalchemy import (ARRAY, TIMESTAMP, UUID, BigInteger, Boolean, Column, Date, Float, Index, Integer,
                         MetaData, Numeric, Table, Text, text)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 
 SCHEMA = "read_models"
 metadata = MetaData(schema=SCHEMA)
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
+
+def cycle_indexes(table: str, *ordered: str) -> list[Index]:
+    """The cycle-time report's indexes: per filter (none, owner_id, team_id, segment), the rows of
+    an outcome in the order percentile_cont sorts them, every other filter column included, so
+    a report reads one index in order (no table visit, an already sorted input)."""
+    columns = ('closed_at', 'owner_id', 'team_id', 'segment', 'pipeline')
+    indexes = [Index(f'{table}_outcome_pipeline_{"_".join(ordered)}_idx', 'outcome', 'pipeline', *ordered,
+                     postgresql_include=[c for c in columns if c != 'pipeline'])]
+    for key in ('owner_id', 'team_id', 'segment'):
+        indexes.append(Index(f'{table}_{key}_outcome_{"_".join(ordered)}_idx', key, 'outcome', *ordered,
+                             postgresql_include=[c for c in columns if c != key]))
+    return indexes
+
 
 deal_current = Table(
     'deal_current', metadata,
@@ -59,6 +72,9 @@ deal_current = Table(
     Index('deal_current_current_amount_deal_id_idx', 'current_amount', 'deal_id'),
     Index('deal_current_current_amount_desc_idx', text('current_amount DESC NULLS LAST'), text('deal_id DESC')),
     Index('deal_current_customer_id_idx', 'customer_id'),
+    # the snapshot funnel now: open deals per stage, read from the index alone
+    Index('deal_current_open_pipeline_stage_idx', 'pipeline', 'stage', postgresql_where=text("status = 'open'"),
+          postgresql_include=['current_amount', 'owner_id', 'team_id', 'segment']),
     comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
 )
 
@@ -103,6 +119,7 @@ cycle_time_deal = Table(
     Column('closed_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the final deal.signed / deal.lost.'),
     Column('cycle_days', Float, nullable=False, comment='closed_at - created_at in days.'),
     Index('cycle_time_deal_outcome_closed_at_idx', 'outcome', 'closed_at'),
+    *cycle_indexes('cycle_time_deal', 'cycle_days'),
     comment='Closed deals: cycle time from creation to the final close.',
 )
 
@@ -325,6 +342,71 @@ funnel_cohort = Table(
     Index('funnel_cohort_key_idx', 'pipeline', 'day', 'owner_id', 'team_id', 'segment', 'furthest_stage_index',
           'status', 'entered_stages', unique=True, postgresql_nulls_not_distinct=True),
     comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the cohort funnel summed without scanning deals.',
+)
+
+# The cohort funnel summed per UTC creation month, so that whole months need no day or deal
+# scan: a query adds funnel_cohort's whole days and deal_current's partial days at its edges.
+funnel_cohort_month = Table(
+    'funnel_cohort_month', metadata,
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('month', Date, nullable=False, comment='First day of the UTC month the deals were created in (business time).'),
+    Column('owner_id', Text, comment='Current owner.'),
+    Column('team_id', Text, comment='Current team.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('furthest_stage_index', Integer, nullable=False, comment='Furthest open stage reached (number of open stages = won).'),
+    Column('status', Text, nullable=False, comment='open, won or lost.'),
+    Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
+    Index('funnel_cohort_month_pipeline_month_idx', 'pipeline', 'month'),
+    comment='Deals per UTC creation month, owner, team, segment, furthest stage and status: funnel_cohort summed by month (reached, won, lost of the cohort funnel).',
+)
+
+funnel_cohort_month_entered = Table(
+    'funnel_cohort_month_entered', metadata,
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('month', Date, nullable=False, comment='First day of the UTC month the deals were created in (business time).'),
+    Column('owner_id', Text, comment='Current owner.'),
+    Column('team_id', Text, comment='Current team.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('stage', Text, nullable=False, comment='Open stage.'),
+    Column('deals', Integer, nullable=False, comment='How many of those deals actually entered the stage.'),
+    Index('funnel_cohort_month_entered_pipeline_month_idx', 'pipeline', 'month'),
+    comment='Deals per UTC creation month, owner, team and segment that actually entered each open stage (entered of the cohort funnel; skipped = reached - entered).',
+)
+
+# The cycle-time report's per-stage dwell, one row per closed deal and stage it left, with the
+# report's filters (owner and team at closing, segment, pipeline, outcome, closed_at) beside it.
+cycle_time_stage = Table(
+    'cycle_time_stage', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal (a row of cycle_time_deal).'),
+    Column('stage', Text, primary_key=True, comment='An open stage the deal left at least once.'),
+    Column('outcome', Text, nullable=False, comment='won or lost (final close).'),
+    Column('pipeline', Text, comment='Pipeline key.'),
+    Column('owner_id', Text, comment='Owner at closing.'),
+    Column('team_id', Text, comment='Team at closing.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Column('closed_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the final deal.signed / deal.lost.'),
+    Column('dwell_days', Float, nullable=False, comment='Days spent in the stage, summed over its visits (deal_stage_history.dwell_seconds / 86400).'),
+    *cycle_indexes('cycle_time_stage', 'stage', 'dwell_days'),
+    comment='Closed deals: days spent in each open stage (summed over visits), with the cycle-time filters; the per-stage part of the cycle-time report.',
+)
+
+# The snapshot funnel at a business time: which deals were open in which stage, with which
+# current amount, found by one range lookup instead of a visit scan and an amount lookup per deal.
+funnel_open_span = Table(
+    'funnel_open_span', metadata,
+    Column('deal_id', Text, primary_key=True, comment='The deal.'),
+    Column('stage', Text, primary_key=True, comment='The open stage it was in.'),
+    Column('visit', Integer, primary_key=True, comment='Which visit of the stage (deal_stage_history.visit).'),
+    Column('valid_from', TIMESTAMPTZ, primary_key=True, comment='Start of the span (business time).'),
+    Column('during', TSTZRANGE, nullable=False, comment='[start, end) of the span: within the visit, while the deal had one current amount; end null while open.'),
+    Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
+    Column('amount', Numeric, comment='Current amount during the span (latest quote, else expected amount; deal_amount_history).'),
+    Column('owner_id', Text, comment='Current owner (deal_current).'),
+    Column('team_id', Text, comment='Current team.'),
+    Column('segment', Text, comment='Customer segment.'),
+    Index('funnel_open_span_during_idx', 'during', postgresql_using='gist',
+          postgresql_include=['pipeline', 'stage', 'amount', 'owner_id', 'team_id', 'segment']),
+    comment='Open stage visits cut where the current amount changes: the deals open in each stage at any business time T, with their amounts then, are the spans whose `during` contains T (the snapshot funnel).',
 )
 
 deal_fold_point = Table(

@@ -4,13 +4,13 @@ removed to the added rows to the aggregates."""
 import io
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from events.streams import StreamId
-from projections import aggregates
+from projections import aggregates, rollups
 from projections.derive import DealFacts
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, rows_of, schema_name
 
@@ -38,13 +38,33 @@ def write_deals(conn: Connection, schema: str, facts: list[DealFacts], gone: lis
         where = (f"deal_id = ANY(%(all)s) AND (deal_id = ANY(%(full)s) OR {condition})" if condition
                  else "deal_id = ANY(%(full)s)")
         delete, params = f"DELETE FROM {s}.{table} WHERE {where}", {"all": full + resumed, "full": full}
-        if table in aggregates.SOURCES:
+        if table in _RETURNED:
             removed[table] = conn.exec_driver_sql(f"{delete} RETURNING {', '.join(columns_of(table))}", params).all()
         else:
             conn.exec_driver_sql(delete, params)
     added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES, POINT_TABLE)}
     copy_tables(conn, schema, added)
-    aggregates.apply_changes(conn, schema, removed, {t: added[t] for t in aggregates.SOURCES})
+    aggregates.apply_changes(conn, schema, {t: removed.get(t, []) for t in aggregates.SOURCES},
+                             {t: added[t] for t in aggregates.SOURCES})
+    _refresh_rollups(conn, schema, full + resumed, removed, added)
+
+
+# The tables whose removed rows are needed: the aggregates' sources, and the closed deals' rows
+# (their roll-up is refreshed when one is removed or added).
+_RETURNED = (*aggregates.SOURCES, "cycle_time_deal")
+
+
+def _refresh_rollups(conn: Connection, schema: str, written: list[str], removed: dict, added: dict) -> None:
+    """The report roll-ups of the deals written: cohort months of their creation days (before
+    and after), the dwell of the deals closed or reopened, the open spans of every deal written."""
+    current = columns_of("deal_current")
+    pipeline, created = current.index("pipeline"), current.index("created_at")
+    cohorts = {(r[pipeline], r[created].astimezone(timezone.utc).date())
+               for r in (*removed.get("deal_current", ()), *added["deal_current"])}
+    closed = {r[0] for r in (*removed.get("cycle_time_deal", ()), *added["cycle_time_deal"])}
+    rollups.refresh_cohort_month(conn, schema, cohorts)
+    rollups.refresh_cycle_stage(conn, schema, closed)
+    rollups.refresh_open_spans(conn, schema, set(written))
 
 
 def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:

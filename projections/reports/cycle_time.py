@@ -10,22 +10,18 @@ from projections.reports.common import days, qualified
 
 _STATS = "count(*), avg({x}), percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY {x})"
 
-_QUERY = """
-WITH closed AS (
-    SELECT c.deal_id, c.cycle_days FROM {cycle} c
-    WHERE c.outcome = %(outcome)s AND c.pipeline = %(pipeline)s
+_FILTERS = """c.outcome = %(outcome)s AND c.pipeline = %(pipeline)s
       AND (CAST(%(from)s AS timestamptz) IS NULL OR c.closed_at >= %(from)s)
       AND (CAST(%(to)s AS timestamptz) IS NULL OR c.closed_at < %(to)s)
       AND (CAST(%(owner_id)s AS text) IS NULL OR c.owner_id = %(owner_id)s)
       AND (CAST(%(team_id)s AS text) IS NULL OR c.team_id = %(team_id)s)
-      AND (CAST(%(segment)s AS text) IS NULL OR c.segment = %(segment)s)),
-dwell AS (
-    SELECT h.stage, h.deal_id, sum(h.dwell_seconds) / 86400.0 AS dwell_days
-    FROM {history} h JOIN closed USING (deal_id)
-    WHERE h.dwell_seconds IS NOT NULL GROUP BY h.stage, h.deal_id)
-SELECT NULL, {overall} FROM closed
+      AND (CAST(%(segment)s AS text) IS NULL OR c.segment = %(segment)s)"""
+
+# Per-stage dwell comes summed per deal from cycle_time_stage (rows beside the same filters).
+_QUERY = """
+SELECT NULL, {overall} FROM {cycle} c WHERE {filters}
 UNION ALL
-SELECT stage, {per_stage} FROM dwell GROUP BY stage
+SELECT c.stage, {per_stage} FROM {stage} c WHERE {filters} GROUP BY c.stage
 """
 
 
@@ -37,9 +33,9 @@ def _stats(count, mean, percentiles) -> dict:
 
 def cycle_time(conn: Connection, pipeline: Pipeline, schema: str, outcome: str,
                start: datetime | None, end: datetime | None, **filters) -> dict:
-    sql = _QUERY.format(cycle=qualified(schema, "cycle_time_deal"),
-                        history=qualified(schema, "deal_stage_history"),
-                        overall=_STATS.format(x="cycle_days"), per_stage=_STATS.format(x="dwell_days"))
+    sql = _QUERY.format(cycle=qualified(schema, "cycle_time_deal"), stage=qualified(schema, "cycle_time_stage"),
+                        filters=_FILTERS, overall=_STATS.format(x="c.cycle_days"),
+                        per_stage=_STATS.format(x="c.dwell_days"))
     rows = conn.exec_driver_sql(sql, {"outcome": outcome, "pipeline": pipeline.key, "from": start,
                                       "to": end, **filters}).all()
     overall = next(r for r in rows if r[0] is None)

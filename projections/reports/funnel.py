@@ -1,35 +1,46 @@
 """Funnel reports (SPEC §4): cohort (deals created in [from, to)) and snapshot (open deals
 per stage at business time `at`)."""
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Connection
 
 from domain.pipelines import Pipeline
 from projections.reports.common import deal_filters, money, qualified, ratio
 
+# Deals created in [from, to), from three sources that split the range without overlap: whole
+# UTC months from funnel_cohort_month(_entered), the whole days around them from funnel_cohort,
+# the partial days at the ends from deal_current. An absent bound leaves a source open-ended.
 _COHORT = """
-WITH cohort AS (
-    SELECT d.furthest_stage_index, d.status, d.entered_stages FROM {deal_current} d
-    WHERE d.pipeline = %(pipeline)s
-      AND (CAST(%(from)s AS timestamptz) IS NULL OR d.created_at >= %(from)s)
-      AND (CAST(%(to)s AS timestamptz) IS NULL OR d.created_at < %(to)s)
-      AND {filters})
-SELECT 'furthest', furthest_stage_index, status, count(*) FROM cohort GROUP BY 2, 3
+WITH by_month AS (
+    SELECT d.furthest_stage_index, d.status, d.deals FROM {month} d
+    WHERE %(months)s AND d.pipeline = %(pipeline)s
+      AND (CAST(%(m_lo)s AS date) IS NULL OR d.month >= %(m_lo)s)
+      AND (CAST(%(m_hi)s AS date) IS NULL OR d.month < %(m_hi)s) AND {filters}),
+entered_by_month AS (
+    SELECT d.stage, d.deals FROM {month_entered} d
+    WHERE %(months)s AND d.pipeline = %(pipeline)s
+      AND (CAST(%(m_lo)s AS date) IS NULL OR d.month >= %(m_lo)s)
+      AND (CAST(%(m_hi)s AS date) IS NULL OR d.month < %(m_hi)s) AND {filters}),
+by_day AS (
+    SELECT d.furthest_stage_index, d.status, d.entered_stages, d.deals FROM {day} d
+    WHERE d.pipeline = %(pipeline)s AND {filters}
+      AND ((d.day >= %(d1_lo)s AND d.day < %(d1_hi)s) OR (d.day >= %(d2_lo)s AND d.day < %(d2_hi)s))),
+by_deal AS (
+    SELECT d.furthest_stage_index, d.status, d.entered_stages, 1 AS deals FROM {deal_current} d
+    WHERE d.pipeline = %(pipeline)s AND {filters}
+      AND ((d.created_at >= %(t1_lo)s AND d.created_at < %(t1_hi)s)
+        OR (d.created_at >= %(t2_lo)s AND d.created_at < %(t2_hi)s))),
+furthest AS (
+    SELECT furthest_stage_index, status, deals FROM by_month
+    UNION ALL SELECT furthest_stage_index, status, deals FROM by_day
+    UNION ALL SELECT furthest_stage_index, status, deals FROM by_deal),
+entered AS (
+    SELECT stage, deals FROM entered_by_month
+    UNION ALL SELECT stage, deals FROM by_day, unnest(entered_stages) AS stage
+    UNION ALL SELECT stage, deals FROM by_deal, unnest(entered_stages) AS stage)
+SELECT 'furthest', furthest_stage_index, status, sum(deals) FROM furthest GROUP BY 2, 3
 UNION ALL
-SELECT 'entered', NULL, stage, count(*) FROM cohort, unnest(entered_stages) AS stage GROUP BY 3
-"""
-
-# The same, summed from funnel_cohort when [from, to) are whole UTC days (no deal scan).
-_COHORT_BY_DAY = """
-WITH cohort AS (
-    SELECT d.furthest_stage_index, d.status, d.entered_stages, d.deals FROM {funnel_cohort} d
-    WHERE d.pipeline = %(pipeline)s
-      AND (CAST(%(from)s AS date) IS NULL OR d.day >= %(from)s)
-      AND (CAST(%(to)s AS date) IS NULL OR d.day < %(to)s)
-      AND {filters})
-SELECT 'furthest', furthest_stage_index, status, sum(deals) FROM cohort GROUP BY 2, 3
-UNION ALL
-SELECT 'entered', NULL, stage, sum(deals) FROM cohort, unnest(entered_stages) AS stage GROUP BY 3
+SELECT 'entered', NULL, stage, sum(deals) FROM entered GROUP BY 3
 """
 
 _SNAPSHOT_NOW = """
@@ -38,35 +49,57 @@ WHERE d.pipeline = %(pipeline)s AND d.status = 'open' AND {filters}
 GROUP BY d.stage
 """
 
+# Open visits at `at` with the amount then: the spans containing it (at most one per visit).
 _SNAPSHOT_AT = """
-SELECT v.stage, count(*), coalesce(sum(a.amount), 0)
-FROM {history} v
-JOIN {deal_current} d ON d.deal_id = v.deal_id
-LEFT JOIN LATERAL (
-    SELECT h.amount FROM {amounts} h WHERE h.deal_id = v.deal_id AND h.valid_from <= %(at)s
-    ORDER BY h.valid_from DESC, h.seq DESC LIMIT 1) a ON true
-WHERE v.pipeline = %(pipeline)s AND v.entered_at <= %(at)s
-  AND (v.exited_at IS NULL OR v.exited_at > %(at)s) AND {filters}
-GROUP BY v.stage
+SELECT d.stage, count(*), coalesce(sum(d.amount), 0) FROM {spans} d
+WHERE d.during @> CAST(%(at)s AS timestamptz) AND d.pipeline = %(pipeline)s AND {filters}
+GROUP BY d.stage
 """
 
 
-def _whole_day(at: datetime | None) -> bool:
-    return at is None or at.astimezone(timezone.utc).time() == time(0)
+def _next_day(at: datetime) -> date:
+    """The first UTC day starting at or after `at`."""
+    at = at.astimezone(timezone.utc)
+    return at.date() if at.time() == time(0) else at.date() + timedelta(days=1)
 
 
-def _day(at: datetime | None):
-    return None if at is None else at.astimezone(timezone.utc).date()
+def _next_month(day: date) -> date:
+    return day if day.day == 1 else (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), timezone.utc)
+
+
+def split(start: datetime | None, end: datetime | None) -> dict:
+    """[start, end) as whole months [m_lo, m_hi), whole days (d1, d2) and partial days (t1, t2)
+    around them, without overlap; absent bounds are open-ended. A day or time range given as
+    (None, None) is empty (its comparisons are NULL)."""
+    none = (None, None)
+    d_lo = None if start is None else _next_day(start)
+    d_hi = None if end is None else end.astimezone(timezone.utc).date()
+    if d_lo is not None and d_hi is not None and d_lo > d_hi:  # inside one day
+        return {"months": False, "m_lo": None, "m_hi": None, "d1": none, "d2": none, "t1": (start, end), "t2": none}
+    m_lo = None if d_lo is None else _next_month(d_lo)
+    m_hi = None if d_hi is None else d_hi.replace(day=1)
+    if m_lo is not None and m_hi is not None and m_lo >= m_hi:  # no whole month: days only
+        return {"months": False, "m_lo": None, "m_hi": None, "d1": (d_lo, d_hi), "d2": none,
+                "t1": (start, _midnight(d_lo)), "t2": (_midnight(d_hi), end)}
+    return {"months": True, "m_lo": m_lo, "m_hi": m_hi,
+            "d1": none if d_lo is None else (d_lo, m_lo), "d2": none if d_hi is None else (m_hi, d_hi),
+            "t1": none if d_lo is None else (start, _midnight(d_lo)),
+            "t2": none if d_hi is None else (_midnight(d_hi), end)}
 
 
 def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | None,
            end: datetime | None, **filters) -> dict:
-    if _whole_day(start) and _whole_day(end):
-        sql = _COHORT_BY_DAY.format(funnel_cohort=qualified(schema, "funnel_cohort"), filters=deal_filters())
-        params = {"pipeline": pipeline.key, "from": _day(start), "to": _day(end), **filters}
-    else:
-        sql = _COHORT.format(deal_current=qualified(schema, "deal_current"), filters=deal_filters())
-        params = {"pipeline": pipeline.key, "from": start, "to": end, **filters}
+    parts = split(start, end)
+    sql = _COHORT.format(month=qualified(schema, "funnel_cohort_month"), day=qualified(schema, "funnel_cohort"),
+                         month_entered=qualified(schema, "funnel_cohort_month_entered"),
+                         deal_current=qualified(schema, "deal_current"), filters=deal_filters())
+    params = {"pipeline": pipeline.key, "months": parts["months"], "m_lo": parts["m_lo"], "m_hi": parts["m_hi"],
+              **{f"{name}_{side}": value for name in ("d1", "d2", "t1", "t2")
+                 for side, value in zip(("lo", "hi"), parts[name])}, **filters}
     rows = conn.exec_driver_sql(sql, params).all()
     targets = dict(conn.exec_driver_sql(
         f"SELECT stage, target_conversion FROM {qualified(schema, 'pipeline_stage')} WHERE pipeline = %(p)s",
@@ -92,9 +125,7 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | 
 
 
 def snapshot(conn: Connection, pipeline: Pipeline, schema: str, at: datetime | None, **filters) -> dict:
-    tables = {"deal_current": qualified(schema, "deal_current"),
-              "history": qualified(schema, "deal_stage_history"),
-              "amounts": qualified(schema, "deal_amount_history")}
+    tables = {"deal_current": qualified(schema, "deal_current"), "spans": qualified(schema, "funnel_open_span")}
     sql = (_SNAPSHOT_NOW if at is None else _SNAPSHOT_AT).format(filters=deal_filters(), **tables)
     rows = {stage: (n, amount) for stage, n, amount in
             conn.exec_driver_sql(sql, {"pipeline": pipeline.key, "at": at, **filters})}

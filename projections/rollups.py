@@ -1,0 +1,106 @@
+"""Report roll-ups (projections.reports read them), recomputed per key from the deal-level and
+aggregate tables: the cohort funnel per creation month, per-stage dwell of closed deals, and open
+visits cut by amount changes. Each refresh replaces the rows of the keys it is given (None: all)."""
+from sqlalchemy import Connection
+
+from projections.schema import schema_name
+
+
+def _run(conn: Connection, template: str, schema: str, keys, filters: dict[str, str],
+         params: dict, **fmt) -> None:
+    """Refresh the rows of `keys` (the filters select them), or every row when keys is None."""
+    if keys is not None and not keys:
+        return
+    if keys is None:
+        filters, params = {name: "true" for name in filters}, {}
+    conn.exec_driver_sql(template.format(s=schema_name(schema), **filters, **fmt), params)
+
+
+_COHORT_MONTH = """
+DELETE FROM {s}.funnel_cohort_month m WHERE {key_filter_m};
+INSERT INTO {s}.funnel_cohort_month (pipeline, month, owner_id, team_id, segment, furthest_stage_index,
+    status, deals)
+SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, c.furthest_stage_index,
+       c.status, sum(c.deals)
+FROM {s}.funnel_cohort c WHERE {key_filter_c}
+GROUP BY 1, 2, 3, 4, 5, 6, 7;
+DELETE FROM {s}.funnel_cohort_month_entered m WHERE {key_filter_m};
+INSERT INTO {s}.funnel_cohort_month_entered (pipeline, month, owner_id, team_id, segment, stage, deals)
+SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, stage, sum(c.deals)
+FROM {s}.funnel_cohort c, unnest(c.entered_stages) AS stage WHERE {key_filter_c}
+GROUP BY 1, 2, 3, 4, 5, 6;
+"""
+_COHORT_MONTH_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(m_pipeline)s::text[], %(m_month)s::date[]) AS k(pipeline, month) "
+                      "WHERE k.pipeline = {a}.pipeline AND {month_match})")
+
+
+def refresh_cohort_month(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
+    """funnel_cohort_month(_entered), summed from funnel_cohort (refresh that first). keys:
+    (pipeline, UTC creation day) as for refresh_cohort — their months are recomputed."""
+    months = None if keys is None else {(pipeline, day.replace(day=1)) for pipeline, day in keys}
+    params = {"m_pipeline": [k[0] for k in months or ()], "m_month": [k[1] for k in months or ()]}
+    day_in_month = "c.day >= k.month AND c.day < (k.month + interval '1 month')::date"
+    filters = {"key_filter_m": _COHORT_MONTH_KEYS.format(a="m", month_match="k.month = m.month"),
+               "key_filter_c": _COHORT_MONTH_KEYS.format(a="c", month_match=day_in_month)}
+    _run(conn, _COHORT_MONTH, schema, months, filters, params)
+
+
+_CYCLE_STAGE = """
+DELETE FROM {s}.cycle_time_stage t WHERE {key_filter_t};
+INSERT INTO {s}.cycle_time_stage (deal_id, stage, outcome, pipeline, owner_id, team_id, segment, closed_at,
+    dwell_days)
+SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
+       sum(h.dwell_seconds) / 86400.0
+FROM {s}.cycle_time_deal c JOIN {s}.deal_stage_history h USING (deal_id)
+WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c} AND {key_filter_h}
+GROUP BY c.deal_id, h.stage;
+"""
+
+
+def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) -> None:
+    """cycle_time_stage of the deals `keys` (deal_ids whose cycle_time_deal row was removed or
+    added), from cycle_time_deal and deal_stage_history; None: every deal."""
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "tch"}
+    _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": sorted(keys or ())})
+
+
+# Each visit of deal_stage_history cut by the deal's amount segments: an amount row holds from
+# its valid_from until the next row in (valid_from, seq) order (the latest at or before T is
+# the amount at T), and before the first row the amount is null. least() skips nulls: an open
+# end stays open.
+_OPEN_SPANS = """
+DELETE FROM {s}.funnel_open_span o WHERE {key_filter_o};
+INSERT INTO {s}.funnel_open_span (deal_id, stage, visit, valid_from, during, pipeline, amount, owner_id,
+    team_id, segment)
+WITH amounts AS (
+    SELECT a.deal_id, a.valid_from, a.amount,
+           lead(a.valid_from) OVER (PARTITION BY a.deal_id ORDER BY a.valid_from, a.seq) AS valid_to
+    FROM (SELECT h.deal_id, h.valid_from, h.seq, h.amount FROM {s}.deal_amount_history h WHERE {key_filter_h}
+          UNION ALL
+          SELECT d.deal_id, '-infinity', -1, NULL FROM {s}.deal_current d WHERE {key_filter_d}) a),
+spans AS (
+    SELECT v.deal_id, v.stage, v.visit, v.pipeline, a.amount,
+           greatest(v.entered_at, a.valid_from) AS span_from, least(v.exited_at, a.valid_to) AS span_to
+    FROM {s}.deal_stage_history v JOIN amounts a ON a.deal_id = v.deal_id
+    WHERE {key_filter_v}
+      AND (a.valid_to IS NULL OR a.valid_to > v.entered_at)
+      AND (v.exited_at IS NULL OR a.valid_from < v.exited_at))
+SELECT p.deal_id, p.stage, p.visit, p.span_from, tstzrange(p.span_from, p.span_to), p.pipeline, p.amount,
+       d.owner_id, d.team_id, d.segment
+FROM spans p JOIN {s}.deal_current d ON d.deal_id = p.deal_id
+WHERE p.span_to IS NULL OR p.span_to > p.span_from;
+"""
+
+
+def refresh_open_spans(conn: Connection, schema: str, keys: set[str] | None) -> None:
+    """funnel_open_span of the deals `keys` (deal_ids written), from deal_stage_history,
+    deal_amount_history and deal_current; None: every deal."""
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "ohdv"}
+    _run(conn, _OPEN_SPANS, schema, keys, filters, {"deals": sorted(keys or ())})
+
+
+def recompute(conn: Connection, schema: str) -> None:
+    """Every roll-up (a rebuild, after the aggregates)."""
+    refresh_cohort_month(conn, schema, None)
+    refresh_cycle_stage(conn, schema, None)
+    refresh_open_spans(conn, schema, None)
