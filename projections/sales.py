@@ -32,12 +32,13 @@ class Paths:
     resumed = 0
     derived = 0
 
-_HISTORY = """
+
+# Each stream's events after a stream version (0: all of them) up to a position.
+_EVENTS = """
 SELECT e.deal_id, e.event_id::text, e.type, e.stream_version, e.position, e.occurred_at, e.data,
        e.schema_version
-FROM events.event e
-JOIN unnest(%(ids)s::text[], %(upto)s::bigint[]) AS t(deal_id, upto)
-  ON e.deal_id = t.deal_id AND e.position <= t.upto
+FROM unnest(%(ids)s::text[], %(after)s::int[], %(upto)s::bigint[]) AS t(deal_id, after, upto)
+JOIN events.event e ON e.deal_id = t.deal_id AND e.stream_version > t.after AND e.position <= t.upto
 ORDER BY e.deal_id, e.stream_version
 """
 
@@ -47,24 +48,12 @@ def to_ev(event_id, kind, version, position, occurred_at, data, schema_version) 
     return Ev(event_id, kind, version, position, occurred_at, data)
 
 
-_NEW_EVENTS = """
-SELECT e.deal_id, e.event_id::text, e.type, e.stream_version, e.position, e.occurred_at, e.data,
-       e.schema_version
-FROM unnest(%(ids)s::text[], %(after)s::int[], %(upto)s::bigint[]) AS t(deal_id, after, upto)
-JOIN events.event e ON e.deal_id = t.deal_id AND e.stream_version > t.after AND e.position <= t.upto
-ORDER BY e.deal_id, e.stream_version
-"""
-
-
 def load_histories(conn: Connection, upto: dict[str, int],
                    after: dict[str, int] | None = None) -> dict[str, list[Ev]]:
     """Each stream's events up to position upto[stream] (after stream version after[stream])."""
     histories: dict[str, list[Ev]] = defaultdict(list)
-    if after is None:
-        rows = conn.exec_driver_sql(_HISTORY, {"ids": list(upto), "upto": list(upto.values())})
-    else:
-        rows = conn.exec_driver_sql(_NEW_EVENTS, {"ids": list(upto), "after": [after.get(s, 0) for s in upto],
-                                                  "upto": list(upto.values())})
+    rows = conn.exec_driver_sql(_EVENTS, {"ids": list(upto), "after": [(after or {}).get(s, 0) for s in upto],
+                                          "upto": list(upto.values())})
     for deal_id, *rest in rows:
         histories[deal_id].append(to_ev(*rest))
     return histories

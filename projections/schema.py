@@ -40,6 +40,11 @@ def columns_of(table: str) -> tuple[str, ...]:
     return tuple(c.name for c in metadata.tables[f"{SCHEMA}.{table}"].columns if c.server_default is None)
 
 
+# Which list of a deal's facts (projections.derive.DealFacts) fills each history table.
+HISTORY_ROWS = {"deal_stage_history": "visits", "deal_amount_history": "amounts", "deal_activity": "activity",
+                "funnel_delta": "funnel", "feedback": "feedback"}
+
+
 def rows_of(facts_list, table: str) -> list[tuple]:
     if table == POINT_TABLE:
         return [(f.current["deal_id"], points.to_json(f.point)) for f in facts_list if f.point is not None]
@@ -48,6 +53,5 @@ def rows_of(facts_list, table: str) -> list[tuple]:
         return [tuple(f.current[c] for c in columns) for f in facts_list]
     if table == "cycle_time_deal":
         return [f.cycle for f in facts_list if f.cycle is not None]
-    attribute = {"deal_stage_history": "visits", "deal_amount_history": "amounts",
-                 "deal_activity": "activity", "funnel_delta": "funnel", "feedback": "feedback"}[table]
+    attribute = HISTORY_ROWS[table]
     return [row for f in facts_list for row in getattr(f, attribute)]

@@ -19,13 +19,12 @@ from typing import Any
 
 from domain.pipelines import PIPELINES, Pipeline
 from projections.derive import DealFacts, Ev, Point, derive, resumable, resume
+from projections.schema import HISTORY_ROWS
 
 # deal_current columns whose history reports need (the funnel, cycle time, forecast, performance)
 VERSIONED_CURRENT = ("deal_id", "pipeline", "owner_id", "team_id", "segment", "stage", "status", "created_at",
                      "closed_at", "current_amount", "expected_close_date", "furthest_stage_index",
                      "entered_stages")
-_ROWS = {"deal_stage_history": "visits", "deal_amount_history": "amounts", "deal_activity": "activity",
-         "funnel_delta": "funnel", "feedback": "feedback"}
 Key = tuple[str, tuple]  # (table, primary key)
 
 
@@ -59,7 +58,7 @@ def rows_of(facts: DealFacts | None) -> dict[Key, Any]:
     rows: dict[Key, Any] = {("deal_current", (facts.current["deal_id"],)): facts.current}
     if facts.cycle is not None:
         rows[("cycle_time_deal", (facts.cycle.deal_id,))] = facts.cycle
-    for table, attribute in _ROWS.items():
+    for table, attribute in HISTORY_ROWS.items():
         for row in getattr(facts, attribute):
             rows[(table, _key(table, row))] = row
     return rows
