@@ -12,6 +12,7 @@ from sqlalchemy import text
 from events.log_reader import settled_horizon
 from infra.db import make_engine
 from projections import asof, checkpoints, rebuild, sales
+from projections import tables as tables_declared
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END
@@ -191,3 +192,13 @@ def test_concurrent_distinct_as_of_requests_never_fail(fresh_engine, monkeypatch
     assert {r.status_code for r in statuses} <= {200, 503}
     assert all(r.headers.get("Retry-After") == "1" for r in statuses if r.status_code == 503)
     assert any(r.status_code == 200 for r in statuses)
+
+
+def test_a_rebuild_keeps_every_declared_index(fresh_engine):
+    seed(fresh_engine, deals=10)
+    rebuild.rebuild(owner(fresh_engine))
+    wanted = {i.name for t in tables_declared.metadata.tables.values() for i in t.indexes}
+    with fresh_engine.connect() as conn:
+        present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = 'read_models'"))
+                      .scalars())
+    assert wanted and wanted <= present
