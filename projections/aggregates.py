@@ -268,14 +268,15 @@ SELECT pipeline, (created_at AT TIME ZONE 'UTC')::date, owner_id, team_id, segme
 FROM {s}.deal_current GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 """
 
-_MONTHS = """
-DELETE FROM {s}.{table};
-INSERT INTO {s}.{table} (month, {who}, {extra_col} activities, revenue_won, deals_won, deals_lost,
-    cycle_days_sum, contacts, quotes, new_deals, csat_sum, csat_count, open_delta)
-SELECT month, {who}, {extra_agg} coalesce(sum(activities), 0), coalesce(sum(revenue_won), 0),
-       coalesce(sum(deals_won), 0), coalesce(sum(deals_lost), 0), trim_scale(coalesce(sum(cycle_days_sum), 0)),
-       coalesce(sum(contacts), 0), coalesce(sum(quotes), 0), coalesce(sum(new_deals), 0),
-       coalesce(sum(csat_sum), 0), coalesce(sum(csat_count), 0), coalesce(sum(open_delta), 0)
+# Per month and rep (team) from the deal-level rows (also the as-of relation of the sums tables:
+# projections.reports.relations fills {activity} and {visits} with versioned rows).
+MONTHS_SELECT = """
+SELECT month, {who}, {extra_agg} coalesce(sum(activities), 0) AS activities, coalesce(sum(revenue_won), 0) AS revenue_won,
+       coalesce(sum(deals_won), 0) AS deals_won, coalesce(sum(deals_lost), 0) AS deals_lost,
+       trim_scale(coalesce(sum(cycle_days_sum), 0)) AS cycle_days_sum,
+       coalesce(sum(contacts), 0) AS contacts, coalesce(sum(quotes), 0) AS quotes,
+       coalesce(sum(new_deals), 0) AS new_deals, coalesce(sum(csat_sum), 0) AS csat_sum,
+       coalesce(sum(csat_count), 0) AS csat_count, coalesce(sum(open_delta), 0) AS open_delta
 FROM (
     SELECT a.month, a.{who}, {extra_sel} count(*) AS activities,
            sum(a.amount) FILTER (WHERE a.kind = 'won') AS revenue_won,
@@ -287,26 +288,33 @@ FROM (
            count(*) FILTER (WHERE a.kind = 'created') AS new_deals,
            sum(a.score) FILTER (WHERE a.kind = 'feedback') AS csat_sum,
            count(*) FILTER (WHERE a.kind = 'feedback') AS csat_count, 0 AS open_delta
-    FROM {s}.deal_activity a WHERE a.{who} IS NOT NULL GROUP BY a.month, a.{who}
+    FROM {activity} a WHERE a.{who} IS NOT NULL GROUP BY a.month, a.{who}
     UNION ALL
     SELECT date_trunc('month', m.at AT TIME ZONE 'UTC')::date, m.{who}, {extra_null} 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
            sum(m.delta)
-    FROM (SELECT v.{who}, v.entered_at AS at, 1 AS delta FROM {s}.deal_stage_history v WHERE v.{who} IS NOT NULL
+    FROM (SELECT v.{who}, v.entered_at AS at, 1 AS delta FROM {visits} v WHERE v.{who} IS NOT NULL
           UNION ALL
-          SELECT v.{who}, v.exited_at, -1 FROM {s}.deal_stage_history v
+          SELECT v.{who}, v.exited_at, -1 FROM {visits} v
           WHERE v.{who} IS NOT NULL AND v.exited_at IS NOT NULL) m
     GROUP BY 1, 2) x
 GROUP BY month, {who}
-HAVING coalesce(sum(activities), 0) <> 0 OR coalesce(sum(open_delta), 0) <> 0;
-"""
+HAVING coalesce(sum(activities), 0) <> 0 OR coalesce(sum(open_delta), 0) <> 0"""
+_MONTHS = """
+DELETE FROM {s}.{table};
+INSERT INTO {s}.{table} (month, {who}, {extra_col} activities, revenue_won, deals_won, deals_lost,
+    cycle_days_sum, contacts, quotes, new_deals, csat_sum, csat_count, open_delta)
+""" + MONTHS_SELECT.replace("{activity}", "{s}.deal_activity").replace("{visits}", "{s}.deal_stage_history") + ";\n"
+# The rep's team: in their latest activity of the month.
+MONTHS_BY = {
+    "owner_id": dict(extra_col="team_id,", extra_sel="(array_agg(a.team_id ORDER BY a.occurred_at DESC, a.deal_id DESC, "
+                     "a.seq DESC))[1] AS team_id,", extra_null="NULL,", extra_agg="max(team_id) AS team_id,"),
+    "team_id": dict(extra_col="", extra_sel="", extra_null="", extra_agg=""),
+}
 
 
 def recompute(conn: Connection, schema: str) -> None:
     """Every aggregate from the deal-level tables, set-based (a rebuild, after its bulk COPY)."""
     s = schema_name(schema)
-    rep = dict(extra_col="team_id,", extra_sel="(array_agg(a.team_id ORDER BY a.occurred_at DESC, a.deal_id DESC, "
-               "a.seq DESC))[1] AS team_id,", extra_null="NULL,", extra_agg="max(team_id),")
-    team = dict(extra_col="", extra_sel="", extra_null="", extra_agg="")
     conn.exec_driver_sql(_RECOMPUTE.format(s=s)
-                         + _MONTHS.format(s=s, table="rep_month_sums", who="owner_id", **rep)
-                         + _MONTHS.format(s=s, table="team_month_sums", who="team_id", **team))
+                         + _MONTHS.format(s=s, table="rep_month_sums", who="owner_id", **MONTHS_BY["owner_id"])
+                         + _MONTHS.format(s=s, table="team_month_sums", who="team_id", **MONTHS_BY["team_id"]))

@@ -18,11 +18,11 @@ from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from projections import aggregates, checkpoints, rollups, sales, tables
-from projections.derive import derive
 from projections.schema import SALES_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.quarantine import as_rows, guarded, refused, stream_failure
-from projections.writer import copy_rows, copy_tables
+from projections.versions import timeline
+from projections.writer import copy_tables, timeline_rows
 
 log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
@@ -34,7 +34,7 @@ SHARES = 2
 Progress = Callable[[int], None]
 
 _SCAN = """
-SELECT deal_id, event_id::text, type, stream_version, position, occurred_at, data, schema_version
+SELECT deal_id, event_id::text, type, stream_version, position, occurred_at, data, schema_version, recorded_at
 FROM events.event WHERE position <= %(upto)s {recorded}
   AND (CAST(%(low)s AS text) IS NULL OR deal_id >= %(low)s)
   AND (CAST(%(high)s AS text) IS NULL OR deal_id < %(high)s)
@@ -181,47 +181,49 @@ def _report(done, reported: int, progress: Progress) -> int:
 
 
 class _Chunk:
-    """Derived rows waiting to be copied: deal facts, loop-stream rows, stream marks, failures."""
+    """Derived rows waiting to be copied: deal timelines, loop-stream rows, stream marks, failures."""
 
     def __init__(self, pipelines):
         self.pipelines = pipelines
-        self.facts, self.others, self.marks, self.failures = [], {}, [], []
+        self.lines, self.others, self.marks, self.failures = [], {}, [], []
 
     def add(self, stream_id: str, history: list) -> None:
-        self.marks.append((sales.NAME, stream_id, max(e.position for e in history)))
+        position = max(e.position for e in history)
+        self.marks.append((sales.NAME, stream_id, position))
         if is_deal_stream(stream_id):
-            derived, failed = guarded(lambda d, h: derive(d, h, self.pipelines), stream_id, history)
-            if derived is not None:
-                self.facts.append(derived)
+            line, failed = guarded(lambda d, h: timeline(d, h, self.pipelines), stream_id, history)
+            if line is not None:
+                self.lines.append((stream_id, position, line))
         else:
             derived, failed = guarded(derive_stream, stream_id, history)
             sales.merge_rows(self.others, derived or {})
         self.failures += failed
 
     def flush(self, conn: Connection, schema: str) -> None:
-        _copy_isolated(conn, schema, self.facts, self.failures)
+        _copy_isolated(conn, schema, self.lines, self.failures)
         copy_tables(conn, schema, {"projection_stream": self.marks,
                                    "projection_errors": as_rows(sales.NAME, self.failures)})
-        self.facts, self.marks, self.failures = [], [], []
+        self.lines, self.marks, self.failures = [], [], []
 
 
-def _copy_isolated(conn: Connection, schema: str, facts: list, failures: list) -> None:
-    """COPY the chunk; if the database refuses it, deal by deal, recording the refused ones."""
+def _copy_isolated(conn: Connection, schema: str, lines: list, failures: list) -> None:
+    """COPY the chunk's rows and versions; if the database refuses them, deal by deal, recording
+    the refused ones."""
     try:
         with conn.begin_nested():
-            copy_rows(conn, schema, facts)
+            copy_tables(conn, schema, timeline_rows([(d, line) for d, _, line in lines]))
         return
     except Exception as exc:
         if not refused(exc):
             raise
-    for one in facts:
+    for deal_id, position, line in lines:
         try:
             with conn.begin_nested():
-                copy_rows(conn, schema, [one])
+                copy_tables(conn, schema, timeline_rows([(deal_id, line)]))
         except Exception as exc:
             if not refused(exc):
                 raise
-            failures.append(stream_failure(one.current["deal_id"], one.current["last_position"], exc))
+            failures.append(stream_failure(deal_id, position, exc))
 
 
 def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:
@@ -231,7 +233,7 @@ def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Prog
             if current is not None:
                 chunk.add(current, history)
             current, history = stream_id, []
-            if len(chunk.facts) >= CHUNK_DEALS:
+            if len(chunk.lines) >= CHUNK_DEALS:
                 chunk.flush(conn, schema)
         history.append(sales.to_ev(*rest))
         seen += 1

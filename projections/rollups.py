@@ -45,16 +45,19 @@ def refresh_cohort_month(conn: Connection, schema: str, keys: set[tuple] | None)
     _run(conn, _COHORT_MONTH, schema, months, filters, params)
 
 
+# Per closed deal and stage, the dwell summed over visits (also the as-of relation of the table:
+# projections.reports.relations fills {cycle} and {history} with versioned rows).
+CYCLE_STAGE_SELECT = """
+SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
+       sum(h.dwell_seconds ORDER BY h.visit) / 86400.0 AS dwell_days  -- one order: float sums agree
+FROM {cycle} c JOIN {history} h USING (deal_id)
+WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c} AND {key_filter_h}
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
 _CYCLE_STAGE = """
 DELETE FROM {s}.cycle_time_stage t WHERE {key_filter_t};
 INSERT INTO {s}.cycle_time_stage (deal_id, stage, outcome, pipeline, owner_id, team_id, segment, closed_at,
-    dwell_days)
-SELECT c.deal_id, h.stage, c.outcome, c.pipeline, c.owner_id, c.team_id, c.segment, c.closed_at,
-       sum(h.dwell_seconds) / 86400.0
-FROM {s}.cycle_time_deal c JOIN {s}.deal_stage_history h USING (deal_id)
-WHERE h.dwell_seconds IS NOT NULL AND {key_filter_c} AND {key_filter_h}
-GROUP BY c.deal_id, h.stage;
-"""
+    dwell_days)""" + CYCLE_STAGE_SELECT.replace("{cycle}", "{s}.cycle_time_deal").replace(
+    "{history}", "{s}.deal_stage_history") + ";\n"
 
 
 def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) -> None:
@@ -68,28 +71,29 @@ def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) ->
 # its valid_from until the next row in (valid_from, seq) order (the latest at or before T is
 # the amount at T), and before the first row the amount is null. least() skips nulls: an open
 # end stays open.
-_OPEN_SPANS = """
-DELETE FROM {s}.funnel_open_span o WHERE {key_filter_o};
-INSERT INTO {s}.funnel_open_span (deal_id, stage, visit, valid_from, during, pipeline, amount, owner_id,
-    team_id, segment)
+OPEN_SPANS_SELECT = """
 WITH amounts AS (
     SELECT a.deal_id, a.valid_from, a.amount,
            lead(a.valid_from) OVER (PARTITION BY a.deal_id ORDER BY a.valid_from, a.seq) AS valid_to
-    FROM (SELECT h.deal_id, h.valid_from, h.seq, h.amount FROM {s}.deal_amount_history h WHERE {key_filter_h}
+    FROM (SELECT h.deal_id, h.valid_from, h.seq, h.amount FROM {amounts} h WHERE {key_filter_h}
           UNION ALL
-          SELECT d.deal_id, '-infinity', -1, NULL FROM {s}.deal_current d WHERE {key_filter_d}) a),
+          SELECT d.deal_id, '-infinity', -1, NULL FROM {current} d WHERE {key_filter_d}) a),
 spans AS (
     SELECT v.deal_id, v.stage, v.visit, v.pipeline, a.amount,
            greatest(v.entered_at, a.valid_from) AS span_from, least(v.exited_at, a.valid_to) AS span_to
-    FROM {s}.deal_stage_history v JOIN amounts a ON a.deal_id = v.deal_id
+    FROM {visits} v JOIN amounts a ON a.deal_id = v.deal_id
     WHERE {key_filter_v}
       AND (a.valid_to IS NULL OR a.valid_to > v.entered_at)
       AND (v.exited_at IS NULL OR a.valid_from < v.exited_at))
-SELECT p.deal_id, p.stage, p.visit, p.span_from, tstzrange(p.span_from, p.span_to), p.pipeline, p.amount,
-       d.owner_id, d.team_id, d.segment
-FROM spans p JOIN {s}.deal_current d ON d.deal_id = p.deal_id
-WHERE p.span_to IS NULL OR p.span_to > p.span_from;
-"""
+SELECT p.deal_id, p.stage, p.visit, p.span_from AS valid_from, tstzrange(p.span_from, p.span_to) AS during,
+       p.pipeline, p.amount, d.owner_id, d.team_id, d.segment
+FROM spans p JOIN {current} d ON d.deal_id = p.deal_id
+WHERE p.span_to IS NULL OR p.span_to > p.span_from"""
+_OPEN_SPANS = """
+DELETE FROM {s}.funnel_open_span o WHERE {key_filter_o};
+INSERT INTO {s}.funnel_open_span (deal_id, stage, visit, valid_from, during, pipeline, amount, owner_id,
+    team_id, segment)""" + OPEN_SPANS_SELECT.replace("{amounts}", "{s}.deal_amount_history").replace(
+    "{current}", "{s}.deal_current").replace("{visits}", "{s}.deal_stage_history") + ";\n"
 
 
 def refresh_open_spans(conn: Connection, schema: str, keys: set[str] | None) -> None:

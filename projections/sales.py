@@ -8,6 +8,7 @@ replaces its rows. The change from the removed rows to the added ones is added t
 aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
 left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection
 
@@ -16,11 +17,12 @@ from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from events.streams import is_deal_stream
 from projections import checkpoints, points
-from projections.derive import Ev, Point, derive, resumable, resume
+from projections.derive import Ev, Point, resumable
 from projections.loop import derive_stream
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.schema import POINT_TABLE, schema_name
-from projections.writer import copy_tables, replace_streams, write_deals
+from projections.versions import Step, steps
+from projections.writer import DealWrite, copy_tables, replace_streams, write_deals
 
 NAME = "sales"
 TABLES_LOCK = "dealtrail.projection.sales"
@@ -36,16 +38,16 @@ class Paths:
 # Each stream's events after a stream version (0: all of them) up to a position.
 _EVENTS = """
 SELECT e.deal_id, e.event_id::text, e.type, e.stream_version, e.position, e.occurred_at, e.data,
-       e.schema_version
+       e.schema_version, e.recorded_at
 FROM unnest(%(ids)s::text[], %(after)s::int[], %(upto)s::bigint[]) AS t(deal_id, after, upto)
 JOIN events.event e ON e.deal_id = t.deal_id AND e.stream_version > t.after AND e.position <= t.upto
 ORDER BY e.deal_id, e.stream_version
 """
 
 
-def to_ev(event_id, kind, version, position, occurred_at, data, schema_version) -> Ev:
+def to_ev(event_id, kind, version, position, occurred_at, data, schema_version, recorded_at) -> Ev:
     _, data = upcast(kind, schema_version, data)
-    return Ev(event_id, kind, version, position, occurred_at, data)
+    return Ev(event_id, kind, version, position, occurred_at, data, recorded_at)
 
 
 def load_histories(conn: Connection, upto: dict[str, int],
@@ -96,40 +98,56 @@ def _apply_deals(conn: Connection, schema: str, upto: dict[str, int]) -> list[Fa
     stored = load_points(conn, schema, list(upto))
     new = load_histories(conn, upto, after={d: p.state.version for d, p in stored.items()})
     pipelines = known(pipeline_stage_lists(conn))
-    facts, again = [], []
+    writes, again = [], []
     for deal_id in sorted(upto):
         point = stored.get(deal_id)
-        resumed = None if point is None else _resumed(point, new.get(deal_id, []), pipelines)
-        if resumed is None:
+        taken = None if point is None else _resumed(deal_id, point, new.get(deal_id, []), pipelines)
+        if taken is None:
             again.append(deal_id)
         else:
-            facts.append(resumed)
-    Paths.resumed += len(facts)
+            writes.append(DealWrite(deal_id, full=False, steps=taken))
+    Paths.resumed += len(writes)
     Paths.derived += len(again)
     histories = {d: new.get(d, []) for d in again if d not in stored}  # no point: `new` is all of it
     histories.update(load_histories(conn, {d: upto[d] for d in again if d in stored}))
-    failures, gone = [], []
+    applied = _applied(conn, schema, again)
+    failures = []
     for deal_id in again:
-        derived, failed = guarded(lambda d, h: derive(d, h, pipelines), deal_id, histories.get(deal_id, []))
+        through = applied.get(deal_id, 0)  # the stored rows reflect the events up to here
+
+        def stepped(d: str, history: list[Ev]) -> list[Step]:
+            return steps(d, None, [e for e in history if e.position <= through],
+                         [e for e in history if e.position > through], pipelines)
+        taken, failed = guarded(stepped, deal_id, histories.get(deal_id, []))
         failures += failed
-        if derived is None:
-            gone.append(deal_id)
-            continue
-        if failed:
-            derived.point = None  # resuming would lose track of the events left out
-        facts.append(derived)
-    write_deals(conn, schema, facts, gone)
+        if not taken:  # nothing left of the deal (or nothing recorded): its rows go
+            at = max((e.recorded_at for e in histories.get(deal_id, [])), default=None) or datetime.now(timezone.utc)
+            taken = [Step(at, None, resumed=False)]
+        if failed and taken[-1].facts is not None:
+            taken[-1].facts.point = None  # resuming would lose track of the events left out
+        writes.append(DealWrite(deal_id, full=True, steps=taken))
+    write_deals(conn, schema, writes)
     return failures
 
 
-def _resumed(point, events: list[Ev], pipelines):
-    """The deal folded on from its point, or None when that would not equal a full derivation."""
+def _resumed(deal_id: str, point: Point, events: list[Ev], pipelines) -> list[Step] | None:
+    """The deal folded on from its point, moment by moment, or None when that would not equal a
+    full derivation."""
     if not resumable(point, events):
         return None
     try:
-        return resume(point, events, pipelines)
+        return steps(deal_id, point, [], events, pipelines, resume_only=True)
     except Exception:  # derive it in full: that isolates the event it cannot apply
         return None
+
+
+def _applied(conn: Connection, schema: str, stream_ids: list[str]) -> dict[str, int]:
+    """The newest position applied per stream (what its stored rows reflect)."""
+    if not stream_ids:
+        return {}
+    return dict(conn.exec_driver_sql(
+        f"SELECT stream_id, position FROM {schema_name(schema)}.projection_stream "
+        f"WHERE projection = %(p)s AND stream_id = ANY(%(ids)s)", {"p": NAME, "ids": stream_ids}).all())
 
 
 def record(conn: Connection, schema: str, upto: dict[str, int], failures: list[Failure]) -> None:

@@ -22,7 +22,10 @@ LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARG
              "pipeline_stage": (Kind.PIPELINE, "pipeline")}
 # What the projection applied per stream, and the events it had to leave out.
 BOOKKEEPING_TABLES = ("projection_stream", "projection_errors")
-SALES_TABLES = ("deal_current", *DEAL_TABLES, POINT_TABLE, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES)
+# Earlier versions of the versioned tables' rows (bitemporal: projections.tables.PAST_TABLES).
+PAST_TABLES = tuple(table.name for table in tables.PAST_TABLES)
+SALES_TABLES = ("deal_current", *DEAL_TABLES, POINT_TABLE, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES,
+                *PAST_TABLES, "versions_since")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

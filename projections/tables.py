@@ -24,6 +24,14 @@ def cycle_indexes(table: str, *ordered: str) -> list[Index]:
     return indexes
 
 
+def recorded_from() -> Column:
+    """Bitemporal rows: since when (recorded time) the row has been what it is. Its earlier
+    versions are in the table's `_past` twin (see PAST_TABLES)."""
+    return Column('recorded_from', TIMESTAMPTZ, nullable=False, server_default=text("now()"),
+                  comment="Since when (recorded time: the clock `as_of` asks about) this row has been as it is; "
+                          "its earlier versions are in the table's _past twin (complete from versions_since).")
+
+
 deal_current = Table(
     'deal_current', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal (stream) id.'),
@@ -58,6 +66,7 @@ deal_current = Table(
     Column('last_position', BigInteger, comment='Global position of the latest event applied.'),
     Column('expected_close_date', Date, comment='Expected close date (deal.created, then the latest deal.updated); the forecast places open deals in periods by it.'),
     Column('fields', JSONB, nullable=False, comment='Custom fields (deal.updated): at most 50 keys, values text, number or boolean.'),
+    recorded_from(),
     Index('deal_current_status_stage_idx', 'status', 'stage'),
     Index('deal_current_owner_id_idx', 'owner_id'),
     Index('deal_current_team_id_idx', 'team_id'),
@@ -91,6 +100,7 @@ deal_stage_history = Table(
     Column('entered_by', Text, nullable=False, comment='create, move (next stage), skip (forward past stages), regression (backward), reopen.'),
     Column('owner_id', Text, comment='Owner when the stage was entered.'),
     Column('team_id', Text, comment='Team when the stage was entered.'),
+    recorded_from(),
     Index('deal_stage_history_stage_entered_at_idx', 'stage', 'entered_at'),
     Index('deal_stage_history_owner_id_entered_at_idx', 'owner_id', 'entered_at'),
     Index('deal_stage_history_team_id_entered_at_idx', 'team_id', 'entered_at'),
@@ -103,6 +113,7 @@ deal_amount_history = Table(
     Column('valid_from', TIMESTAMPTZ, nullable=False, comment='From when this amount applies.'),
     Column('seq', Integer, primary_key=True, comment='Order within the deal.'),
     Column('amount', Numeric, comment='The amount.'),
+    recorded_from(),
     Index('deal_amount_history_deal_id_valid_from_idx', 'deal_id', 'valid_from'),
     comment="The deal's current amount (latest quote, else expected) over business time.",
 )
@@ -118,6 +129,7 @@ cycle_time_deal = Table(
     Column('created_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of deal.created.'),
     Column('closed_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the final deal.signed / deal.lost.'),
     Column('cycle_days', Float, nullable=False, comment='closed_at - created_at in days.'),
+    recorded_from(),
     Index('cycle_time_deal_outcome_closed_at_idx', 'outcome', 'closed_at'),
     *cycle_indexes('cycle_time_deal', 'cycle_days'),
     comment='Closed deals: cycle time from creation to the final close.',
@@ -135,6 +147,7 @@ deal_activity = Table(
     Column('amount', Numeric, comment='Quote amount or signed amount.'),
     Column('cycle_days', Float, comment='Cycle time for won/lost.'),
     Column('score', Integer, comment='Satisfaction score for feedback.'),
+    recorded_from(),
     # a rep's month, latest activity last (rep_month_sums.team_id probes it)
     Index('deal_activity_owner_id_month_occurred_at_idx', 'owner_id', 'month', 'occurred_at', 'deal_id', 'seq'),
     Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
@@ -436,6 +449,41 @@ projection_errors = Table(
     comment="Events a projection could not apply. The event is left out of its stream's rows (as if voided) and every other stream keeps projecting; a rebuild with fixed code retries it.",
 )
 
+
+# Bitemporal read models (SQL:2011 system versioning by recorded time): each of these tables holds
+# its rows as they are now, each with recorded_from; its `_past` twin holds every earlier version
+# with the recorded range [recorded_from, recorded_to) in which it was the row. A report `as_of`
+# a moment reads the rows whose range holds it (projections.reports.relations). deal_current's
+# versions keep the columns reports read (a contact does not make a new version of it).
+VERSIONED_CURRENT = ("deal_id", "pipeline", "owner_id", "team_id", "segment", "stage", "status", "created_at",
+                     "closed_at", "current_amount", "expected_close_date", "furthest_stage_index",
+                     "entered_stages")
+VERSIONED_TABLES = ("deal_current", "deal_stage_history", "deal_amount_history", "deal_activity", "cycle_time_deal")
+
+
+def _past(table: Table) -> Table:
+    kept = VERSIONED_CURRENT if table.name == "deal_current" else [c.name for c in table.columns]
+    columns = [Column(c.name, c.type, nullable=c.nullable and not c.primary_key, comment=c.comment)
+               for c in table.columns if c.name in kept and c.name != 'recorded_from']
+    return Table(
+        f'{table.name}_past', metadata, *columns,
+        Column('recorded_from', TIMESTAMPTZ, nullable=False, comment='Recorded time from which this version was the row.'),
+        Column('recorded_to', TIMESTAMPTZ, nullable=False, comment='Recorded time from which it no longer was (the next version, or the row went).'),
+        Index(f'{table.name}_past_recorded_to_idx', 'recorded_to', 'recorded_from'),
+        comment=f'Earlier versions of {table.name} rows over recorded time (bitemporal: what the read models held '
+                f'at any past moment is {table.name} rows with recorded_from <= T plus these with '
+                f'recorded_from <= T < recorded_to).',
+    )
+
+
+PAST_TABLES = tuple(_past(metadata.tables[f"{SCHEMA}.{name}"]) for name in VERSIONED_TABLES)
+
+versions_since = Table(
+    'versions_since', metadata,
+    Column('since', TIMESTAMPTZ, nullable=False, comment='Recorded time from which the _past tables are complete.'),
+    comment='Set when an installation that kept no versions was upgraded: reports as_of an earlier moment are '
+            'refused until `dealtrail rebuild` (which derives every version from the log and empties this).',
+)
 
 
 loop_settings = Table(

@@ -1,30 +1,30 @@
 """A deal's read-model rows over recorded time (bitemporal rows). Pure.
 
-`timeline` steps through a deal's events in the order the log recorded them and says, for every
-row, from when to when (recorded_at) it was what the read models held: the rows true now (with
-the time they became so) and every earlier version (with the time it stopped being so). The
-read models "as of" any moment are then the versions whose range holds that moment — a query
-instead of a replay — and they equal deriving the deal from the events recorded by then.
+A deal's events, taken in the order the log recorded them, move its rows through versions: each
+recorded moment (the events of one append share its clock) gives the rows a derivation of the
+events recorded by then would give. `steps` computes those derivations — folding on from the
+previous step's point when it can (`derive.resumable`: an event later in business time) and
+deriving the deal again from the events so far when it cannot (a void, a back-dated event) —
+and `apply_steps` turns them into versions: the rows true now (each with the moment it became
+so) and every earlier version of the versioned tables (with the moment it stopped being so).
+The read models "as of" any moment are then the versions whose range holds it — a query instead
+of a replay — and they equal deriving the deal from the events recorded by then.
 
-Each step folds on from the previous step's point when it can (`derive.resumable`: an event
-later in business time) and derives the deal again from the events so far when it cannot (a
-void, a back-dated event); only the rows a step may have changed are compared. Events recorded
-at the same moment (one batch) make one version: nothing could have seen the rows in between.
-A `deal_current` row is versioned by the columns reports read (VERSIONED_CURRENT), so a contact
-or a retitled deal does not make a new version of it."""
+The live projection seeds a Timeline with the rows it replaces (read back with their
+recorded_from) and steps it through the new events; a rebuild steps every deal from nothing
+(`timeline`). A `deal_current` row is versioned by the columns reports read (VERSIONED_CURRENT),
+so a contact or a retitled deal does not make a new version of it."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from domain.pipelines import PIPELINES, Pipeline
 from projections.derive import DealFacts, Ev, Point, derive, resumable, resume
-from projections.schema import HISTORY_ROWS
+from projections.schema import HISTORY_ROWS, columns_of
+from projections.tables import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, metadata
 
-# deal_current columns whose history reports need (the funnel, cycle time, forecast, performance)
-VERSIONED_CURRENT = ("deal_id", "pipeline", "owner_id", "team_id", "segment", "stage", "status", "created_at",
-                     "closed_at", "current_amount", "expected_close_date", "furthest_stage_index",
-                     "entered_stages")
 Key = tuple[str, tuple]  # (table, primary key)
 
 
@@ -35,16 +35,26 @@ class Version:
     until: datetime | None = None  # None: still true
 
 
+@dataclass(frozen=True)
+class Step:
+    """The deal's rows after the events recorded at one moment: `facts` of a resumption (only the
+    rows it added or changed) or of a full derivation (all of them; None: no deal any more)."""
+    at: datetime
+    facts: DealFacts | None
+    resumed: bool
+
+
 @dataclass
 class Timeline:
-    current: dict[Key, Version] = field(default_factory=dict)
-    closed: list[tuple[str, Version]] = field(default_factory=list)  # (table, version)
+    current: dict[Key, Version] = field(default_factory=dict)  # every table's rows
+    closed: list[tuple[str, Version]] = field(default_factory=list)  # (table, version): VERSIONED_TABLES only
     point: Point | None = None
 
     def as_of(self, moment: datetime) -> dict[Key, Any]:
-        """The rows the read models held at `moment` (deal_current compared by its versioned
-        columns: that is all a version of it keeps)."""
-        rows = {k: _compared(k[0], v.row) for k, v in self.current.items() if v.since <= moment}
+        """The versioned rows the read models held at `moment` (deal_current compared by its
+        versioned columns: that is all a version of it keeps)."""
+        rows = {k: _compared(k[0], v.row) for k, v in self.current.items()
+                if v.since <= moment and k[0] in VERSIONED_TABLES}
         for table, v in self.closed:
             if v.since <= moment < v.until:
                 rows[(table, _key(table, v.row))] = _compared(table, v.row)
@@ -64,16 +74,24 @@ def rows_of(facts: DealFacts | None) -> dict[Key, Any]:
     return rows
 
 
+def key_of(table: str, row) -> Key:
+    return table, _key(table, row)
+
+
 def _key(table: str, row) -> tuple:
-    if table in ("deal_current", "cycle_time_deal"):
-        return (row["deal_id"],) if isinstance(row, dict) else (row[0],)
-    if table == "deal_stage_history":
-        return row[:3]  # deal_id, stage, visit
-    return row[:2]  # deal_id, seq
+    if isinstance(row, dict):
+        return tuple(row[c] for c in _KEYS[table][0])
+    return tuple(row[i] for i in _KEYS[table][1])
+
+
+# Each table's primary key: its columns, and their places in a row (declared column order).
+_KEYS = {table: ([c.name for c in primary], [columns_of(table).index(c.name) for c in primary])
+         for table in ("deal_current", "cycle_time_deal", *HISTORY_ROWS)
+         for primary in [metadata.tables[f"{SCHEMA}.{table}"].primary_key.columns]}
 
 
 def _compared(table: str, row):
-    return tuple(row[c] for c in VERSIONED_CURRENT) if table == "deal_current" else row
+    return tuple(row[c] for c in VERSIONED_CURRENT) if table == "deal_current" else tuple(row)
 
 
 def _closing_rows(deal_id: str) -> set[Key]:
@@ -82,22 +100,49 @@ def _closing_rows(deal_id: str) -> set[Key]:
     return {("cycle_time_deal", (deal_id,)), ("deal_activity", (deal_id, 0))}
 
 
-def timeline(deal_id: str, events: Iterable[Ev], pipelines: Mapping[str, Pipeline] = PIPELINES) -> Timeline:
-    """The deal's rows over recorded time (events need recorded_at)."""
-    ordered = sorted(events, key=lambda e: e.stream_version)
-    out = Timeline()
-    for n, event in enumerate(ordered):
-        point = out.point
-        if point is not None and resumable(point, [event]):
-            facts = resume(point, [event], pipelines)
-            candidates = _closing_rows(deal_id)
+def moments(events: Iterable[Ev]) -> list[list[Ev]]:
+    """Consecutive events (stream order) recorded at one moment, grouped: one version each."""
+    return [list(group) for _, group in groupby(events, key=lambda e: e.recorded_at)]
+
+
+def steps(deal_id: str, point: Point | None, before: list[Ev], new: list[Ev],
+          pipelines: Mapping[str, Pipeline] = PIPELINES, resume_only: bool = False) -> list[Step]:
+    """The deal's rows after each recorded moment of `new` (stream order), from `point` (the
+    derivation of `before`, or None). `resume_only`: raise instead of deriving in full."""
+    out, history = [], list(before)
+    for group in moments(new):
+        history += group
+        if point is not None and resumable(point, group):
+            try:
+                facts, resumed = resume(point, group, pipelines), True
+            except Exception:
+                if resume_only:
+                    raise
+                facts, resumed = derive(deal_id, history, pipelines), False  # isolates what it cannot apply
+        elif resume_only:
+            raise ValueError(f"{deal_id}: events after the point are not resumable")
         else:
-            facts = derive(deal_id, ordered[:n + 1], pipelines)
-            candidates = set(out.current)
-        new = rows_of(facts)
-        _step(out, candidates | set(new), new, event.recorded_at)
-        out.point = None if facts is None else facts.point
+            facts, resumed = derive(deal_id, history, pipelines), False
+        out.append(Step(group[-1].recorded_at, facts, resumed))
+        point = None if facts is None else facts.point
     return out
+
+
+def apply_steps(line: Timeline, deal_id: str, taken: Iterable[Step]) -> Timeline:
+    """Move `line` (seeded with the rows the steps replace: all of the deal's for a full
+    derivation, the ones a resumption changes otherwise) through the steps."""
+    for step in taken:
+        new = rows_of(step.facts)
+        candidates = _closing_rows(deal_id) if step.resumed else set(line.current)
+        _step(line, candidates | set(new), new, step.at)
+        line.point = None if step.facts is None else step.facts.point
+    return line
+
+
+def timeline(deal_id: str, events: Iterable[Ev], pipelines: Mapping[str, Pipeline] = PIPELINES) -> Timeline:
+    """The deal's rows over recorded time, from nothing (events need recorded_at)."""
+    ordered = sorted(events, key=lambda e: e.stream_version)
+    return apply_steps(Timeline(), deal_id, steps(deal_id, None, [], ordered, pipelines))
 
 
 def _step(out: Timeline, keys: set[Key], new: Mapping[Key, Any], at: datetime) -> None:
@@ -108,7 +153,8 @@ def _step(out: Timeline, keys: set[Key], new: Mapping[Key, Any], at: datetime) -
             continue
         if old is not None:
             del out.current[key]
-            if old.since < at:  # a version nothing could see (one batch) leaves no trace
+            # a version nothing could see (one append) leaves no trace; unversioned tables none
+            if old.since < at and key[0] in VERSIONED_TABLES:
                 kept = {c: old.row[c] for c in VERSIONED_CURRENT} if key[0] == "deal_current" else old.row
                 out.closed.append((key[0], Version(kept, old.since, at)))
         if row is not None:

@@ -1,57 +1,101 @@
-"""Write deal facts: replace a deal's rows (all of them, or the ones a resumed derivation
-changed) in the deal-level tables (DELETE ... RETURNING, then COPY) and add the change from the
-removed to the added rows to the aggregates."""
+"""Write derived deals: replace a deal's rows (all of them, or the ones a resumed derivation
+changed) in the deal-level tables (DELETE ... RETURNING, then COPY), keep the versions they
+replace (the bitemporal `_past` tables), and add the change from the removed to the added rows
+to the aggregates."""
 import io
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from events.streams import StreamId
-from projections import aggregates, rollups
-from projections.derive import DealFacts
-from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, rows_of, schema_name
+from projections import aggregates, points, rollups
+from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
+from projections.tables import VERSIONED_TABLES
+from projections.versions import Step, Timeline, Version, apply_steps, key_of
 
 # The rows a resumed deal replaces (table -> which of its rows): its current row, open visit,
 # final close (activity seq 0, cycle row) and point. Its other history rows stay as they are.
 _RESUMED_ROWS = {"deal_stage_history": "exited_at IS NULL", "deal_activity": "seq = 0", "cycle_time_deal": "true",
                  "deal_current": "true", POINT_TABLE: "true"}
+ROW_TABLES = ("deal_current", *DEAL_TABLES)
 
 
-def write_deals(conn: Connection, schema: str, facts: list[DealFacts], gone: list[str] = ()) -> None:
-    """Write derived deals: a full derivation replaces all the deal's rows, a resumed one the
-    rows it changed (its open visit, final close, current row and point) and adds the rest;
-    `gone` deals (no longer created) lose their rows. The removed rows of the tables the
-    aggregates are computed from come back from the DELETE (RETURNING, in declared column
-    order), and the change from them to the added rows goes to the aggregates."""
+@dataclass
+class DealWrite:
+    """A deal's new rows: `steps` from the rows it replaces (all of them when `full`, else the
+    ones a resumption changes) through each recorded moment of its new events."""
+    deal_id: str
+    full: bool
+    steps: list[Step] = field(default_factory=list)
+
+
+def write_deals(conn: Connection, schema: str, writes: list[DealWrite]) -> None:
+    """Delete the rows the writes replace (RETURNING them, in declared column order, with
+    recorded_from for the versioned tables), step each deal's timeline from them, COPY its rows
+    now and the versions they ended, and add the change from the removed to the added rows to
+    the aggregates and roll-ups."""
     s = schema_name(schema)
-    full = [f.current["deal_id"] for f in facts if not f.resumed] + list(gone)
-    resumed = [f.current["deal_id"] for f in facts if f.resumed]
-    removed = {}
-    for table in ("deal_current", *DEAL_TABLES, POINT_TABLE):
+    full = [w.deal_id for w in writes if w.full]
+    everyone = [w.deal_id for w in writes]
+    removed, seeds = {}, {w.deal_id: Timeline() for w in writes}
+    for table in (*ROW_TABLES, POINT_TABLE):
         condition = _RESUMED_ROWS.get(table)
         if condition is None and not full:
             continue
         # one index scan over every deal (an OR of two ANYs may turn into a scan of the table)
         where = (f"deal_id = ANY(%(all)s) AND (deal_id = ANY(%(full)s) OR {condition})" if condition
                  else "deal_id = ANY(%(full)s)")
-        delete, params = f"DELETE FROM {s}.{table} WHERE {where}", {"all": full + resumed, "full": full}
-        if table in _RETURNED:
+        delete, params = f"DELETE FROM {s}.{table} WHERE {where}", {"all": everyone, "full": full}
+        if table in VERSIONED_TABLES:
+            rows = conn.exec_driver_sql(f"{delete} RETURNING {', '.join(columns_of(table))}, recorded_from",
+                                        params).all()
+            removed[table] = [tuple(r[:-1]) for r in rows]
+            _seed(seeds, table, rows)
+        elif table in _RETURNED:
             removed[table] = conn.exec_driver_sql(f"{delete} RETURNING {', '.join(columns_of(table))}", params).all()
         else:
             conn.exec_driver_sql(delete, params)
-    added = {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES, POINT_TABLE)}
-    copy_tables(conn, schema, added)
+    lines = [(w.deal_id, apply_steps(seeds[w.deal_id], w.deal_id, w.steps)) for w in writes]
+    rows = timeline_rows(lines)
+    rows[POINT_TABLE] = [(deal_id, points.to_json(line.point)) for deal_id, line in lines if line.point is not None]
+    copy_tables(conn, schema, rows)
+    added = {table: [r[:-1] for r in rows[table]] if table in VERSIONED_TABLES else rows[table]
+             for table in ROW_TABLES}
     aggregates.apply_changes(conn, schema, {t: removed.get(t, []) for t in aggregates.SOURCES},
                              {t: added[t] for t in aggregates.SOURCES})
-    _refresh_rollups(conn, schema, full + resumed, removed, added)
+    _refresh_rollups(conn, schema, everyone, removed, added)
 
 
 # The tables whose removed rows are needed: the aggregates' sources, and the closed deals' rows
 # (their roll-up is refreshed when one is removed or added).
 _RETURNED = (*aggregates.SOURCES, "cycle_time_deal")
+
+
+def _seed(seeds: dict[str, Timeline], table: str, rows) -> None:
+    """The replaced rows, as the versions the deal's timeline starts from."""
+    columns = columns_of(table)
+    for row in rows:
+        value = dict(zip(columns, row[:-1])) if table == "deal_current" else tuple(row[:-1])
+        seeds[row[0]].current[key_of(table, value)] = Version(value, row[-1])
+
+
+def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
+    """COPY input of deals' timelines: each table's rows now (in declared column order, then
+    recorded_from for the versioned tables) and each `_past` table's ended versions."""
+    out: dict[str, list[tuple]] = {t: [] for t in (*ROW_TABLES, *(f"{t}_past" for t in VERSIONED_TABLES))}
+    current, past = columns_of("deal_current"), columns_of("deal_current_past")[:-2]
+    for _, line in lines:
+        for (table, _), version in line.current.items():
+            row = tuple(version.row[c] for c in current) if table == "deal_current" else tuple(version.row)
+            out[table].append((*row, version.since) if table in VERSIONED_TABLES else row)
+        for table, version in line.closed:
+            row = tuple(version.row[c] for c in past) if table == "deal_current" else tuple(version.row)
+            out[f"{table}_past"].append((*row, version.since, version.until))
+    return out
 
 
 def _refresh_rollups(conn: Connection, schema: str, written: list[str], removed: dict, added: dict) -> None:
@@ -67,18 +111,15 @@ def _refresh_rollups(conn: Connection, schema: str, written: list[str], removed:
     rollups.refresh_open_spans(conn, schema, set(written))
 
 
-def copy_rows(conn: Connection, schema: str, facts: list[DealFacts]) -> None:
-    """All rows of fully derived deals (no resume points: rebuilt tables have none)."""
-    copy_tables(conn, schema, {table: rows_of(facts, table) for table in ("deal_current", *DEAL_TABLES)})
-
-
 def copy_tables(conn: Connection, schema: str, tables: dict[str, list[tuple]]) -> None:
+    """COPY rows in their tables' declared column order (the versioned tables' rows end with
+    recorded_from)."""
     cursor = conn.connection.dbapi_connection.cursor()
     for table, rows in tables.items():
         if rows:
+            columns = (*columns_of(table), "recorded_from") if table in VERSIONED_TABLES else columns_of(table)
             buffer = io.StringIO("".join(_copy_line(row) for row in rows))
-            cursor.copy_expert(f"COPY {schema_name(schema)}.{table} ({', '.join(columns_of(table))}) "
-                               f"FROM STDIN", buffer)
+            cursor.copy_expert(f"COPY {schema_name(schema)}.{table} ({', '.join(columns)}) FROM STDIN", buffer)
     cursor.close()
 
 

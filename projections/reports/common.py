@@ -1,6 +1,7 @@
 """Shared bits of the report queries: filters, rounding, money as strings."""
 from decimal import ROUND_HALF_UP, Decimal
 
+from projections.reports.relations import AsOf
 from projections.schema import schema_name
 
 CENT = Decimal("0.01")
@@ -24,5 +25,11 @@ def deal_filters(alias: str = "d") -> str:
                         for name in ("owner_id", "team_id", "segment"))
 
 
-def qualified(schema: str, table: str) -> str:
-    return f"{schema_name(schema)}.{table}"
+Source = str | AsOf  # a schema of read models (read_models, a replay's), or the read models as of a moment
+
+
+def qualified(source: Source, table: str) -> str:
+    """Where a report reads `table`: schema.table, or its relation as of a moment (alias it)."""
+    if isinstance(source, AsOf):
+        return source.relation(table)
+    return f"{schema_name(source)}.{table}"

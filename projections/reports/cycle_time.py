@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from domain.pipelines import Pipeline
-from projections.reports.common import days, qualified
+from projections.reports.common import Source, days, qualified
 
 _STATS = "count(*), avg({x}), percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY {x})"
 
@@ -31,7 +31,7 @@ def _stats(count, mean, percentiles) -> dict:
             "p90_days": days(p90)}
 
 
-def cycle_time(conn: Connection, pipeline: Pipeline, schema: str, outcome: str,
+def cycle_time(conn: Connection, pipeline: Pipeline, schema: Source, outcome: str,
                start: datetime | None, end: datetime | None, **filters) -> dict:
     sql = _QUERY.format(cycle=qualified(schema, "cycle_time_deal"), stage=qualified(schema, "cycle_time_stage"),
                         filters=_FILTERS, overall=_STATS.format(x="c.cycle_days"),

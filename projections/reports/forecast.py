@@ -7,8 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from events import periods
-from projections.reports.common import money
-from projections.schema import schema_name
+from projections.reports.common import Source, money, qualified
 
 MIN_SAMPLE = 10
 LATE = timedelta(days=1)  # a snapshot taken later than this after its period's start is partial
@@ -25,8 +24,8 @@ _IN_PERIOD = """((d.expected_close_date >= %(start)s::date AND d.expected_close_
 
 _OPEN = f"""
 SELECT s.stage, s.stage_index, s.probability, count(d.deal_id), coalesce(sum(d.current_amount), 0)
-FROM {{s}}.pipeline_stage s
-LEFT JOIN {{s}}.deal_current d ON d.pipeline = s.pipeline AND d.stage = s.stage
+FROM {{pipeline_stage}} s
+LEFT JOIN {{deal_current}} d ON d.pipeline = s.pipeline AND d.stage = s.stage
      AND d.status = 'open' AND {_SCOPE.format(a="d")} AND {_IN_PERIOD}
 WHERE s.pipeline = %(pipeline)s
 GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
@@ -34,14 +33,14 @@ GROUP BY s.stage, s.stage_index, s.probability ORDER BY s.stage_index
 
 _HISTORY = """
 SELECT s.stage, count(d.deal_id), count(d.deal_id) FILTER (WHERE d.status = 'won')
-FROM {s}.pipeline_stage s
-LEFT JOIN {s}.deal_current d ON d.pipeline = s.pipeline AND d.status IN ('won', 'lost')
+FROM {pipeline_stage} s
+LEFT JOIN {deal_current} d ON d.pipeline = s.pipeline AND d.status IN ('won', 'lost')
      AND d.closed_at >= %(since)s AND d.furthest_stage_index >= s.stage_index
 WHERE s.pipeline = %(pipeline)s GROUP BY s.stage
 """
 
 _WON = f"""
-SELECT coalesce(sum(a.amount), 0) FROM {{s}}.deal_activity a
+SELECT coalesce(sum(a.amount), 0) FROM {{deal_activity}} a
 WHERE a.kind = 'won' AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s AND {_SCOPE.format(a="a")}
 """
 
@@ -54,15 +53,15 @@ WHERE scope = %(scope)s AND scope_id = %(scope_id)s AND taken_at <= %(now)s ORDE
 
 
 def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, now: datetime,
-             pipeline: str = "default", schema: str = "read_models") -> dict:
-    """The forecast from the read models in `schema` (an as_of replay's, say), at clock `now`."""
-    s = schema_name(schema)
+             pipeline: str = "default", schema: Source = "read_models") -> dict:
+    """The forecast from the read models in `schema` (or as of a moment), at clock `now`."""
+    tables = _tables(schema)
     start, end = periods.bounds(period)
     params = {"scope": scope, "scope_id": scope_id, "pipeline": pipeline, "start": start, "end": end,
               "since": now - timedelta(days=365), "current": start <= now < end}
-    history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY.format(s=s), params)}
+    history = {stage: (n, won) for stage, n, won in conn.exec_driver_sql(_HISTORY.format(**tables), params)}
     stages, weighted, historical = [], Decimal(0), Decimal(0)
-    for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN.format(s=s), params):
+    for stage, _, probability, count, amount in conn.exec_driver_sql(_OPEN.format(**tables), params):
         sample, won = history.get(stage, (0, 0))
         learned = Decimal(won) / Decimal(sample) if sample >= MIN_SAMPLE else None
         used = learned if learned is not None else probability
@@ -73,7 +72,7 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, no
                        "historical_probability": None if learned is None else round(float(learned), 4),
                        "sample_size": sample, "weighted": money(amount * probability),
                        "historical": money(amount * used)})
-    won = conn.exec_driver_sql(_WON.format(s=s), params).scalar()
+    won = conn.exec_driver_sql(_WON.format(**tables), params).scalar()
     return {"period": period, "scope": scope, "scope_id": scope_id, "won_to_date": money(won),
             "weighted_pipeline": money(weighted), "historical_forecast": money(historical),
             "expected_total_weighted": money(won + weighted),
@@ -82,7 +81,7 @@ def forecast(conn: Connection, period: str, scope: str, scope_id: str | None, no
 
 
 def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime,
-             schema: str = "read_models") -> list[dict]:
+             schema: Source = "read_models") -> list[dict]:
     """Forecast taken at the start of each finished period (by `now`) vs what was won in it.
     The snapshots themselves are kept in read_models (the watcher writes them as it goes)."""
     out = []
@@ -91,13 +90,17 @@ def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime,
         start, end = periods.bounds(period)
         if end > now:
             continue
-        actual = conn.exec_driver_sql(_WON.format(s=schema_name(schema)), {"scope": scope, "scope_id": scope_id, "start": start,
+        actual = conn.exec_driver_sql(_WON.format(**_tables(schema)), {"scope": scope, "scope_id": scope_id, "start": start,
                                              "end": end}).scalar()
         error = (predicted - actual) / actual if actual and not partial else None
         out.append({"period": period, "taken_at": taken_at, "as_of_position": position, "forecast": money(predicted),
                     "actual": money(actual), "error": None if error is None else round(float(error), 4),
                     "partial": partial, "partial_reason": reason})
     return out
+
+
+def _tables(schema: Source) -> dict[str, str]:
+    return {t: qualified(schema, t) for t in ("pipeline_stage", "deal_current", "deal_activity")}
 
 
 def partial_reason(period: str, now: datetime) -> str | None:

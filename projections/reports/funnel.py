@@ -5,7 +5,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Connection
 
 from domain.pipelines import Pipeline
-from projections.reports.common import deal_filters, money, qualified, ratio
+from projections.reports.common import Source, deal_filters, money, qualified, ratio
+from projections.reports.relations import AsOf
 
 # Deals created in [from, to), from three sources that split the range without overlap: whole
 # UTC months from funnel_cohort_month(_entered), the whole days around them from funnel_cohort,
@@ -91,9 +92,20 @@ def split(start: datetime | None, end: datetime | None) -> dict:
             "t2": none if d_hi is None else (_midnight(d_hi), end)}
 
 
-def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | None,
+def whole(start: datetime | None, end: datetime | None) -> dict:
+    """[start, end) read from deal_current alone (as of a moment: the roll-ups are not kept per
+    moment, so one pass over the deals beats three)."""
+    none = (None, None)
+    return {"months": False, "m_lo": None, "m_hi": None, "d1": none, "d2": none,
+            "t1": (start or EARLIEST, end or LATEST), "t2": none}
+
+
+EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
+
+
+def cohort(conn: Connection, pipeline: Pipeline, schema: Source, start: datetime | None,
            end: datetime | None, **filters) -> dict:
-    parts = split(start, end)
+    parts = whole(start, end) if isinstance(schema, AsOf) else split(start, end)
     sql = _COHORT.format(month=qualified(schema, "funnel_cohort_month"), day=qualified(schema, "funnel_cohort"),
                          month_entered=qualified(schema, "funnel_cohort_month_entered"),
                          deal_current=qualified(schema, "deal_current"), filters=deal_filters())
@@ -124,7 +136,7 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: str, start: datetime | 
             "leakage_stages": [s["stage"] for s in stages if s["leakage"]]}
 
 
-def snapshot(conn: Connection, pipeline: Pipeline, schema: str, at: datetime | None, **filters) -> dict:
+def snapshot(conn: Connection, pipeline: Pipeline, schema: Source, at: datetime | None, **filters) -> dict:
     tables = {"deal_current": qualified(schema, "deal_current"), "spans": qualified(schema, "funnel_open_span")}
     sql = (_SNAPSHOT_NOW if at is None else _SNAPSHOT_AT).format(filters=deal_filters(), **tables)
     rows = {stage: (n, amount) for stage, n, amount in

@@ -3,7 +3,7 @@ from the monthly tables (ratios recomputed from the sums, never averaged)."""
 from sqlalchemy import Connection
 
 from events import periods
-from projections.reports.common import money, qualified, ratio
+from projections.reports.common import Source, money, qualified, ratio
 
 _QUERY = """
 SELECT {who}, {team}
@@ -15,7 +15,7 @@ GROUP BY {who} ORDER BY {who}
 """
 
 
-def performance(conn: Connection, schema: str, period: str, scope: str) -> dict:
+def performance(conn: Connection, schema: Source, period: str, scope: str) -> dict:
     start, end = periods.parse(period)
     who = "owner_id" if scope == "rep" else "team_id"
     table = qualified(schema, "rep_performance_month" if scope == "rep" else "team_performance_month")

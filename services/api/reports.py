@@ -1,5 +1,5 @@
 """Report endpoints over the read models. `from`/`to`/`at`/`period` are business time;
-`as_of` is recorded time (the report as the system knew it then, replayed from the log)."""
+`as_of` is recorded time (the report as the system knew it then: the bitemporal read models as of then)."""
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
@@ -10,6 +10,7 @@ from domain.pipelines import PIPELINES, Pipeline, with_stages
 from events.values import Id
 from projections import asof, checkpoints, sales
 from projections.reports import cycle_time as cycle_report
+from projections.reports import relations
 from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
@@ -36,10 +37,11 @@ def _pipeline(engine: Engine, key: str) -> Pipeline:
 
 
 def _run(engine: Engine, as_of, report):
-    """Run `report(conn, schema)` on the live read models or on an as_of replay."""
+    """Run `report(conn, source)` on the live read models, or on them as of a recorded moment."""
     if as_of is not None:
-        body, position = asof.run(engine, as_of, report)
-        return {**body, "as_of": as_of.isoformat(), "as_of_position": position}
+        with engine.connect() as conn:
+            position = asof.position(conn, as_of)
+            return {**report(conn, relations.AsOf(as_of)), "as_of": as_of.isoformat(), "as_of_position": position}
     with engine.connect() as conn:
         position = checkpoints.applied_through(conn, sales.NAME)
         return {**report(conn, "read_models"), "as_of_position": position}

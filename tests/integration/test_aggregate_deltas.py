@@ -2,6 +2,8 @@
 addition of deal rows they equal a full recompute and the definitions the tables had before
 (the SQL below computed funnel_daily, funnel_cohort and the performance tables from the
 deal-level rows); and a change costs the same however much unrelated history the keys have."""
+from datetime import datetime, timezone
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,8 @@ from sqlalchemy import event
 from infra.db import make_engine
 from projections import aggregates
 from projections.schema import AGGREGATE_TABLES
-from projections.writer import write_deals
+from projections.versions import Step
+from projections.writer import DealWrite, write_deals
 from tests.conftest import APP_ROLE
 from tests.integration.projection_helpers import History, project_all
 from tests.integration.aggregate_helpers import check
@@ -39,7 +42,8 @@ def test_any_removal_and_addition_equals_a_full_recompute(module_engine, first, 
     picks = data.draw(st.lists(st.integers(0, 10_000), max_size=6))
     gone = sorted({deals[i % len(deals)] for i in picks}) if deals else []
     with module_engine.begin() as conn:
-        write_deals(conn, "read_models", [], gone)  # rows removed, none added
+        gone_now = Step(datetime.now(timezone.utc), None, resumed=False)
+        write_deals(conn, "read_models", [DealWrite(d, full=True, steps=[gone_now]) for d in gone])  # rows removed
     check(module_engine)
     play(module_engine, second)
     project_all(module_engine)  # the removed deals come back, new ones arrive

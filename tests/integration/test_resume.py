@@ -39,7 +39,7 @@ def assert_points_are_full_derivations(engine) -> int:
         for deal_id, data in stored:
             point = points.from_json(data)
             events = [sales.to_ev(e.event_id, e.type, e.stream_version, e.position, e.occurred_at, e.data,
-                                  e.schema_version)
+                                  e.schema_version, e.recorded_at)
                       for e in store.read_stream(conn, deal_id) if e.position <= point.position]
             assert points.to_json(derive(deal_id, events, PIPELINES).point) == data, deal_id
     return len(stored)
