@@ -271,12 +271,12 @@ FROM {s}.deal_current GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 # Per month and rep (team) from the deal-level rows (also the as-of relation of the sums tables:
 # projections.reports.relations fills {activity} and {visits} with versioned rows).
 MONTHS_SELECT = """
-SELECT month, {who}, {extra_agg} coalesce(sum(activities), 0) AS activities, coalesce(sum(revenue_won), 0) AS revenue_won,
-       coalesce(sum(deals_won), 0) AS deals_won, coalesce(sum(deals_lost), 0) AS deals_lost,
-       trim_scale(coalesce(sum(cycle_days_sum), 0)) AS cycle_days_sum,
-       coalesce(sum(contacts), 0) AS contacts, coalesce(sum(quotes), 0) AS quotes,
-       coalesce(sum(new_deals), 0) AS new_deals, coalesce(sum(csat_sum), 0) AS csat_sum,
-       coalesce(sum(csat_count), 0) AS csat_count, coalesce(sum(open_delta), 0) AS open_delta
+SELECT month, {who}, {extra_agg} coalesce(sum(activities), 0)::integer AS activities,
+       coalesce(sum(revenue_won), 0) AS revenue_won, coalesce(sum(deals_won), 0)::integer AS deals_won,
+       coalesce(sum(deals_lost), 0)::integer AS deals_lost, trim_scale(coalesce(sum(cycle_days_sum), 0)) AS cycle_days_sum,
+       coalesce(sum(contacts), 0)::integer AS contacts, coalesce(sum(quotes), 0)::integer AS quotes,
+       coalesce(sum(new_deals), 0)::integer AS new_deals, coalesce(sum(csat_sum), 0)::integer AS csat_sum,
+       coalesce(sum(csat_count), 0)::integer AS csat_count, coalesce(sum(open_delta), 0)::integer AS open_delta
 FROM (
     SELECT a.month, a.{who}, {extra_sel} count(*) AS activities,
            sum(a.amount) FILTER (WHERE a.kind = 'won') AS revenue_won,

@@ -42,6 +42,16 @@ FROM read_models.forecast_snapshot s
 LEFT JOIN read_models.rep_performance_month p ON p.month = to_date(s.period || '-01', 'YYYY-MM-DD')
 WHERE s.scope = 'company' AND s.period ~ '^[0-9]{4}-[0-9]{2}$'
 GROUP BY s.period, s.won_to_date, s.historical_forecast, s.partial ORDER BY s.period;"""),
+    ("Open deals per stage as the system knew them at a moment (bitemporal: a table's rows then are its "
+     "rows recorded since before then plus its _past versions whose recorded range holds then)", """
+WITH moment AS (SELECT now() AS t),  -- any past moment, e.g. timestamptz '2026-10-01 09:00Z'
+deals AS (
+  SELECT stage, status, current_amount FROM read_models.deal_current, moment WHERE recorded_from <= moment.t
+  UNION ALL
+  SELECT stage, status, current_amount FROM read_models.deal_current_past, moment
+  WHERE recorded_from <= moment.t AND recorded_to > moment.t)
+SELECT stage, count(*) AS open_deals, sum(current_amount) AS open_amount
+FROM deals WHERE status = 'open' GROUP BY stage ORDER BY stage;"""),
 )
 
 

@@ -120,7 +120,7 @@ def _apply_deals(conn: Connection, schema: str, upto: dict[str, int]) -> list[Fa
                          [e for e in history if e.position > through], pipelines)
         taken, failed = guarded(stepped, deal_id, histories.get(deal_id, []))
         failures += failed
-        if not taken:  # nothing left of the deal (or nothing recorded): its rows go
+        if taken is None:  # every event left out: nothing is left of the deal
             at = max((e.recorded_at for e in histories.get(deal_id, [])), default=None) or datetime.now(timezone.utc)
             taken = [Step(at, None, resumed=False)]
         if failed and taken[-1].facts is not None:

@@ -56,10 +56,13 @@ def _step(tag):
     )
 
 
-def play(engine, history) -> None:
+def play(engine, history, after=None) -> None:
+    """Append the history (skipping what the rules refuse); `after(i)` runs after the i-th body."""
     recorded: dict[str, list[str]] = {}
     states: dict[str, str] = {}
-    for deal, body in history:
+    for i, (deal, body) in enumerate(history):
+        if i and after is not None:
+            after(i - 1)
         body = _resolve(body, recorded.get(deal, []), states.get(deal))
         if body is None:
             continue
@@ -71,6 +74,8 @@ def play(engine, history) -> None:
         if env.type not in ("deal.created", "event.voided"):
             recorded.setdefault(deal, []).append(env.event_id)
         states[deal] = _stage_after(env, states.get(deal))
+    if history and after is not None:
+        after(len(history) - 1)
 
 
 def _resolve(body, events, stage):

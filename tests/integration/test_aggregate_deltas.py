@@ -51,7 +51,7 @@ def test_any_removal_and_addition_equals_a_full_recompute(module_engine, first, 
 
 
 _STATS = """
-SELECT relname, seq_tup_read, idx_tup_fetch, n_tup_ins, n_tup_upd, n_tup_del
+SELECT relname, seq_tup_read, coalesce(idx_tup_fetch, 0), n_tup_ins, n_tup_upd, n_tup_del  -- no index: null
 FROM pg_stat_xact_user_tables WHERE schemaname = 'read_models'
 """
 
