@@ -92,11 +92,6 @@ class InvalidQuery(DomainError):
     code = "invalid_query"
 
 
-class Busy(DomainError):
-    """A bounded resource (e.g. the one as_of replay built at a time) is in use: retry shortly."""
-    code = "unavailable"
-
-
 class ReviewNotFound(DomainError):
     code = "review_not_found"
 

@@ -4,7 +4,7 @@ import re
 
 from events.streams import Kind
 
-from projections import points, tables
+from projections import tables
 from projections.tables import SCHEMA, metadata
 
 DEAL_TABLES = ("deal_stage_history", "deal_amount_history", "deal_activity", "funnel_delta",
@@ -47,14 +47,3 @@ def columns_of(table: str) -> tuple[str, ...]:
 HISTORY_ROWS = {"deal_stage_history": "visits", "deal_amount_history": "amounts", "deal_activity": "activity",
                 "funnel_delta": "funnel", "feedback": "feedback"}
 
-
-def rows_of(facts_list, table: str) -> list[tuple]:
-    if table == POINT_TABLE:
-        return [(f.current["deal_id"], points.to_json(f.point)) for f in facts_list if f.point is not None]
-    if table == "deal_current":
-        columns = columns_of("deal_current")
-        return [tuple(f.current[c] for c in columns) for f in facts_list]
-    if table == "cycle_time_deal":
-        return [f.cycle for f in facts_list if f.cycle is not None]
-    attribute = HISTORY_ROWS[table]
-    return [row for f in facts_list for row in getattr(f, attribute)]
