@@ -17,6 +17,7 @@ run: install
 	$(BIN)/dealtrail up
 
 test: install
+	.ci/browser
 	$(BIN)/python -m pytest -q
 
 # Every SPEC §7 figure in one table (1M events, <= 15 min); options: make bench BENCH="--quick".

@@ -16,7 +16,7 @@ REPORTS = frozenset({M, AU, AD})
 MANAGE = frozenset({M, AD})
 AUDIT = frozenset({AU, AD})
 ADMIN = frozenset({AD})
-OPEN = frozenset({"/healthz", "/readyz"})
+OPEN = frozenset({"/healthz", "/readyz", "/dashboard", "/dashboard/assets/{name}"})  # the dashboard holds no data
 
 ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/deals/{deal_id}/events"): frozenset({W, M, AD}),

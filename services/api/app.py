@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import (access, audit, cors, deal_list, deals, errors, export, health, keys, log, loop,
+from services.api import (access, audit, cors, dashboard, deal_list, deals, errors, export, health, keys, log, loop,
                           metrics, reports, stream, strict, timeline)
 from services.api.auth import KeyAuthenticator
 from services.api.access_log import AccessLogMiddleware
@@ -45,7 +45,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
                    log.router, stream.router,
-                   reports.router, loop.router, keys.router, health.router,
+                   reports.router, loop.router, keys.router, health.router, dashboard.router,
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
     cors.install(app, settings.cors_origins)

@@ -1,0 +1,151 @@
+"""The dashboard in a real headless Chromium (Debian `chromium` + `chromedriver`, installed by
+`make test` via .ci/browser): every page renders the demo data's figures as the API gives them,
+its charts have data points, the browser logs no errors, a writer's key is told what it may not
+see, and the board follows the live event stream. Screenshots go to test-artifacts/dashboard/."""
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from infra.db import make_engine
+from infra.embedded import free_port
+from infra.settings import Settings
+from services.api.app import create_app
+from services.demo import generate
+from tests.integration.projection_helpers import DEMO_END, api, project_all
+from tests.conftest import APP_ROLE
+from tests.keys import key_headers
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+PAGES = ("pipeline", "funnel", "cycle", "leaderboard", "forecast", "reviews", "stalled")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000")
+
+
+@pytest.fixture(scope="module")
+def module_engine(databases):
+    engine = make_engine(databases.app_url(databases.fresh()), app_role=APP_ROLE, pool_size=8)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(module_engine):
+    client = api(module_engine)
+    assert client.post("/v1/events/batch", json={"events": list(generate(60, 3, DEMO_END))}).status_code == 201
+    project_all(module_engine)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(DATABASE_URL="unused"), engine=module_engine),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", client
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "install Debian's chromium and chromium-driver (make test does: .ci/browser)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(options=options, service=Service(driver))
+    yield session
+    session.quit()
+
+
+def sign_in(browser, base: str, engine, role: str) -> None:
+    headers = key_headers(engine, role)
+    browser.shots = role  # screenshots are named by role and page
+    browser.get(f"{base}/dashboard#pipeline")
+    browser.execute_script("sessionStorage.clear(); location.reload()")
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "key").is_displayed())
+    browser.find_element(By.ID, "key").send_keys(headers["Authorization"].removeprefix("Bearer "))
+    browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    browser.get_log("browser")  # what the previous key's page left in flight is not this page's
+
+
+def open_page(browser, page: str, wait_for: str = "h2"):
+    browser.execute_script(f"location.hash = '{page}'")
+    name = page.split("/")[0]
+    WebDriverWait(browser, 15).until(lambda b: b.execute_script(
+        "const v = document.getElementById('view'); return v.dataset.page === arguments[0] "
+        "&& v.querySelector(arguments[1]) !== null", name, wait_for))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"{browser.shots}-{name}.png"))
+    return browser.find_element(By.ID, "view")
+
+
+def points(view) -> list[tuple[str, str]]:
+    return [(p.get_attribute("data-label"), p.get_attribute("data-value"))
+            for p in view.find_elements(By.CSS_SELECTOR, "svg.chart g.point")]
+
+
+def errors(browser) -> list[dict]:
+    """Console errors, but not the 403s the role probes answer (the browser logs every 4xx)."""
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"
+            and not (entry["source"] == "network" and "status of 403" in entry["message"])]
+
+
+def test_every_page_renders_the_api_figures_with_charts_and_no_errors(site, browser, module_engine):
+    base, client = site
+    sign_in(browser, base, module_engine, "manager")
+    for page in PAGES:
+        view = open_page(browser, page)
+        assert view.find_elements(By.CSS_SELECTOR, ".error") == [], page
+        if page not in ("reviews", "stalled"):  # tables only (and maybe no review is open)
+            assert points(view), page  # charts carry data points
+    funnel = client.get("/v1/reports/funnel").json()
+    view = open_page(browser, "funnel", "svg.chart")
+    assert points(view) == [(s["stage"], str(s["reached"])) for s in funnel["stages"]]
+    assert funnel["created"] > 0 and str(funnel["created"]) in view.text
+    board = client.get("/v1/reports/funnel", params={"mode": "snapshot"}).json()
+    view = open_page(browser, "pipeline", "svg.chart")
+    assert points(view) == [(s["stage"], str(s["open"])) for s in board["stages"]]
+    stalled = client.get("/v1/deals", params={"stalled": "true", "limit": 100}).json()
+    view = open_page(browser, "stalled")
+    assert f"Stalled deals ({stalled['total']})" in view.text
+    deal = stalled["deals"][0]["deal_id"] if stalled["deals"] else "demo-000001"
+    events = client.get(f"/v1/deals/{deal}/events").json()["events"]
+    view = open_page(browser, f"events/{deal}", "table")
+    rows = view.find_elements(By.CSS_SELECTOR, "table")[-1].find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == len(events) and "chains verified" not in view.text  # a manager may not verify
+    assert errors(browser) == []
+
+
+def test_a_writer_is_told_what_it_may_not_see_and_an_auditor_verifies(site, browser, module_engine):
+    base, client = site
+    sign_in(browser, base, module_engine, "writer")
+    view = open_page(browser, "funnel", "p.error")
+    assert "may not see this page" in view.text
+    sign_in(browser, base, module_engine, "auditor")
+    view = open_page(browser, "events/demo-000001", "table")
+    assert "chains verified" in view.text
+    assert errors(browser) == []
+
+
+def test_the_board_follows_the_live_stream(site, browser, module_engine):
+    base, client = site
+    sign_in(browser, base, module_engine, "manager")
+    before = dict(points(open_page(browser, "pipeline", "svg.chart")))
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "live").text == "live")
+    created = client.post("/v1/deals/dash-live-1/events", json={"type": "deal.created", "data": {
+        "title": "Live one", "customer": {"id": "c-live", "name": "Live"}, "owner_id": "rep-1", "currency": "USD"}})
+    assert created.status_code == 201
+    project_all(module_engine)
+    WebDriverWait(browser, 15).until(lambda b: dict(points(b.find_element(By.ID, "view"))).get("lead")
+                                     == str(int(before["lead"]) + 1))
