@@ -12,7 +12,9 @@ them) or DEALTRAIL_APP_PASSWORD / DEALTRAIL_BI_PASSWORD, which `migrate`/`up` se
 import json
 import logging
 import os
+import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -127,3 +129,55 @@ def prepare(settings, owner_url: str, *, embedded: bool) -> str:
     if passwords.app or passwords.bi:
         provision(owner_url, passwords)
     return for_services(settings, owner_url)
+
+
+# `dealtrail bi-login`: one LOGIN role per BI tool or analyst, each a member of bi_reader (SELECT
+# on read_models only), marked by its comment so `list` and `drop` touch no other role.
+BI_LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+BI_LOGIN_MARK = "dealtrail bi-login"
+RESERVED = frozenset({APP_LOGIN, BI_LOGIN, BI_GROUP, "postgres", "dealtrail_owner"})
+
+
+class BadLogin(ValueError):
+    pass
+
+
+def create_bi_login(owner_url: str, name: str) -> str:
+    """A new LOGIN role in bi_reader with a generated password (returned; stored only as SCRAM)."""
+    if not BI_LOGIN_NAME.match(name) or name in RESERVED or name.startswith("pg_"):
+        raise BadLogin(f"login name {name!r}: lower-case letters, digits and _ (not a reserved role)")
+    password = secrets.token_urlsafe(24)
+    with _owner(owner_url) as (conn, cur):
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+        if cur.fetchone() is not None:
+            raise BadLogin(f"a role named {name!r} exists already")
+        hashed = encrypt_password(password, name, conn, "scram-sha-256")
+        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+            sql.Identifier(name), sql.Literal(hashed), sql.Identifier(BI_GROUP)))
+        cur.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(name), sql.Literal(BI_LOGIN_MARK)))
+    return password
+
+
+def bi_logins(owner_url: str) -> list[str]:
+    with _owner(owner_url) as (_, cur):
+        cur.execute("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s ORDER BY 1",
+                    (BI_LOGIN_MARK,))
+        return [name for (name,) in cur.fetchall()]
+
+
+def drop_bi_login(owner_url: str, name: str) -> None:
+    if name not in bi_logins(owner_url):
+        raise BadLogin(f"no BI login named {name!r}")
+    with _owner(owner_url) as (_, cur):
+        cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@contextmanager
+def _owner(owner_url: str):
+    conn = psycopg2.connect(make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            yield conn, cur
+    finally:
+        conn.close()

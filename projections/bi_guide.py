@@ -6,7 +6,8 @@ from projections import tables
 INTRO = """# Dealtrail for BI analysts
 
 Every table and view below lives in the schema `read_models` and is readable by the role
-`bi_reader` (a login in it: see the README, "Database roles"). They are projections of the event
+`bi_reader`: make a login for your tool with `dealtrail bi-login create NAME` (it prints the URL;
+`dealtrail up --pg-port 5433` serves the embedded database on TCP). They are projections of the event
 log, rebuilt from it at any time; business times (`occurred_at`, `created_at`, `closed_at`,
 `day`, `month`, ...) are UTC. Money is `numeric` in the deployment's reporting currency. This
 file is generated from the tables' own comments by `dealtrail bi-guide`: do not edit it by hand.

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.engine import make_url
 
 from infra import instance, logins
 from services import logs
@@ -409,6 +410,59 @@ def _check_via_database(checking, saved: dict, settings: Settings, public_key: s
             engine.dispose()
 
 
+bi_app = typer.Typer(no_args_is_help=True, help="Database logins for BI tools (read_models only).")
+app.add_typer(bi_app, name="bi-login")
+
+
+def bi_url(settings: Settings, owner_url: str, name: str, password: str) -> str:
+    """How a BI tool connects as `name`: over TCP to the embedded PostgreSQL while `up --pg-port`
+    serves it, else the database URL itself (its socket or host) with the new login."""
+    from infra import pg_gateway
+    address = None if settings.database_url else pg_gateway.recorded(settings.data_dir)
+    if address is None and settings.pg_port and not settings.database_url:
+        address = ("127.0.0.1", settings.pg_port)
+    if address is not None:
+        database = make_url(owner_url).database
+        return f"postgresql://{name}:{password}@{address[0]}:{address[1]}/{database}"
+    return make_url(logins.login_url(owner_url, name, password)).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+
+
+@bi_app.command("create")
+def bi_login_create(name: str, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Make a LOGIN role in bi_reader (SELECT on read_models only) and print its connection URL
+    (the password is shown this once). Run `dealtrail up --pg-port N` to reach the embedded
+    database over TCP."""
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    with _database(settings, admin=True) as url:
+        try:
+            password = logins.create_bi_login(url, name)
+        except logins.BadLogin as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(bi_url(settings, url, name, password))
+
+
+@bi_app.command("list")
+def bi_login_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """The BI logins made by `bi-login create`."""
+    with _database(_settings(database_url=database_url, data_dir=data_dir), admin=True) as url:
+        for name in logins.bi_logins(url):
+            typer.echo(name)
+
+
+@bi_app.command("drop")
+def bi_login_drop(name: str, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Remove a BI login made by `bi-login create`."""
+    with _database(_settings(database_url=database_url, data_dir=data_dir), admin=True) as url:
+        try:
+            logins.drop_bi_login(url, name)
+        except logins.BadLogin as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"dropped {name}")
+
+
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (admin): create, list, revoke.")
 app.add_typer(keys_app, name="keys")
 RoleOption = Annotated[str, typer.Option(help="writer, manager, auditor or admin.")]
@@ -471,12 +525,16 @@ def keys_revoke(key_id: str, database_url: DatabaseUrl = None, data_dir: DataDir
 
 @app.command()
 def up(database_url: UpDatabaseUrl = None, kafka_bootstrap_servers: UpKafkaServers = None,
-       topic: Topic = None, host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
+       topic: Topic = None, host: Host = None, port: Port = None, data_dir: DataDir = None,
+       pg_port: Annotated[Optional[int], typer.Option(
+           "--pg-port", envvar="DEALTRAIL_PG_PORT", min=1, max=65535,
+           help="Also serve the embedded PostgreSQL on TCP 127.0.0.1:PORT for BI tools (password logins only).")] = None,
+       ) -> None:
     """Start everything: database and broker (embedded unless configured), migrations, API, relay."""
     from services.launcher import run_all
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
-                         topic=topic, host=host, port=port, data_dir=data_dir)
+                         topic=topic, host=host, port=port, data_dir=data_dir, pg_port=pg_port)
     raise typer.Exit(run_all(settings, _stop_on_signals()))
 
 
