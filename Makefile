@@ -17,7 +17,7 @@ run: install
 	$(BIN)/dealtrail up
 
 test: install
-	.ci/browser
+	.ci/test-tools
 	$(BIN)/python -m pytest -q
 
 # Every SPEC §7 figure in one table (1M events, <= 15 min); options: make bench BENCH="--quick".

@@ -287,6 +287,7 @@ def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 20
             if len(items) == 5000:
                 posted += _post_batch(client, items)
                 batch, items = batch + 1, []
+                typer.echo(f"demo: batch {batch}, {posted} events posted (deal {item['deal_id']} of {deals})", err=True)
         posted += _post_batch(client, items)
     typer.echo(f"posted {posted} events for {deals} deals (seed {seed}, end {until.date()})")
 

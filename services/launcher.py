@@ -56,6 +56,8 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
 
 def _embedded_postgres(supervisor: Supervisor, settings: Settings) -> str:
     postgres = EmbeddedPostgres(settings.data_dir)
+    first = not (postgres.data_dir / "pg" / "PG_VERSION").exists()
+    log.info("starting the embedded PostgreSQL%s", " (first start: initialising its data directory)" if first else "")
     url = supervisor.start(postgres)
     log.info("embedded PostgreSQL running (data in %s)", postgres.data_dir / "pg")
     return url
@@ -83,6 +85,7 @@ def _embedded_broker(supervisor: Supervisor, settings: Settings) -> EmbeddedBrok
 
 def _migrate(settings: Settings, database_url: str, embedded: bool) -> str:
     """Migrations as the owner; from then on the services get the app login's URL only."""
+    log.info("applying migrations")
     upgrade(database_url)
     app_url = logins.prepare(settings, database_url, embedded=embedded)
     engine = make_engine(app_url, app_role="dealtrail_app", pool_size=1)

@@ -1,6 +1,7 @@
 """One line per request: method, path, status, milliseconds, actor (the key's name), correlation
-id — logger `dealtrail.access` (as JSON fields with DEALTRAIL_LOG_FORMAT=json). A streamed
-response (the SSE log) is logged when it ends."""
+id — logger `dealtrail.access` (as JSON fields with DEALTRAIL_LOG_FORMAT=json) — and its duration
+in the dealtrail_http_request_seconds histogram. A streamed response (the SSE log) is logged
+when it ends."""
 import logging
 import time
 
@@ -28,9 +29,20 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
+            seconds = time.perf_counter() - started
+            _observe(scope, status[0], seconds)
             principal = scope.get("state", {}).get("principal")
             fields = {"method": scope["method"], "path": scope["path"], "status": status[0],
-                      "ms": round((time.perf_counter() - started) * 1000, 1),
+                      "ms": round(seconds * 1000, 1),
                       "actor": getattr(principal, "actor", None), "correlation_id": correlation_id(scope)}
             log.info("%(method)s %(path)s %(status)s %(ms)sms actor=%(actor)s correlation_id=%(correlation_id)s",
                      fields, extra=fields)
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    """dealtrail_http_request_seconds, by the route's template (unmatched paths: one label)."""
+    metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
+    if metrics is None:
+        return
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    metrics.requests.labels(scope["method"], route, str(status)).observe(seconds)

@@ -1,6 +1,6 @@
 """Prometheus metrics at /metrics: append counters, and log/relay lag read at scrape time."""
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,6 +15,10 @@ class Metrics:
                                 registry=self.registry)
         self.rejected = Counter("dealtrail_events_rejected", "Appends rejected", ["code"],
                                 registry=self.registry)
+        # per route template (not raw path: bounded labels), observed by the access-log middleware
+        self.requests = Histogram("dealtrail_http_request_seconds", "HTTP request duration",
+                                  ["method", "route", "status"], registry=self.registry,
+                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
 class LagCollector:

@@ -1,5 +1,5 @@
 """The dashboard in a real headless Chromium (Debian `chromium` + `chromedriver`, installed by
-`make test` via .ci/browser): every page renders the demo data's figures as the API gives them,
+`make test` via .ci/test-tools): every page renders the demo data's figures as the API gives them,
 its charts have data points, the browser logs no errors, a writer's key is told what it may not
 see, and the board follows the live event stream. Screenshots go to test-artifacts/dashboard/."""
 import shutil
@@ -57,7 +57,7 @@ def site(module_engine):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "install Debian's chromium and chromium-driver (make test does: .ci/browser)"
+    assert chromium and driver, "install Debian's chromium and chromium-driver (make test does: .ci/test-tools)"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
