@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import (access, audit, cors, dashboard, deal_list, deals, errors, export, health, keys, log, loop,
+from services.api import (access, audit, cors, dashboard, deal_list, docs, deals, errors, export, health, keys, log, loop,
                           metrics, reports, stream, strict, timeline)
 from services.api.auth import KeyAuthenticator
 from services.api.access_log import AccessLogMiddleware
@@ -33,7 +33,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=errors.documented(500),
+                  docs_url=None, redoc_url=None,  # served with local assets by services.api.docs
+                  responses=errors.documented(401, 403, 500),  # every route but the open ones needs a key
                   dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
     app.state.settings = settings
     app.state.authenticate = KeyAuthenticator(settings.auth_cache_seconds)
@@ -48,5 +49,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                    reports.router, loop.router, keys.router, health.router, dashboard.router,
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
+    docs.install(app)
     cors.install(app, settings.cors_origins)
     return app

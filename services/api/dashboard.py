@@ -15,7 +15,7 @@ POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 
           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)  # a page, not an API
 def dashboard() -> HTMLResponse:
     """The dashboard (HTML): pipeline board, funnel, cycle time, leaderboard, forecast, reviews,
     stalled deals and an event browser, refreshed by the live event stream."""

@@ -42,9 +42,28 @@ _DESCRIPTIONS = {401: "No, unknown or revoked API key (`unauthenticated`)",
                  500: "Unexpected error (`internal_error`, with a correlation id)"}
 
 
+_EXAMPLES = {
+    401: ("unauthenticated", "missing or invalid API key (Authorization: Bearer <key>)", {}),
+    403: ("forbidden", "role writer may not GET /v1/reports/funnel", {}),
+    404: ("deal_not_found", "deal acme-1 does not exist", {"deal_id": "acme-1"}),
+    405: ("method_not_allowed", "method not allowed", {}),
+    409: ("stage_conflict", "deal acme-1 is in stage contacted, not lead", {"current_stage": "contacted"}),
+    413: ("payload_too_large", "request body exceeds 262144 bytes", {"limit": 262144}),
+    415: ("unsupported_media_type", "request body must be JSON", {}),
+    422: ("validation_error", "invalid request", {"errors": [{"loc": ["data", "amount"], "msg": "Input should be greater than 0", "type": "greater_than"}]}),
+    500: ("internal_error", "unexpected error; correlation id 3f2a…", {}),
+}
+
+
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for these error statuses, all with the error shape."""
-    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]} for status in statuses}
+    """OpenAPI `responses=` for these error statuses, all with the error shape and an example."""
+    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status],
+                     "content": {"application/json": {"example": _example(status)}}} for status in statuses}
+
+
+def _example(status: int) -> dict:
+    code, message, details = _EXAMPLES[status]
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,

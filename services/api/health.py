@@ -4,16 +4,17 @@ from fastapi.responses import JSONResponse
 
 from services.api.deps import EngineDep
 from services.readiness import BrokerProbe, database_checks
+from services.api.read_models_out import HealthOut, ok
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=ok(HealthOut))
 def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={**ok(HealthOut, "Ready (503 with the same body when not)"), 503: {"model": HealthOut, "description": "Not ready"}})
 def readyz(request: Request, engine: EngineDep):
     """503 when a required dependency is down. The broker, relay and worker are required when
     this API was given KAFKA_BOOTSTRAP_SERVERS (as `dealtrail up` does); the database always."""

@@ -10,6 +10,7 @@ from projections import checkpoints, sales
 from services.api.deps import EngineDep
 from services.api.errors import documented
 from services.api.models import EnvelopeOut, LogOut
+from services.api.read_models_out import ProjectionsOut, VerifyOut, ok
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] 
     return {"events": [EnvelopeOut(**e.to_dict()) for e in page.envelopes], "next_after": page.through}
 
 
-@router.get("/v1/audit/verify", tags=["audit"])
+@router.get("/v1/audit/verify", tags=["audit"], responses=ok(VerifyOut))
 def audit_verify(engine: EngineDep):
     """Recompute every per-deal hash chain; `first_broken` names the first event that fails."""
     result = verify_chains(engine)
@@ -32,7 +33,7 @@ def audit_verify(engine: EngineDep):
             "problems": result.problems}
 
 
-@router.get("/v1/projections", tags=["operations"])
+@router.get("/v1/projections", tags=["operations"], responses=ok(ProjectionsOut))
 def get_projections(engine: EngineDep):
     """Checkpoints and lag of the relay and of each projection. A projection's
     `events_behind` counts deal events newer than the newest one it applied."""

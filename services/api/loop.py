@@ -17,6 +17,7 @@ from services.api.errors import documented
 from services.api.models import AppendOut
 from services.api.params import Filter, IdPath, PeriodFilter, StreamKey
 from services.appending import Command, append_events
+from services.api.read_models_out import PipelinesOut, ReviewRow, ReviewsOut, TargetsOut, ok
 from domain.errors import ReviewNotFound
 from domain.target import target_id
 
@@ -67,7 +68,7 @@ def set_target(body: TargetIn, engine: EngineDep, settings: SettingsDep, origin:
     return _append(engine, settings, origin, stream, "target.set", data, **extra)
 
 
-@router.get("/v1/targets")
+@router.get("/v1/targets", responses=ok(TargetsOut))
 def get_targets(engine: EngineDep, period: PeriodFilter = None,
                 scope: Literal["rep", "team", "company"] | None = None, scope_id: Filter = None):
     """Targets with actual, attainment, pace and status (on_track / at_risk / behind)."""
@@ -118,7 +119,7 @@ def define_pipeline(pipeline: StreamKey, body: payloads.PipelineDefined, engine:
                    body.model_dump(mode="json", exclude_none=True))
 
 
-@router.get("/v1/pipelines")
+@router.get("/v1/pipelines", responses=ok(PipelinesOut))
 def list_pipelines(engine: EngineDep):
     """The definitions in force."""
     with engine.connect() as conn:
@@ -132,7 +133,7 @@ def list_pipelines(engine: EngineDep):
     return {"pipelines": [{"pipeline": k, "stages": v} for k, v in pipelines.items()]}
 
 
-@router.get("/v1/reviews")
+@router.get("/v1/reviews", responses=ok(ReviewsOut))
 def list_reviews(engine: EngineDep, status: Literal["open", "closed"] | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """What the next review meeting must cover: each review with the metric that triggered it,
@@ -142,7 +143,7 @@ def list_reviews(engine: EngineDep, status: Literal["open", "closed"] | None = N
                 "as_of_position": checkpoints.applied_through(conn, sales.NAME)}
 
 
-@router.get("/v1/reviews/{review_id}", responses=documented(404))
+@router.get("/v1/reviews/{review_id}", responses={**documented(404), **ok(ReviewRow)})
 def get_review(review_id: StreamKey, engine: EngineDep):
     with engine.connect() as conn:
         found = loop_report.reviews(conn, None, review_id=review_id, limit=1)

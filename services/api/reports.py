@@ -17,6 +17,7 @@ from projections.reports import performance as performance_report
 from services.api.deps import EngineDep
 from services.api.errors import documented
 from services.api.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
+from services.api.read_models_out import CycleTimeOut, ForecastOut, FunnelCohortOut, FunnelSnapshotOut, PerformanceOut, ok
 from domain.errors import InvalidQuery
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=documented(422))
@@ -52,7 +53,7 @@ def _check_range(start, end) -> None:
         raise InvalidQuery("`from` must be before `to`", **{"from": start.isoformat(), "to": end.isoformat()})
 
 
-@router.get("/funnel")
+@router.get("/funnel", responses=ok(FunnelCohortOut | FunnelSnapshotOut, "mode=cohort or mode=snapshot"))
 def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
            start: From = None, end: To = None, at: At = None,
            owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
@@ -68,7 +69,7 @@ def funnel(engine: EngineDep, mode: Literal["cohort", "snapshot"] = "cohort",
     return {**body, "at": at}
 
 
-@router.get("/cycle-time")
+@router.get("/cycle-time", responses=ok(CycleTimeOut))
 def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
                start: From = None, end: To = None,
                owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
@@ -81,7 +82,7 @@ def cycle_time(engine: EngineDep, outcome: Literal["won", "lost"] = "won",
     return {**body, "from": start, "to": end}
 
 
-@router.get("/forecast")
+@router.get("/forecast", responses=ok(ForecastOut))
 def forecast(engine: EngineDep, period: PeriodFilter = None,
              scope: Literal["rep", "team", "company"] = "company", scope_id: Filter = None,
              as_of: AsOf = None):
@@ -97,7 +98,7 @@ def forecast(engine: EngineDep, period: PeriodFilter = None,
                 lambda conn, s: forecast_report.forecast(conn, period, scope, scope_id, now, schema=s))
 
 
-@router.get("/performance")
+@router.get("/performance", responses=ok(PerformanceOut))
 def performance(engine: EngineDep, period: PeriodQuery, scope: Literal["rep", "team"] = "rep",
                 as_of: AsOf = None):
     """Per rep or team for a month, quarter or year (UTC, business time)."""

@@ -30,7 +30,7 @@ PAGE = 500
 Position = Annotated[int, Query(ge=0, le=2**63 - 1, description="Start after this position (0: the beginning).")]
 
 
-@router.get("/v1/events/stream", responses=documented(422),
+@router.get("/v1/events/stream", responses={**documented(422), 200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, `data: <envelope JSON>`; `: keepalive` comments.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
             response_class=StreamingResponse, description=__doc__)
 async def event_stream(request: Request, engine: EngineDep, after: Position = 0,
                        deal_id: Annotated[str | None, Query(pattern=DEAL_ID_PATTERN)] = None,

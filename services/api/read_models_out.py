@@ -1,0 +1,224 @@
+"""Response shapes of the read endpoints (reports, loop, audit, operations), for the OpenAPI
+document frontends generate clients from. The routes return plain dicts; these models document
+them (`responses=ok(Model)`), and tests validate real answers against them, so the document
+cannot drift from what is served. Money is a decimal string, rates are numbers in [0, 1],
+durations are days; more fields may appear (extra fields allowed)."""
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = str
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Reported(Out):
+    as_of_position: int = Field(description="The newest log position the figures reflect.")
+    as_of: datetime | None = Field(None, description="The recorded moment asked about (as_of requests only).")
+
+
+class CohortStage(Out):
+    stage: str
+    reached: int = Field(description="Deals whose furthest stage is at or past this one.")
+    entered: int = Field(description="Deals that actually entered it.")
+    skipped: int
+    conversion: float | None = Field(description="reached of the next stage (won after the last) / reached.")
+    target_conversion: float | None
+    leakage: bool = Field(description="conversion below target_conversion.")
+
+
+class FunnelCohortOut(Reported):
+    mode: Literal["cohort"]
+    pipeline: str
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+    created: int
+    won: int
+    lost: int
+    win_rate: float | None
+    stages: list[CohortStage]
+    leakage_stages: list[str]
+
+
+class SnapshotStage(Out):
+    stage: str
+    open: int
+    open_amount: Money
+
+
+class FunnelSnapshotOut(Reported):
+    mode: Literal["snapshot"]
+    pipeline: str
+    at: datetime | None = None
+    stages: list[SnapshotStage]
+
+
+class CycleStats(Out):
+    count: int
+    mean_days: float | None
+    p50_days: float | None
+    p75_days: float | None
+    p90_days: float | None
+
+
+class CycleStage(CycleStats):
+    stage: str
+
+
+class CycleTimeOut(Reported):
+    outcome: Literal["won", "lost"]
+    pipeline: str
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+    overall: CycleStats
+    stages: list[CycleStage]
+
+
+class PerformanceRow(Out):
+    owner_id: str | None = Field(None, description="The rep (scope=rep).")
+    team_id: str | None
+    revenue_won: Money | None
+    deals_won: int
+    deals_lost: int
+    win_rate: float | None
+    avg_deal_size: Money | None
+    avg_cycle_days: float | None
+    contacts: int
+    quotes: int
+    new_deals: int
+    csat_avg: float | None
+    open_deals: int | None
+    sales_velocity: float | None
+
+
+class PerformanceOut(Reported):
+    period: str
+    scope: Literal["rep", "team"]
+    rows: list[PerformanceRow]
+
+
+class ForecastStage(Out):
+    stage: str
+    open: int
+    open_amount: Money
+    probability: float
+    historical_probability: float | None
+    sample_size: int
+    weighted: Money
+    historical: Money
+
+
+class ForecastAccuracy(Out):
+    period: str
+    taken_at: datetime
+    as_of_position: int | None
+    forecast: Money | None
+    actual: Money | None
+    error: float | None
+    partial: bool
+    partial_reason: str | None
+
+
+class ForecastOut(Reported):
+    period: str
+    scope: Literal["rep", "team", "company"]
+    scope_id: str | None
+    won_to_date: Money
+    weighted_pipeline: Money
+    historical_forecast: Money
+    expected_total_weighted: Money
+    expected_total_historical: Money
+    stages: list[ForecastStage]
+    accuracy: list[ForecastAccuracy]
+
+
+class TargetRow(Out):
+    target_id: str
+    scope: str
+    scope_id: str | None
+    period: str
+    metric: str
+    target: float | int | str | None
+    actual: float | int | str | None
+    attainment: float | None
+    elapsed_fraction: float
+    pace: float | int | str | None
+    status: str | None = Field(description="on_track, at_risk or behind.")
+
+
+class TargetsOut(Out):
+    targets: list[TargetRow]
+    as_of_position: int
+
+
+class ActionRow(Out):
+    action_id: str
+    title: str
+    owner_id: str | None
+    due_date: date | None
+    completed_at: datetime | None
+    overdue: bool
+
+
+class ReviewRow(Out):
+    review_id: str
+    trigger: str
+    scope: str
+    scope_id: str | None
+    period: str | None
+    metric: str | None
+    expected: float | int | str | None
+    actual: float | int | str | None
+    status: str
+    actions: list[ActionRow]
+    overdue_actions: int
+    feedback: list[dict]
+    csat_avg: float | None
+
+
+class ReviewsOut(Out):
+    reviews: list[ReviewRow]
+    as_of_position: int
+
+
+class PipelineStageOut(Out):
+    stage: str
+    probability: float
+    stall_after_days: int | None
+    target_conversion: float | None
+
+
+class PipelinesOut(Out):
+    pipelines: list[dict[str, str | list[PipelineStageOut]]]
+
+
+class VerifyOut(Out):
+    ok: bool
+    events_checked: int
+    streams_checked: int
+    first_broken: dict | None = Field(description="The first event whose hash does not verify, if any.")
+    problems: list
+
+
+class LagOut(Out):
+    name: str
+    position: int
+    events_behind: int
+    seconds_behind: float
+
+
+class ProjectionsOut(Out):
+    relay: LagOut
+    projections: list[LagOut]
+
+
+class HealthOut(Out):
+    status: str
+
+
+def ok(model: type[BaseModel], description: str = "Success") -> dict:
+    """`responses=` entry documenting a 200 body (the route returns a dict)."""
+    return {200: {"model": model, "description": description}}
