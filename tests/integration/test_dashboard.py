@@ -149,3 +149,29 @@ def test_the_board_follows_the_live_stream(site, browser, module_engine):
     project_all(module_engine)
     WebDriverWait(browser, 15).until(lambda b: dict(points(b.find_element(By.ID, "view"))).get("lead")
                                      == str(int(before["lead"]) + 1))
+
+
+def test_a_review_meeting_adds_and_completes_action_items(site, browser, module_engine):
+    base, client = site
+    review = {"review_id": "dash-review-1", "scope": "team", "scope_id": "team-1", "period": "2026-10",
+              "metric": "revenue", "expected": "50000", "actual": "30000", "notes": "behind pace"}
+    assert client.post("/v1/reviews", json=review).status_code == 201
+    project_all(module_engine)
+    sign_in(browser, base, module_engine, "manager")
+    view = open_page(browser, "reviews", "form.add-action")
+    card = view.find_element(By.CSS_SELECTOR, '[data-review="dash-review-1"]')
+    card.find_element(By.NAME, "title").send_keys("Call the three stalled enterprise deals")
+    card.find_element(By.NAME, "owner_id").send_keys("rep-1-1")
+    card.find_element(By.CSS_SELECTOR, "form.add-action button").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "p.added"))
+    project_all(module_engine)  # the worker's part; the live stream then refreshes the page
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(
+        By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action'))
+    browser.find_element(By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action').click()
+    WebDriverWait(browser, 10).until(lambda b: not b.find_elements(
+        By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action'))
+    project_all(module_engine)
+    [action] = client.get("/v1/reviews/dash-review-1").json()["actions"]
+    assert action["title"] == "Call the three stalled enterprise deals" and action["completed_at"] is not None
+    browser.save_screenshot(str(ARTIFACTS / "manager-review-meeting.png"))
+    assert errors(browser) == []

@@ -19,8 +19,11 @@ class ApiError extends Error {
   }
 }
 
-async function api(path) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` } });
+async function api(path, payload) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
+  const init = payload === undefined ? { headers }
+    : { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(payload) };
+  const response = await fetch(path, init);
   const body = await response.json().catch(() => null);
   if (response.status === 401) {
     signOut("The key was refused (missing, unknown or revoked).");
@@ -133,12 +136,19 @@ const pages = {
   async reviews() {
     const { reviews } = await api("/v1/reviews?status=open");
     if (!reviews.length) return "<h2>Open reviews</h2><p class=\"muted\">None.</p>";
-    const items = reviews.map((r) => `<div class="card review"><h3>${esc(r.trigger)} · ${esc(r.scope)} ${esc(r.scope_id || "")} · ${esc(r.period)}</h3>
+    const items = reviews.map((r) => `<div class="card review" data-review="${esc(r.review_id)}">
+      <h3>${esc(r.trigger)} · ${esc(r.scope)} ${esc(r.scope_id || "")} · ${esc(r.period)}</h3>
       <p>${esc(r.metric || "")} expected ${num(r.expected)}, actual ${num(r.actual)}
       ${r.overdue_actions ? `<span class="flag">${r.overdue_actions} overdue</span>` : ""}</p>
       ${table(["action", "owner", "due", "done"], (r.actions || []).map((a) => [esc(a.title), esc(a.owner_id), esc(a.due_date || "–"),
-        a.completed_at ? '<span class="ok">done</span>' : a.overdue ? '<span class="flag">overdue</span>' : "open"]))}</div>`);
-    return `<h2>Open reviews (${reviews.length})</h2><div class="cards">${items.join("")}</div>`;
+        a.completed_at ? '<span class="ok">done</span>' : `${a.overdue ? '<span class="flag">overdue</span> ' : ""}`
+          + `<button class="complete-action" data-review="${esc(r.review_id)}" data-action="${esc(a.action_id)}">Done</button>`]))}
+      <form class="add-action" data-review="${esc(r.review_id)}">
+        <input name="title" placeholder="new action item" required> <input name="owner_id" placeholder="owner" required>
+        <input name="due_date" type="date"> <button>Add</button></form></div>`);
+    return `<h2>Open reviews (${reviews.length})</h2>
+      <p class="muted">Agree action items here; they are events on the review's stream (they show once projected).</p>
+      <div class="cards">${items.join("")}</div>`;
   },
 
   async stalled() {
@@ -171,27 +181,68 @@ const pages = {
   },
 };
 
+let shown = 0;  // a slower earlier render must not overwrite a later one
 async function show() {
+  const mine = ++shown;
   const [page, arg] = (location.hash.slice(1) || "pipeline").split("/");
   for (const link of document.querySelectorAll("#tabs a")) link.classList.toggle("active", link.hash === `#${page}`);
   const render = pages[page] || pages.pipeline;
+  let html;
   try {
-    view.innerHTML = await render(arg && decodeURIComponent(arg));
-    view.dataset.page = page;
+    html = await render(arg && decodeURIComponent(arg));
   } catch (e) {
-    view.innerHTML = e.status === 403 ? `<p class="error">Your key's role may not see this page (${esc(e.message)}).</p>`
+    html = e.status === 403 ? `<p class="error">Your key's role may not see this page (${esc(e.message)}).</p>`
       : e.status === 401 ? "" : `<p class="error">${esc(e.message)}</p>`;
-    view.dataset.page = page;
   }
+  if (mine !== shown) return;
+  view.innerHTML = html;
+  view.dataset.page = page;
+  bindReviewControls();
   const form = document.getElementById("deal-form");
   if (form) form.onsubmit = (ev) => { ev.preventDefault(); location.hash = `events/${encodeURIComponent(document.getElementById("deal-id").value)}`; };
 }
 
+// Review meetings: add action items and mark them done (POST to the review's endpoints).
+function bindReviewControls() {
+  const said = (element, message) => { element.insertAdjacentHTML("afterend", `<p class="error">${esc(message)}</p>`); };
+  for (const form of view.querySelectorAll("form.add-action")) {
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const fields = Object.fromEntries(new FormData(form));
+      if (!fields.due_date) delete fields.due_date;
+      try {
+        await api(`/v1/reviews/${encodeURIComponent(form.dataset.review)}/actions`, fields);
+        form.reset();
+        form.insertAdjacentHTML("afterend", '<p class="ok added">Added.</p>');
+      } catch (e) { said(form, e.message); }
+    };
+  }
+  for (const button of view.querySelectorAll("button.complete-action")) {
+    button.onclick = async () => {
+      try {
+        await api(`/v1/reviews/${encodeURIComponent(button.dataset.review)}/actions/${encodeURIComponent(button.dataset.action)}/complete`, {});
+        button.replaceWith(Object.assign(document.createElement("span"), { className: "ok", textContent: "done" }));
+      } catch (e) { said(button, e.message); }
+    };
+  }
+}
+
 // Live updates: the log as server-sent events (commit order, resumable by position).
 let streaming = null, refresh = null;
+// Refresh once the user is not typing into the page (a re-render would drop the input).
+function refreshSoon() {
+  clearTimeout(refresh);
+  refresh = setTimeout(() => {
+    const typing = [...view.querySelectorAll("input")].some(
+      (i) => i === document.activeElement || (i.value && i.closest("form.add-action")));
+    if (typing) refreshSoon(); else show();
+  }, 1000);
+}
+
 async function follow() {
   const live = document.getElementById("live");
   let after = 0;
+  try { after = (await api("/v1/projections")).relay.head_position || 0; } catch (e) { /* from the start */ }
   while (sessionStorage.getItem(KEY)) {
     try {
       streaming = new AbortController();
@@ -210,7 +261,7 @@ async function follow() {
         buffer = messages.pop();
         for (const message of messages) {
           const id = /^id: *(\d+)/m.exec(message);
-          if (id) { after = Number(id[1]); clearTimeout(refresh); refresh = setTimeout(show, 1000); }
+          if (id) { after = Number(id[1]); refreshSoon(); }
         }
       }
     } catch (e) {
