@@ -4,8 +4,9 @@ Applying a batch folds each touched deal's new events on from its stored resume 
 they come later in business time than everything folded before (the usual case: reading and
 writing only what is new); otherwise — a void, a back-dated event, no point — it derives the
 deal again from all its events (read from the log up to the newest position seen for it) and
-replaces its rows. The change from the removed rows to the added ones is added to the
-aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
+replaces its rows. Either way it steps through the new events one recorded moment at a time,
+so every version of the rows is kept (projections.versions: the bitemporal `_past` tables). The
+change from the removed rows to the added ones is added to the aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
 left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
 from datetime import datetime, timezone
