@@ -2,20 +2,32 @@
 
 Keys sorted, no whitespace, UTF-8, decimals as strings, timestamps as UTC ISO-8601 with
 microseconds and a `Z`. Re-encoding a stored envelope gives the same bytes, which is what
-makes the hash chain verifiable."""
+makes the hash chain verifiable.
+
+Encoded by orjson (in C; the stdlib encoder was a fifth of an append's CPU). It gives the
+bytes of the reference encoder (`reference_json`, the stdlib one these hashes were first made
+with) for everything events, states and digests hold: strings, integers, decimals, booleans,
+null, timestamps, dates, lists and objects with string keys — a property test keeps them equal.
+What orjson refuses (keys that are not strings, integers beyond 64 bits) goes to the reference
+encoder. Floats are not part of the canonical form: no payload or state holds one (amounts
+are decimals, written as strings), and the two encoders write exponents differently."""
 import hashlib
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from uuid import UUID
 
+import orjson
+
 GENESIS_HASH = "0" * 64
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def format_ts(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat of a UTC time ends in "+00:00"; years 1000-9999 give what strftime gave
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _default(value):
@@ -28,15 +40,26 @@ def _default(value):
     raise TypeError(f"not JSON-encodable: {type(value).__name__}")
 
 
-def canonical_json(obj) -> str:
+def reference_json(obj) -> str:
+    """The stdlib encoding the canonical form was defined with."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=_default, allow_nan=False)
 
 
+def canonical_bytes(obj) -> bytes:
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError: a key that is not a string, a huge integer, ...
+        return reference_json(obj).encode("utf-8")
+
+
+def canonical_json(obj) -> str:
+    return canonical_bytes(obj).decode("utf-8")
+
+
 def chain_hash(prev_hash: str, envelope_without_hash: dict) -> str:
-    payload = prev_hash + canonical_json(envelope_without_hash)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(envelope_without_hash)).hexdigest()
 
 
 def digest(obj) -> str:
-    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(obj)).hexdigest()

@@ -58,6 +58,14 @@ class Envelope:
         }
 
 
+def sealed(**fields: Any) -> Envelope:
+    """An envelope with its hash: every field but `hash` given, chained to `prev_hash`."""
+    body = dict(fields)
+    body["occurred_at"] = format_ts(fields["occurred_at"])
+    body["recorded_at"] = format_ts(fields["recorded_at"])
+    return Envelope(**fields, hash=chain_hash(fields["prev_hash"], body))
+
+
 def envelope_from_row(row: Any) -> Envelope:
     """Build from a database row (mapping) of events.event."""
     return Envelope(

@@ -7,14 +7,14 @@ An append runs in the caller's transaction, in two round trips:
 2. the caller decides what to append from the heads' state;
 3. `append` chains the hashes, inserts the events and moves the heads.
 No table lock: writers to different deals proceed in parallel."""
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from events.canonical import GENESIS_HASH, canonical_json
-from events.envelope import Envelope, envelope_from_row
+from events.envelope import Envelope, envelope_from_row, sealed
 from events.streams import Kind, StreamId, prefix
 from events.tables import ENVELOPE_COLUMNS, event, stream_head
 
@@ -156,14 +156,12 @@ def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
 
 def _seal(new: NewEvent, ctx: Context, version: int, position: int,
           recorded_at: datetime, prev_hash: str) -> Envelope:
-    unsealed = Envelope(
+    return sealed(
         event_id=new.event_id, type=new.type, deal_id=new.deal_id, stream_version=version,
         position=position, occurred_at=new.occurred_at or recorded_at, recorded_at=recorded_at,
         actor=ctx.actor, source=ctx.source, correlation_id=ctx.correlation_id,
         causation_id=new.causation_id, schema_version=new.schema_version, data=new.data,
-        prev_hash=prev_hash, hash="",
-    )
-    return replace(unsealed, hash=unsealed.computed_hash())
+        prev_hash=prev_hash)
 
 
 def _row(env: Envelope) -> tuple:
