@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from events.canonical import GENESIS_HASH, canonical_json
 from events.envelope import Envelope, envelope_from_row, sealed
@@ -195,7 +195,8 @@ __all__ = ["GENESIS_HASH", "Head", "NewEvent", "Context", "Recorded", "LockedHea
 
 
 def pipeline_stage_lists(conn: Connection) -> dict[str, list[str]]:
-    """Ordered open stages of every pipeline defined by events (from the stream heads)."""
-    rows = conn.execute(select(stream_head.c.deal_id, stream_head.c.state).where(
-        stream_head.c.deal_id.startswith(prefix(Kind.PIPELINE)), stream_head.c.version > 0))
+    """Ordered open stages of every pipeline defined by events (from the stream heads; the
+    literal LIKE lets PostgreSQL use the partial index of pipeline heads, migration 0019)."""
+    rows = conn.execute(text(f"SELECT deal_id, state FROM events.stream_head "
+                             f"WHERE deal_id LIKE '{prefix(Kind.PIPELINE)}%' AND version > 0"))
     return {StreamId.parse(deal_id).key: state["stages"] for deal_id, state in rows if state.get("stages")}

@@ -98,6 +98,46 @@ DELETE FROM {s}.funnel_cohort WHERE ctid = ANY(ARRAY(
           AND t.entered_stages = k.entered_stages::text[] AND t.deals = 0 LIMIT 1) x));
 """
 
+# The cohort funnel per creation month (funnel_cohort summed by month): the same change, by month.
+_COHORT_MONTH_UPSERT = """
+INSERT INTO {s}.funnel_cohort_month AS t (pipeline, month, owner_id, team_id, segment, furthest_stage_index, status,
+    deals)
+SELECT * FROM unnest(%(cm_pipeline)s::text[], %(cm_month)s::date[], %(cm_owner)s::text[], %(cm_team)s::text[],
+    %(cm_segment)s::text[], %(cm_furthest)s::int[], %(cm_status)s::text[], %(cm_deals)s::int[])
+ON CONFLICT (pipeline, month, owner_id, team_id, segment, furthest_stage_index, status)
+DO UPDATE SET deals = t.deals + excluded.deals;
+"""
+_COHORT_MONTH_GONE = """
+DELETE FROM {s}.funnel_cohort_month WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest(%(cmg_pipeline)s::text[], %(cmg_month)s::date[], %(cmg_owner)s::text[],
+        %(cmg_team)s::text[], %(cmg_segment)s::text[], %(cmg_furthest)s::int[], %(cmg_status)s::text[])
+        AS k(pipeline, month, owner_id, team_id, segment, furthest_stage_index, status)
+    CROSS JOIN LATERAL (
+        SELECT t.ctid FROM {s}.funnel_cohort_month t
+        WHERE t.pipeline = k.pipeline AND t.month = k.month AND t.owner_id IS NOT DISTINCT FROM k.owner_id
+          AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
+          AND t.furthest_stage_index = k.furthest_stage_index AND t.status = k.status AND t.deals = 0 LIMIT 1) x));
+"""
+_ENTERED_UPSERT = """
+INSERT INTO {s}.funnel_cohort_month_entered AS t (pipeline, month, owner_id, team_id, segment, stage, deals)
+SELECT * FROM unnest(%(ce_pipeline)s::text[], %(ce_month)s::date[], %(ce_owner)s::text[], %(ce_team)s::text[],
+    %(ce_segment)s::text[], %(ce_stage)s::text[], %(ce_deals)s::int[])
+ON CONFLICT (pipeline, month, owner_id, team_id, segment, stage) DO UPDATE SET deals = t.deals + excluded.deals;
+"""
+_ENTERED_GONE = """
+DELETE FROM {s}.funnel_cohort_month_entered WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest(%(ceg_pipeline)s::text[], %(ceg_month)s::date[], %(ceg_owner)s::text[],
+        %(ceg_team)s::text[], %(ceg_segment)s::text[], %(ceg_stage)s::text[])
+        AS k(pipeline, month, owner_id, team_id, segment, stage)
+    CROSS JOIN LATERAL (
+        SELECT t.ctid FROM {s}.funnel_cohort_month_entered t
+        WHERE t.pipeline = k.pipeline AND t.month = k.month AND t.owner_id IS NOT DISTINCT FROM k.owner_id
+          AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
+          AND t.stage = k.stage AND t.deals = 0 LIMIT 1) x));
+"""
+_COHORT_MONTH_NAMES = ("pipeline", "month", "owner", "team", "segment", "furthest", "status", "deals")
+_ENTERED_NAMES = ("pipeline", "month", "owner", "team", "segment", "stage", "deals")
+
 
 def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[tuple]],
                   added: Mapping[str, Sequence[tuple]]) -> None:
@@ -112,6 +152,7 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
         reps = _months(activity, visits, "owner_id")
         teams = _months(activity, visits, "team_id")
         cohorts = _cohorts(_cohort_keys(removed.get("deal_current", ())), _cohort_keys(added.get("deal_current", ())))
+        months, entered = _cohort_months(cohorts)
     rep_keys = sorted({(a.month, a.owner_id) for a in (ActivityRow(*row) for _, row in activity)
                        if a.owner_id is not None})
     batch = _Batch()
@@ -121,7 +162,10 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
                     lambda v: v[0] < 0 or (v[0] == 0 and v[10] != 0))
     if rep_keys:
         batch.add(_REP_TEAM, _columns("t", ("month", "who"), rep_keys))
-    batch.write("c", _COHORT_UPSERT, _COHORT_GONE, _COHORT_NAMES, cohorts, lambda v: v[0] < 0)
+    batch.write("c", _COHORT_UPSERT, _COHORT_GONE, _COHORT_NAMES,
+                {(*key[:-1], _text_array(key[-1])): n for key, n in cohorts.items()}, lambda v: v[0] < 0)
+    batch.write("cm", _COHORT_MONTH_UPSERT, _COHORT_MONTH_GONE, _COHORT_MONTH_NAMES, months, lambda v: v[0] < 0)
+    batch.write("ce", _ENTERED_UPSERT, _ENTERED_GONE, _ENTERED_NAMES, entered, lambda v: v[0] < 0)
     if batch.statements:
         conn.exec_driver_sql("".join(batch.statements).format(s=schema_name(schema)), batch.params)
 
@@ -222,13 +266,26 @@ def _cohort_keys(rows: Sequence[tuple]) -> Counter:
     for row in rows:
         d = dict(zip(columns, row))
         out[(d["pipeline"], d["created_at"].astimezone(timezone.utc).date(), d["owner_id"], d["team_id"],
-             d["segment"], d["furthest_stage_index"], d["status"], _text_array(d["entered_stages"]))] += 1
+             d["segment"], d["furthest_stage_index"], d["status"], tuple(d["entered_stages"]))] += 1
     return out
 
 
 def _cohorts(before: Counter, after: Counter) -> dict[tuple, list]:
     after.subtract(before)
     return {key: [n] for key, n in after.items() if n}
+
+
+def _cohort_months(cohorts: dict[tuple, list]) -> tuple[dict[tuple, list], dict[tuple, list]]:
+    """The change of funnel_cohort_month and funnel_cohort_month_entered from the change of
+    funnel_cohort: each day's deals counted in its month (and in each stage they entered)."""
+    months: Counter = Counter()
+    entered: Counter = Counter()
+    for (pipeline, day, owner, team, segment, furthest, status, stages), (n,) in cohorts.items():
+        month = day.replace(day=1)
+        months[(pipeline, month, owner, team, segment, furthest, status)] += n
+        for stage in stages:
+            entered[(pipeline, month, owner, team, segment, stage)] += n
+    return ({key: [n] for key, n in months.items() if n}, {key: [n] for key, n in entered.items() if n})
 
 
 def _text_array(values: Sequence[str]) -> str:

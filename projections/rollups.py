@@ -1,6 +1,7 @@
 """Report roll-ups (projections.reports read them), recomputed per key from the deal-level and
-aggregate tables: the cohort funnel per creation month, per-stage dwell of closed deals, and open
-visits cut by amount changes. Each refresh replaces the rows of the keys it is given (None: all)."""
+aggregate tables: per-stage dwell of closed deals and open visits cut by amount changes (each
+refresh replaces the rows of the keys it is given; None: all), and the cohort funnel per
+creation month (built whole here; live writes keep it by deltas)."""
 from sqlalchemy import Connection
 
 from projections.schema import schema_name
@@ -17,32 +18,25 @@ def _run(conn: Connection, template: str, schema: str, keys, filters: dict[str, 
 
 
 _COHORT_MONTH = """
-DELETE FROM {s}.funnel_cohort_month m WHERE {key_filter_m};
+DELETE FROM {s}.funnel_cohort_month;
 INSERT INTO {s}.funnel_cohort_month (pipeline, month, owner_id, team_id, segment, furthest_stage_index,
     status, deals)
 SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, c.furthest_stage_index,
        c.status, sum(c.deals)
-FROM {s}.funnel_cohort c WHERE {key_filter_c}
+FROM {s}.funnel_cohort c
 GROUP BY 1, 2, 3, 4, 5, 6, 7;
-DELETE FROM {s}.funnel_cohort_month_entered m WHERE {key_filter_m};
+DELETE FROM {s}.funnel_cohort_month_entered;
 INSERT INTO {s}.funnel_cohort_month_entered (pipeline, month, owner_id, team_id, segment, stage, deals)
 SELECT c.pipeline, date_trunc('month', c.day)::date, c.owner_id, c.team_id, c.segment, stage, sum(c.deals)
-FROM {s}.funnel_cohort c, unnest(c.entered_stages) AS stage WHERE {key_filter_c}
+FROM {s}.funnel_cohort c, unnest(c.entered_stages) AS stage
 GROUP BY 1, 2, 3, 4, 5, 6;
 """
-_COHORT_MONTH_KEYS = ("EXISTS (SELECT 1 FROM unnest(%(m_pipeline)s::text[], %(m_month)s::date[]) AS k(pipeline, month) "
-                      "WHERE k.pipeline = {a}.pipeline AND {month_match})")
 
 
-def refresh_cohort_month(conn: Connection, schema: str, keys: set[tuple] | None) -> None:
-    """funnel_cohort_month(_entered), summed from funnel_cohort (refresh that first). keys:
-    (pipeline, UTC creation day) as for refresh_cohort — their months are recomputed."""
-    months = None if keys is None else {(pipeline, day.replace(day=1)) for pipeline, day in keys}
-    params = {"m_pipeline": [k[0] for k in months or ()], "m_month": [k[1] for k in months or ()]}
-    day_in_month = "c.day >= k.month AND c.day < (k.month + interval '1 month')::date"
-    filters = {"key_filter_m": _COHORT_MONTH_KEYS.format(a="m", month_match="k.month = m.month"),
-               "key_filter_c": _COHORT_MONTH_KEYS.format(a="c", month_match=day_in_month)}
-    _run(conn, _COHORT_MONTH, schema, months, filters, params)
+def recompute_cohort_month(conn: Connection, schema: str) -> None:
+    """funnel_cohort_month(_entered), summed from funnel_cohort (a rebuild; live writes add
+    their change to them: projections.aggregates)."""
+    conn.exec_driver_sql(_COHORT_MONTH.format(s=schema_name(schema)))
 
 
 # Per closed deal and stage, the dwell summed over visits (also the as-of relation of the table:
@@ -105,6 +99,6 @@ def refresh_open_spans(conn: Connection, schema: str, keys: set[str] | None) -> 
 
 def recompute(conn: Connection, schema: str) -> None:
     """Every roll-up (a rebuild, after the aggregates)."""
-    refresh_cohort_month(conn, schema, None)
+    recompute_cohort_month(conn, schema)
     refresh_cycle_stage(conn, schema, None)
     refresh_open_spans(conn, schema, None)

@@ -370,6 +370,8 @@ funnel_cohort_month = Table(
     Column('status', Text, nullable=False, comment='open, won or lost.'),
     Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
     Index('funnel_cohort_month_pipeline_month_idx', 'pipeline', 'month'),
+    Index('funnel_cohort_month_key_idx', 'pipeline', 'month', 'owner_id', 'team_id', 'segment',
+          'furthest_stage_index', 'status', unique=True, postgresql_nulls_not_distinct=True),
     comment='Deals per UTC creation month, owner, team, segment, furthest stage and status: funnel_cohort summed by month (reached, won, lost of the cohort funnel).',
 )
 
@@ -383,6 +385,8 @@ funnel_cohort_month_entered = Table(
     Column('stage', Text, nullable=False, comment='Open stage.'),
     Column('deals', Integer, nullable=False, comment='How many of those deals actually entered the stage.'),
     Index('funnel_cohort_month_entered_pipeline_month_idx', 'pipeline', 'month'),
+    Index('funnel_cohort_month_entered_key_idx', 'pipeline', 'month', 'owner_id', 'team_id', 'segment', 'stage',
+          unique=True, postgresql_nulls_not_distinct=True),
     comment='Deals per UTC creation month, owner, team and segment that actually entered each open stage (entered of the cohort funnel; skipped = reached - entered).',
 )
 

@@ -6,7 +6,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection
@@ -99,14 +99,9 @@ def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
 
 
 def _refresh_rollups(conn: Connection, schema: str, written: list[str], removed: dict, added: dict) -> None:
-    """The report roll-ups of the deals written: cohort months of their creation days (before
-    and after), the dwell of the deals closed or reopened, the open spans of every deal written."""
-    current = columns_of("deal_current")
-    pipeline, created = current.index("pipeline"), current.index("created_at")
-    cohorts = {(r[pipeline], r[created].astimezone(timezone.utc).date())
-               for r in (*removed.get("deal_current", ()), *added["deal_current"])}
+    """The report roll-ups of the deals written: the dwell of the deals closed or reopened, the
+    open spans of every deal written (the cohort months are sums: projections.aggregates)."""
     closed = {r[0] for r in (*removed.get("cycle_time_deal", ()), *added["cycle_time_deal"])}
-    rollups.refresh_cohort_month(conn, schema, cohorts)
     rollups.refresh_cycle_stage(conn, schema, closed)
     rollups.refresh_open_spans(conn, schema, set(written))
 

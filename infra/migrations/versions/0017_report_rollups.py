@@ -85,7 +85,7 @@ def upgrade() -> None:
     for statement in _m2.table_ddl(tables=TABLES):
         op.execute(statement)
     conn = op.get_bind()
-    rollups.refresh_cohort_month(conn, "read_models", None)
+    rollups.recompute_cohort_month(conn, "read_models")
     rollups.refresh_cycle_stage(conn, "read_models", None)
     rollups.refresh_open_spans(conn, "read_models", None)
     for name, table, columns, include in INDEXES:
