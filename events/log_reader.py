@@ -14,7 +14,9 @@ position 7 commits. Rule used here (no table lock, no settle timer):
 Per-deal order is preserved as well: a transaction appends version n+1 of a deal only
 after reading version n committed, so it takes a higher position (see events.store)."""
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 
@@ -24,27 +26,39 @@ from events.tables import ENVELOPE_COLUMNS, event
 
 @dataclass(frozen=True)
 class LogPage:
-    envelopes: list[Envelope]
+    envelopes: list  # Envelope, or what `shape` builds
     through: int  # every position <= through has been returned or is a permanent hole
 
 
-def read_committed(engine: Engine, after: int, limit: int, wait_seconds: float = 5.0) -> LogPage:
-    rows, probe = _read(engine, after, limit, probe_on_gap=True)
+@dataclass(frozen=True)
+class Shape:
+    """What is read of each event: columns of events.event and what a row becomes (it has a
+    `position`)."""
+    columns: Sequence[Any]
+    build: Callable[[Any], Any]
+
+
+ENVELOPES = Shape(ENVELOPE_COLUMNS, envelope_from_row)
+
+
+def read_committed(engine: Engine, after: int, limit: int, wait_seconds: float = 5.0,
+                   shape: Shape = ENVELOPES) -> LogPage:
+    rows, probe = _read(engine, after, limit, shape, probe_on_gap=True)
     taken = _leading_run(rows, after, hole_bound=after)
     if probe is None:
         return _page(taken, after)
     bound = rows[-1].position
     if not _wait_older_finished(engine, probe, wait_seconds):
         return _page(taken, after)
-    rows, _ = _read(engine, after, limit, probe_on_gap=False)
+    rows, _ = _read(engine, after, limit, shape, probe_on_gap=False)
     return _page(_leading_run(rows, after, hole_bound=bound), after)
 
 
-def _read(engine: Engine, after: int, limit: int, probe_on_gap: bool) -> tuple[list[Envelope], int | None]:
-    query = (select(*ENVELOPE_COLUMNS).where(event.c.position > after)
+def _read(engine: Engine, after: int, limit: int, shape: Shape, probe_on_gap: bool) -> tuple[list, int | None]:
+    query = (select(*shape.columns).where(event.c.position > after)
              .order_by(event.c.position).limit(limit))
     with engine.connect() as conn:
-        rows = [envelope_from_row(r) for r in conn.execute(query).mappings()]
+        rows = [shape.build(r) for r in conn.execute(query).mappings()]
         probe = None
         if probe_on_gap and _has_gap(rows, after):
             probe = int(conn.execute(text("SELECT pg_current_xact_id()::text")).scalar_one())

@@ -15,7 +15,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from events import broker
 from events.envelope import Envelope
-from events.log_reader import read_committed
+from events.log_reader import Shape, read_committed
+from events.outgoing import COLUMNS, Outgoing, outgoing_from_row
 from events.tables import consumer_checkpoint, event, relay_checkpoint
 
 log = logging.getLogger("dealtrail.relay")
@@ -36,7 +37,10 @@ class RelayConfig:
     poll_seconds: float = 0.05
 
 
-def message_headers(env: Envelope) -> list[tuple[str, bytes]]:
+PUBLISHED = Shape(COLUMNS, outgoing_from_row)
+
+
+def message_headers(env: Envelope | Outgoing) -> list[tuple[str, bytes]]:
     return [("type", env.type.encode()), ("position", str(env.position).encode()),
             ("deal_id", env.deal_id.encode())]
 
@@ -134,12 +138,11 @@ class Relay:
         """Publish one batch; False when there was nothing to publish."""
         if time.monotonic() - self._checked_at > TOPIC_CHECK_SECONDS:
             self._check_topic()
-        page = read_committed(self.engine, self.position, self.config.batch)
+        page = read_committed(self.engine, self.position, self.config.batch, shape=PUBLISHED)
         if not page.envelopes:
             return False
-        futures = [self._producer.send(
-            self.config.topic, key=env.deal_id.encode(), value=env.to_json().encode(),
-            headers=message_headers(env)) for env in page.envelopes]
+        futures = [self._producer.send(self.config.topic, key=out.deal_id.encode(), value=out.value,
+                                       headers=message_headers(out)) for out in page.envelopes]
         self._producer.flush(timeout=30)
         offsets = dict(self.offsets)
         for future in futures:

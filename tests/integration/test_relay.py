@@ -107,3 +107,27 @@ def test_only_one_relay_is_active(fresh_engine, broker):
     second.halt()
     ids = [m["envelope"]["event_id"] for m in read_topic(broker.bootstrap, TOPIC, expect=24)]
     assert sorted(ids) == sorted(stored_ids(fresh_engine)) and len(ids) == len(set(ids))
+
+
+def test_published_bytes_are_the_stored_envelopes_canonical_json(fresh_engine):
+    """The relay formats timestamps and ids in SQL; its messages must be Envelope.to_json()
+    byte for byte (a back-dated, non-ASCII, decimal-carrying, correlated history included)."""
+    from datetime import datetime, timezone
+
+    from events import store
+    from events.log_reader import read_committed
+    from events.relay import PUBLISHED
+    from events.schema import event_adapter
+    from services.appending import Command, append_events
+    from services.demo import generate
+
+    items = list(generate(12, 5, datetime(2026, 6, 1, tzinfo=timezone.utc)))
+    commands = [Command(item.pop("deal_id"), event_adapter.validate_python(item)) for item in items]
+    ctx = store.Context(actor="Zoë Ünal", source="/v1/events/batch", correlation_id="corr-ü-1")
+    append_events(fresh_engine, commands, ctx, currency="USD", batch=True)
+    envelopes = read_committed(fresh_engine, 0, 10_000).envelopes
+    published = read_committed(fresh_engine, 0, 10_000, shape=PUBLISHED).envelopes
+    assert len(published) == len(envelopes) > len(items)  # and the default pipeline's definition
+    for env, out in zip(envelopes, published):
+        assert (out.position, out.deal_id, out.type) == (env.position, env.deal_id, env.type)
+        assert out.value == env.to_json().encode()

@@ -1,0 +1,34 @@
+"""What the relay publishes, read straight from events.event: per event its key, headers and
+the canonical JSON of its envelope (the bytes of `Envelope.to_json()`), with PostgreSQL
+formatting the timestamps and the event id (the relay's Python time is the publishing bound)."""
+from dataclasses import dataclass
+
+from sqlalchemy import Text, cast, func
+
+from events.canonical import canonical_bytes
+from events.envelope import ENVELOPE_FIELDS
+from events.tables import event
+
+# format_ts in SQL: UTC, microseconds, a Z
+_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def _utc_text(column):
+    return func.to_char(func.timezone("UTC", column), _UTC_TEXT).label(column.name)
+
+
+COLUMNS = [cast(event.c.event_id, Text).label("event_id") if name == "event_id"
+           else _utc_text(event.c[name]) if name in ("occurred_at", "recorded_at") else event.c[name]
+           for name in ENVELOPE_FIELDS]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    position: int
+    deal_id: str
+    type: str
+    value: bytes  # the envelope's canonical JSON
+
+
+def outgoing_from_row(row) -> Outgoing:
+    return Outgoing(row["position"], row["deal_id"], row["type"], canonical_bytes(dict(row)))
