@@ -13,17 +13,20 @@ _DECIMALS = {"expected_amount", "latest_quote_amount", "signed_amount"}
 _TIMES = {"created_at", "stage_entered_at", "closed_at", "last_contact_at", "last_quote_at"}
 
 
+_FIELDS = tuple(f.name for f in fields(DealState))  # dataclasses.fields() per call was a third of a dump
+
+
 def to_json(state: DealState) -> dict[str, Any]:
     out: dict[str, Any] = {"fold_version": FOLD_VERSION}
-    for f in fields(state):
-        value = getattr(state, f.name)
+    for name in _FIELDS:
+        value = getattr(state, name)
         if isinstance(value, Decimal):
             value = format(value, "f")
         elif isinstance(value, (datetime, date)):
             value = value.isoformat()
         elif isinstance(value, tuple):
             value = list(value)
-        out[f.name] = value
+        out[name] = value
     out["set_at"] = {k: [at.isoformat(), version] for k, (at, version) in state.set_at.items()}
     return out
 

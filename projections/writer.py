@@ -3,7 +3,6 @@ changed) in the deal-level tables (DELETE ... RETURNING, then COPY), keep the ve
 replace (the bitemporal `_past` tables), and add the change from the removed to the added rows
 to the aggregates."""
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -11,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
+from events.canonical import canonical_json
 from events.streams import StreamId
 from projections import aggregates, points, rollups
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
@@ -151,4 +151,4 @@ def _array(value: list) -> str:
 
 _FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
             date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array,
-            dict: lambda v: _text(json.dumps(v, separators=(",", ":"), sort_keys=True))}
+            dict: lambda v: _text(canonical_json(v))}
