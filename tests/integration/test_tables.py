@@ -2,8 +2,9 @@
 matches it, and a rebuild keeps every comment BI tools show."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
+from events.store import pipeline_stage_lists
 from infra.db import make_engine, to_sqlalchemy_url
 from tests.owners import owner_url
 from projections import rebuild, tables
@@ -55,3 +56,21 @@ def test_rebuild_keeps_every_comment_and_grant(fresh_engine):
         for name in [*(t.name for t in tables.metadata.tables.values()), *(v.name for v in tables.VIEWS)]:
             conn.exec_driver_sql(f"SELECT * FROM read_models.{name} LIMIT 0")
     owner.dispose()
+
+
+def test_pipeline_heads_are_read_through_their_partial_index(fresh_engine):
+    """The projection reads the pipelines' stage lists every poll: the query must match the
+    partial index's predicate (else it scans every stream head, a cost that grows with deals)."""
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "stream_head" in statement and not statement.startswith("EXPLAIN"):
+            statements.append((statement, parameters))
+    with fresh_engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", note)
+        assert pipeline_stage_lists(conn)["default"]
+        event.remove(conn, "before_cursor_execute", note)
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        [(statement, parameters)] = statements
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters or ()))
+    assert "stream_head_pipeline_idx" in plan, plan
