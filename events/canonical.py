@@ -9,8 +9,8 @@ bytes of the reference encoder (`reference_json`, the stdlib one these hashes we
 with) for everything events, states and digests hold: strings, integers, decimals, booleans,
 null, timestamps, dates, lists and objects with string keys — a property test keeps them equal.
 What orjson refuses (keys that are not strings, integers beyond 64 bits) goes to the reference
-encoder. Floats are not part of the canonical form: no payload or state holds one (amounts
-are decimals, written as strings), and the two encoders write exponents differently."""
+encoder, and so does anything holding a float (custom fields of deal.updated may): the two
+encoders write some floats differently (1e-05 / 0.00001), and the stored hashes are the stdlib's."""
 import hashlib
 import json
 from datetime import date, datetime, timezone
@@ -47,10 +47,31 @@ def reference_json(obj) -> str:
 
 
 def canonical_bytes(obj) -> bytes:
+    if _holds_float(obj):
+        return reference_json(obj).encode("utf-8")
     try:
         return orjson.dumps(obj, default=_default, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: a key that is not a string, a huge integer, ...
         return reference_json(obj).encode("utf-8")
+
+
+def _holds_float(obj) -> bool:
+    if isinstance(obj, float):
+        return True
+    if isinstance(obj, dict):
+        for value in obj.values():
+            if type(value) in _FLAT:
+                continue
+            if _holds_float(value):
+                return True
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            if type(value) not in _FLAT and _holds_float(value):
+                return True
+    return False
+
+
+_FLAT = frozenset((str, int, bool, type(None), datetime, date, Decimal))  # cannot hold a float
 
 
 def canonical_json(obj) -> str:

@@ -105,3 +105,23 @@ def test_the_forecast_places_open_deals_by_expected_close_date(fresh_engine):
                                if s["stage"] == "lead")
     assert (lead(this_month)["open"], lead(this_month)["open_amount"]) == (1, "100.00")
     assert (lead(next_month)["open"], lead(next_month)["open_amount"]) == (1, "200.00")
+
+
+def test_float_custom_fields_hash_as_the_stdlib_writes_them(fresh_engine):
+    """Custom fields may hold floats; the stored hash is sha256(prev_hash + json.dumps(...)),
+    with floats as Python writes them (1e-05, not orjson's 0.00001), and the chain verifies."""
+    import hashlib
+
+    from events import store
+    from events.canonical import reference_json
+    from events.verify import verify_chains
+
+    client = api(fresh_engine)
+    assert post(client, "fl1", f.created()).status_code == 201
+    assert post(client, "fl1", updated(fields={"ratio": 1e-05, "tiny": 2.5e-07, "half": 0.5})).status_code == 201
+    with fresh_engine.connect() as conn:
+        env = store.read_stream(conn, "fl1")[-1]
+    body = {k: v for k, v in env.to_dict().items() if k != "hash"}
+    assert '"ratio":1e-05' in reference_json(body) and '"tiny":2.5e-07' in reference_json(body)
+    assert env.hash == hashlib.sha256((env.prev_hash + reference_json(body)).encode()).hexdigest()
+    assert verify_chains(fresh_engine).ok

@@ -54,6 +54,7 @@ def test_cloudevent_names():
 
 _KEYS = st.text(max_size=12)
 _SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2 ** 63), max_value=2 ** 64 - 1)
+            | st.floats(allow_nan=False, allow_infinity=False)
             | st.text() | st.decimals(allow_nan=False, allow_infinity=False)
             | st.datetimes(min_value=datetime(1000, 1, 2), timezones=st.sampled_from(
                 [timezone.utc, timezone(timedelta(hours=-11, minutes=-30)), timezone(timedelta(hours=14))]))
@@ -71,10 +72,12 @@ def test_fast_encoder_gives_the_reference_bytes(obj):
     assert loads(canonical_bytes(obj)) == loads(reference_json(obj))
 
 
-def test_what_orjson_refuses_goes_to_the_reference_encoder():
-    for obj in ({3: "a", 10: "b"}, {"n": 2 ** 70}, [2 ** 70, "x"]):
+def test_what_orjson_refuses_or_writes_otherwise_goes_to_the_reference_encoder():
+    for obj in ({3: "a", 10: "b"}, {"n": 2 ** 70}, [2 ** 70, "x"], {"f": {"x": [1e-05, 1e16]}}, (0.1, 2.5e-7)):
         assert canonical_json(obj) == reference_json(obj)
     assert loads('{"n": %d}' % 2 ** 70) == {"n": 2 ** 70}
+    with pytest.raises(ValueError):
+        canonical_json({"nan": float("nan")})
 
 
 def test_timestamps_format_like_strftime():
