@@ -4,6 +4,7 @@ replace (the bitemporal `_past` tables), and add the change from the removed to 
 to the aggregates."""
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -67,7 +68,7 @@ def write_deals(conn: Connection, schema: str, writes: list[DealWrite]) -> None:
              for table in ROW_TABLES}
     aggregates.apply_changes(conn, schema, {t: removed.get(t, []) for t in aggregates.SOURCES},
                              {t: added[t] for t in aggregates.SOURCES})
-    _refresh_rollups(conn, schema, everyone, removed, added)
+    _refresh_rollups(conn, schema, removed, added)
 
 
 # The tables whose removed rows are needed: the aggregates' sources, and the closed deals' rows
@@ -98,12 +99,35 @@ def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
     return out
 
 
-def _refresh_rollups(conn: Connection, schema: str, written: list[str], removed: dict, added: dict) -> None:
-    """The report roll-ups of the deals written: the dwell of the deals closed or reopened, the
-    open spans of every deal written (the cohort months are sums: projections.aggregates)."""
+def _refresh_rollups(conn: Connection, schema: str, removed: dict, added: dict) -> None:
+    """The report roll-ups of the deals whose rows they are computed from changed: the dwell of
+    the closed (or reopened) deals, the open spans (the cohort months are sums:
+    projections.aggregates). A resumed deal's rows are re-written whole; most events (a contact,
+    a quote) leave its visits, amounts and owner as they were, and so its roll-up rows."""
     closed = {r[0] for r in (*removed.get("cycle_time_deal", ()), *added["cycle_time_deal"])}
-    rollups.refresh_cycle_stage(conn, schema, closed)
-    rollups.refresh_open_spans(conn, schema, set(written))
+    rollups.refresh_cycle_stage(conn, schema, closed & _changed(removed, added, _DWELL_SOURCES))
+    rollups.refresh_open_spans(conn, schema, _changed(removed, added, _SPAN_SOURCES))
+
+
+# What each roll-up is computed from (table -> the columns it reads; None: every column).
+_DWELL_SOURCES = {"cycle_time_deal": None, "deal_stage_history": None}
+_SPAN_SOURCES = {"deal_stage_history": None, "deal_amount_history": None,
+                 "deal_current": ("deal_id", "owner_id", "team_id", "segment")}
+
+
+def _changed(removed: dict, added: dict, sources: dict) -> set[str]:
+    """Deals with a row of `sources` removed and not added back, or added anew."""
+    deals: set[str] = set()
+    for table, columns in sources.items():
+        at = None if columns is None else [columns_of(table).index(c) for c in columns]
+        before = Counter(_key(row, at) for row in removed.get(table, ()))
+        after = Counter(_key(row, at) for row in added.get(table, ()))
+        deals.update(key[0] for key in (before - after) + (after - before))
+    return deals
+
+
+def _key(row, at: list[int] | None) -> tuple:
+    return tuple(row) if at is None else tuple(row[i] for i in at)
 
 
 def copy_tables(conn: Connection, schema: str, tables: dict[str, list[tuple]]) -> None:

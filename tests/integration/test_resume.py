@@ -106,3 +106,28 @@ def test_any_history_in_any_polls_equals_a_rebuild(databases, history, sizes):
         assert_points_are_full_derivations(engine)
     finally:
         engine.dispose()
+
+
+def test_roll_ups_follow_what_a_resumed_event_changes(fresh_engine):
+    """A resumed deal's rows are re-written whole; its open spans and dwell rows are refreshed
+    when its visits, amounts, owner, team or segment changed (a contact changes none of them)."""
+    engine = fresh_engine
+    h = History(engine)
+    h.create("s1", 0, owner="o1", segment="smb")
+    h.move("s1", 1, "lead", "contacted")
+    h.create("s2", 0, owner="o1", segment="smb")
+    h.sign("s2", 2)
+    apply_in_polls(engine, [1])
+    resumed = sales.Paths.resumed
+    h.post("s1", "deal.updated", 3, customer={"segment": "enterprise"})
+    h.post("s1", "deal.contact_logged", 4, channel="call")
+    h.post("s2", "deal.feedback_recorded", 6, score=5)
+    apply_in_polls(engine, [1])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT DISTINCT segment FROM read_models.funnel_open_span "
+                                 "WHERE deal_id = 's1'")).scalars().all() == ["enterprise"]
+    assert tables(engine) == rebuilt(engine)
+    h.post("s1", "deal.updated", 5, expected_amount="2500", currency="USD")
+    apply_in_polls(engine, [1])
+    assert sales.Paths.resumed - resumed == 4
+    assert tables(engine) == rebuilt(engine)
