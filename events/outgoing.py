@@ -31,4 +31,7 @@ class Outgoing:
 
 
 def outgoing_from_row(row) -> Outgoing:
-    return Outgoing(row["position"], row["deal_id"], row["type"], canonical_bytes(dict(row)))
+    # plain str keys: SQLAlchemy's labels are a str subclass, which orjson refuses (the stdlib
+    # encoder would take over for every message)
+    envelope = dict(zip(ENVELOPE_FIELDS, row.values()))
+    return Outgoing(envelope["position"], envelope["deal_id"], envelope["type"], canonical_bytes(envelope))
