@@ -8,7 +8,7 @@ definitions, targets) are read as they are now."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.aggregates import MONTHS_BY, MONTHS_SELECT
+from projections.sums_sql import MONTHS_BY, MONTHS_SELECT
 from projections.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
 from projections.schema import columns_of
 from projections.tables import AGGREGATE_VIEWS, SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES
