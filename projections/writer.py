@@ -102,8 +102,8 @@ def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
 def _refresh_rollups(conn: Connection, schema: str, removed: dict, added: dict) -> None:
     """The report roll-ups of the deals whose rows they are computed from changed: the dwell of
     the closed (or reopened) deals, the open spans (the cohort months are sums:
-    projections.aggregates). A resumed deal's rows are re-written whole; most events (a contact,
-    a quote) leave its visits, amounts and owner as they were, and so its roll-up rows."""
+    projections.aggregates). A resumed deal's rows are re-written whole; many events (a contact,
+    feedback) leave its visits, amounts and owner as they were, and so its roll-up rows."""
     closed = {r[0] for r in (*removed.get("cycle_time_deal", ()), *added["cycle_time_deal"])}
     rollups.refresh_cycle_stage(conn, schema, closed & _changed(removed, added, _DWELL_SOURCES))
     rollups.refresh_open_spans(conn, schema, _changed(removed, added, _SPAN_SOURCES))
