@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0, alias="DEALTRAIL_AUTH_CACHE_SECONDS")
     # Group commit of single-event posts (services.group_commit), per API process.
     group_commit_max: int = Field(default=256, ge=1, alias="DEALTRAIL_GROUP_COMMIT_MAX")
-    group_commit_flushers: int = Field(default=2, ge=1, alias="DEALTRAIL_GROUP_COMMIT_FLUSHERS")
+    group_commit_flushers: int = Field(default=1, ge=1, alias="DEALTRAIL_GROUP_COMMIT_FLUSHERS")
 
     def with_overrides(self, **values) -> "Settings":
         """Copy with the CLI options that were actually given."""

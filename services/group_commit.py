@@ -32,7 +32,7 @@ class _Waiting:
 
 
 class GroupCommitter:
-    def __init__(self, engine: Engine, currency: str, *, max_group: int = 256, flushers: int = 2):
+    def __init__(self, engine: Engine, currency: str, *, max_group: int = 256, flushers: int = 1):
         self.engine, self.currency = engine, currency
         self.max_group, self.flushers = max(1, max_group), max(1, flushers)
         self.stats = GroupStats()
