@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, any_, bindparam, cast, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from events.canonical import GENESIS_HASH, canonical_json
 from events.envelope import Envelope, envelope_from_row, sealed
@@ -124,11 +125,15 @@ def lock_heads(conn: Connection, deal_ids: set[str], positions_needed: int) -> L
     return LockedHeads(heads=heads, now=row.now, positions=list(row.positions))
 
 
+# One array parameter (not an IN list of as many parameters as ids): compiled once, cached.
+_FIND_RECORDED = select(*ENVELOPE_COLUMNS, event.c.request_digest).where(
+    event.c.event_id == any_(cast(bindparam("ids"), ARRAY(UUID(as_uuid=False)))))
+
+
 def find_recorded(conn: Connection, event_ids: list[str]) -> dict[str, Recorded]:
     if not event_ids:
         return {}
-    query = select(*ENVELOPE_COLUMNS, event.c.request_digest).where(event.c.event_id.in_(event_ids))
-    rows = conn.execute(query).mappings().all()
+    rows = conn.execute(_FIND_RECORDED, {"ids": event_ids}).mappings().all()
     return {str(r["event_id"]): Recorded(envelope_from_row(r), r["request_digest"]) for r in rows}
 
 
