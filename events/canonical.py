@@ -59,15 +59,12 @@ def _holds_float(obj) -> bool:
     if isinstance(obj, float):
         return True
     if isinstance(obj, dict):
-        for value in obj.values():
-            if type(value) in _FLAT:
-                continue
-            if _holds_float(value):
-                return True
-    elif isinstance(obj, (list, tuple)):
-        for value in obj:
-            if type(value) not in _FLAT and _holds_float(value):
-                return True
+        obj = obj.values()
+    elif not isinstance(obj, (list, tuple)):
+        return False
+    for value in obj:
+        if type(value) not in _FLAT and _holds_float(value):
+            return True
     return False
 
 

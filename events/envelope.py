@@ -31,10 +31,7 @@ class Envelope:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (timestamps as canonical strings); `data` is shared, not copied."""
-        out = {name: getattr(self, name) for name in ENVELOPE_FIELDS}
-        out["occurred_at"] = format_ts(self.occurred_at)
-        out["recorded_at"] = format_ts(self.recorded_at)
-        return out
+        return _json_safe({name: getattr(self, name) for name in ENVELOPE_FIELDS})
 
     def to_json(self) -> str:
         return canonical_json(self.to_dict())
@@ -60,10 +57,15 @@ class Envelope:
 
 def sealed(**fields: Any) -> Envelope:
     """An envelope with its hash: every field but `hash` given, chained to `prev_hash`."""
-    body = dict(fields)
-    body["occurred_at"] = format_ts(fields["occurred_at"])
-    body["recorded_at"] = format_ts(fields["recorded_at"])
-    return Envelope(**fields, hash=chain_hash(fields["prev_hash"], body))
+    return Envelope(**fields, hash=chain_hash(fields["prev_hash"], _json_safe(fields)))
+
+
+def _json_safe(fields: dict[str, Any]) -> dict[str, Any]:
+    """Envelope fields with the timestamps as canonical strings (a new dict; `data` is shared)."""
+    out = dict(fields)
+    out["occurred_at"] = format_ts(fields["occurred_at"])
+    out["recorded_at"] = format_ts(fields["recorded_at"])
+    return out
 
 
 def envelope_from_row(row: Any) -> Envelope:
