@@ -44,9 +44,8 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
         batch.add(sql.REP_TEAM, _columns("t", ("month", "who"), rep_keys))
     batch.write("c", sql.COHORT_UPSERT, sql.COHORT_GONE, sql.COHORT_NAMES,
                 {(*key[:-1], _text_array(key[-1])): n for key, n in cohorts.items()}, lambda v: v[0] < 0)
-    batch.write("cm", sql.COHORT_MONTH_UPSERT, sql.COHORT_MONTH_GONE, sql.COHORT_MONTH_NAMES, months,
-                lambda v: v[0] < 0)
-    batch.write("ce", sql.ENTERED_UPSERT, sql.ENTERED_GONE, sql.ENTERED_NAMES, entered, lambda v: v[0] < 0)
+    batch.write("cm", *_COHORT_MONTH, months, lambda v: v[0] < 0)
+    batch.write("ce", *_ENTERED, entered, lambda v: v[0] < 0)
     if batch.statements:
         conn.exec_driver_sql("".join(batch.statements).format(s=schema_name(schema)), batch.params)
 
@@ -154,6 +153,10 @@ def _cohort_keys(rows: Sequence[tuple]) -> Counter:
 def _cohorts(before: Counter, after: Counter) -> dict[tuple, list]:
     after.subtract(before)
     return {key: [n] for key, n in after.items() if n}
+
+
+_COHORT_MONTH = sql.deals_statements("funnel_cohort_month", "cm", sql.COHORT_MONTH_KEY)
+_ENTERED = sql.deals_statements("funnel_cohort_month_entered", "ce", sql.ENTERED_KEY)
 
 
 def _cohort_months(cohorts: dict[tuple, list]) -> tuple[dict[tuple, list], dict[tuple, list]]:

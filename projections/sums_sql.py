@@ -1,6 +1,7 @@
 """The SQL of the sums tables (projections.aggregates): per-key upserts of a change, the
 deletes of keys a decrease emptied (each an index probe), and the set-based full build; the
 month sums' SELECT is also the as-of relation of those tables (projections.reports.relations)."""
+from projections import tables
 
 FUNNEL_UPSERT = """
 INSERT INTO {s}.funnel_day_sums AS t (day, pipeline, stage, owner_id, team_id, entered, advanced, regressed,
@@ -83,44 +84,39 @@ DELETE FROM {s}.funnel_cohort WHERE ctid = ANY(ARRAY(
 """
 
 # The cohort funnel per creation month (funnel_cohort summed by month): the same change, by month.
-COHORT_MONTH_UPSERT = """
-INSERT INTO {s}.funnel_cohort_month AS t (pipeline, month, owner_id, team_id, segment, furthest_stage_index, status,
-    deals)
-SELECT * FROM unnest(%(cm_pipeline)s::text[], %(cm_month)s::date[], %(cm_owner)s::text[], %(cm_team)s::text[],
-    %(cm_segment)s::text[], %(cm_furthest)s::int[], %(cm_status)s::text[], %(cm_deals)s::int[])
-ON CONFLICT (pipeline, month, owner_id, team_id, segment, furthest_stage_index, status)
-DO UPDATE SET deals = t.deals + excluded.deals;
+# Key columns as (column, parameter name, SQL type); each table counts `deals` per key.
+_COHORT_MONTH_KEY = (("pipeline", "pipeline", "text"), ("month", "month", "date"), ("owner_id", "owner", "text"),
+                     ("team_id", "team", "text"), ("segment", "segment", "text"))
+COHORT_MONTH_KEY = (*_COHORT_MONTH_KEY, ("furthest_stage_index", "furthest", "int"), ("status", "status", "text"))
+ENTERED_KEY = (*_COHORT_MONTH_KEY, ("stage", "stage", "text"))
+
+_DEALS_UPSERT = """
+INSERT INTO {s}.{table} AS t ({columns}, deals)
+SELECT * FROM unnest({arrays}, %({p}_deals)s::int[])
+ON CONFLICT ({columns}) DO UPDATE SET deals = t.deals + excluded.deals;
 """
-COHORT_MONTH_GONE = """
-DELETE FROM {s}.funnel_cohort_month WHERE ctid = ANY(ARRAY(
-    SELECT x.ctid FROM unnest(%(cmg_pipeline)s::text[], %(cmg_month)s::date[], %(cmg_owner)s::text[],
-        %(cmg_team)s::text[], %(cmg_segment)s::text[], %(cmg_furthest)s::int[], %(cmg_status)s::text[])
-        AS k(pipeline, month, owner_id, team_id, segment, furthest_stage_index, status)
+_DEALS_GONE = """
+DELETE FROM {s}.{table} WHERE ctid = ANY(ARRAY(
+    SELECT x.ctid FROM unnest({gone_arrays}) AS k({columns})
     CROSS JOIN LATERAL (
-        SELECT t.ctid FROM {s}.funnel_cohort_month t
-        WHERE t.pipeline = k.pipeline AND t.month = k.month AND t.owner_id IS NOT DISTINCT FROM k.owner_id
-          AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
-          AND t.furthest_stage_index = k.furthest_stage_index AND t.status = k.status AND t.deals = 0 LIMIT 1) x));
+        SELECT t.ctid FROM {s}.{table} t WHERE {match} AND t.deals = 0 LIMIT 1) x));
 """
-ENTERED_UPSERT = """
-INSERT INTO {s}.funnel_cohort_month_entered AS t (pipeline, month, owner_id, team_id, segment, stage, deals)
-SELECT * FROM unnest(%(ce_pipeline)s::text[], %(ce_month)s::date[], %(ce_owner)s::text[], %(ce_team)s::text[],
-    %(ce_segment)s::text[], %(ce_stage)s::text[], %(ce_deals)s::int[])
-ON CONFLICT (pipeline, month, owner_id, team_id, segment, stage) DO UPDATE SET deals = t.deals + excluded.deals;
-"""
-ENTERED_GONE = """
-DELETE FROM {s}.funnel_cohort_month_entered WHERE ctid = ANY(ARRAY(
-    SELECT x.ctid FROM unnest(%(ceg_pipeline)s::text[], %(ceg_month)s::date[], %(ceg_owner)s::text[],
-        %(ceg_team)s::text[], %(ceg_segment)s::text[], %(ceg_stage)s::text[])
-        AS k(pipeline, month, owner_id, team_id, segment, stage)
-    CROSS JOIN LATERAL (
-        SELECT t.ctid FROM {s}.funnel_cohort_month_entered t
-        WHERE t.pipeline = k.pipeline AND t.month = k.month AND t.owner_id IS NOT DISTINCT FROM k.owner_id
-          AND t.team_id IS NOT DISTINCT FROM k.team_id AND t.segment IS NOT DISTINCT FROM k.segment
-          AND t.stage = k.stage AND t.deals = 0 LIMIT 1) x));
-"""
-COHORT_MONTH_NAMES = ("pipeline", "month", "owner", "team", "segment", "furthest", "status", "deals")
-ENTERED_NAMES = ("pipeline", "month", "owner", "team", "segment", "stage", "deals")
+
+
+def deals_statements(table: str, p: str, key: tuple) -> tuple[str, str, tuple[str, ...]]:
+    """Upsert and emptied-key delete of a table counting `deals` per `key`, and the parameter
+    names (prefixed `p_` and `pg_`) in row order; nullable key columns (as declared) match with
+    IS NOT DISTINCT FROM."""
+    declared = tables.metadata.tables[f"{tables.SCHEMA}.{table}"].c
+    columns = ", ".join(column for column, _, _ in key)
+    match = " AND ".join(f"t.{c} IS NOT DISTINCT FROM k.{c}" if declared[c].nullable else f"t.{c} = k.{c}"
+                         for c, _, _ in key)
+
+    def arrays(prefix: str) -> str:
+        return ", ".join(f"%({prefix}_{name})s::{kind}[]" for _, name, kind in key)
+    upsert = _DEALS_UPSERT.format(s="{s}", table=table, columns=columns, arrays=arrays(p), p=p)
+    gone = _DEALS_GONE.format(s="{s}", table=table, columns=columns, gone_arrays=arrays(p + "g"), match=match)
+    return upsert, gone, (*(name for _, name, _ in key), "deals")
 
 
 def month_statements(table: str, who: str, p: str) -> tuple[str, str]:
