@@ -24,8 +24,10 @@ LOOP_KEYS = {"targets": (Kind.TARGET, "target_id"), "target_history": (Kind.TARG
 BOOKKEEPING_TABLES = ("projection_stream", "projection_errors")
 # Earlier versions of the versioned tables' rows (bitemporal: projections.tables.PAST_TABLES).
 PAST_TABLES = tuple(table.name for table in tables.PAST_TABLES)
+# The sums at recorded moments (projections.snapshots).
+SNAPSHOT_TABLES = (*(table.name for table in tables.SNAPSHOT_TABLES), "sums_moment")
 SALES_TABLES = ("deal_current", *DEAL_TABLES, POINT_TABLE, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES,
-                *PAST_TABLES, "versions_since")
+                *PAST_TABLES, "versions_since", *SNAPSHOT_TABLES)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -481,6 +481,38 @@ def _past(table: Table) -> Table:
 
 
 PAST_TABLES = tuple(_past(metadata.tables[f"{SCHEMA}.{name}"]) for name in VERSIONED_TABLES)
+# the rep's team as of a moment: their latest activity of the month then (projections.snapshots)
+Index('deal_activity_past_owner_id_month_occurred_at_idx', *(metadata.tables[f"{SCHEMA}.deal_activity_past"].c[c]
+      for c in ('owner_id', 'month', 'occurred_at', 'deal_id', 'seq')))
+
+# The sums behind the cohort funnel and the performance reports at recorded moments, versioned:
+# a report as of T reads them at the newest moment <= T and adds the change of the versioned rows
+# since (projections.snapshots).
+SNAPSHOT_SUMS = ("rep_month_sums", "team_month_sums", "funnel_cohort_month", "funnel_cohort_month_entered")
+
+
+def _at(table: Table) -> Table:
+    columns = [Column(c.name, c.type, nullable=c.nullable and not c.primary_key, comment=c.comment)
+               for c in table.columns]
+    return Table(
+        f'{table.name}_at', metadata, *columns,
+        Column('during', TSTZRANGE, nullable=False,
+               comment='The snapshot moments (sums_moment) from which until which the key had these values.'),
+        Index(f'{table.name}_at_during_idx', 'during', postgresql_using='gist'),
+        comment=f'{table.name} at the moments of sums_moment, versioned: the rows whose `during` holds a moment '
+                f'are {table.name} as of it (reports as_of a moment add the change of the versioned rows since).',
+    )
+
+
+SNAPSHOT_TABLES = tuple(_at(metadata.tables[f"{SCHEMA}.{name}"]) for name in SNAPSHOT_SUMS)
+
+sums_moment = Table(
+    'sums_moment', metadata,
+    Column('moment', TIMESTAMPTZ, primary_key=True, comment='A recorded moment the *_at sums were taken at.'),
+    Column('position', BigInteger, nullable=False, comment='The log position of the grid it stands for.'),
+    comment='Moments the projection snapshotted the sums at (every DEALTRAIL_SNAPSHOT_EVERY log positions); a '
+            'rebuild starts without any and the worker takes them again.',
+)
 
 versions_since = Table(
     'versions_since', metadata,

@@ -6,6 +6,7 @@ whatever partition (or topic layout) it comes from. Kafka offsets are committed 
 PostgreSQL, as a hint only: PostgreSQL holds the truth."""
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from events import broker
-from projections import checkpoints, sales
+from projections import checkpoints, sales, snapshots
 from projections.quarantine import describe, refused
 
 log = logging.getLogger("dealtrail.worker")
@@ -115,9 +116,30 @@ def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | N
     return None
 
 
+def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) -> int:
+    """Take the sums snapshots due on the grid (projections.snapshots) for up to `budget` seconds
+    (at least one if any is due); how many."""
+    taken, started = 0, time.monotonic()
+    while True:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
+            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every):
+                return taken
+        taken += 1
+        if time.monotonic() - started >= budget:
+            return taken
+
+
+# Seconds of snapshots per poll: a little while applying (one is due every `every` events), more
+# when idle (after a rebuild, the whole grid is due again).
+BUSY_SNAPSHOTS, IDLE_SNAPSHOTS = 0.0, 0.5
+
+
 class Worker:
-    def __init__(self, engine: Engine, bootstrap: str, topic: str, group: str = GROUP):
+    def __init__(self, engine: Engine, bootstrap: str, topic: str, group: str = GROUP,
+                 snapshot_every: int = snapshots.EVERY):
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
+        self.snapshot_every = snapshot_every
         self.applied_batches = 0
         self.partition_count: int | None = None
 
@@ -138,6 +160,7 @@ class Worker:
                     apply_records(self.engine, records, partition_count=len(count) if count else None)
                     self.applied_batches += 1
                     self._commit(consumer)
+                take_snapshots(self.engine, BUSY_SNAPSHOTS if records else IDLE_SNAPSHOTS, self.snapshot_every)
             except (KafkaError, OperationalError) as exc:
                 log.warning("%s; retrying", exc.__class__.__name__)
                 consumer = self._close(consumer)

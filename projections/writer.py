@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from events.canonical import canonical_json
 from events.streams import StreamId
-from projections import aggregates, points, rollups
+from projections import aggregates, points, rollups, snapshots
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
 from projections.tables import VERSIONED_TABLES
 from projections.versions import Step, Timeline, Version, apply_steps, key_of
@@ -61,6 +61,9 @@ def write_deals(conn: Connection, schema: str, writes: list[DealWrite]) -> None:
         else:
             conn.exec_driver_sql(delete, params)
     lines = [(w.deal_id, apply_steps(seeds[w.deal_id], w.deal_id, w.steps)) for w in writes]
+    earliest = min((step.at for w in writes for step in w.steps), default=None)
+    if earliest is not None:  # versions begin and end at these moments: sums snapshotted since are stale
+        snapshots.invalidate(conn, schema, earliest)
     rows = timeline_rows(lines)
     rows[POINT_TABLE] = [(deal_id, points.to_json(line.point)) for deal_id, line in lines if line.point is not None]
     copy_tables(conn, schema, rows)

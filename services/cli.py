@@ -160,7 +160,7 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
     with _database(settings) as url:
         _name_connections("worker")
         engine = _engine(url, pool_size=2)
-        Worker(engine, bootstrap, settings.topic).run(_stop_on_signals())
+        Worker(engine, bootstrap, settings.topic, snapshot_every=settings.snapshot_every).run(_stop_on_signals())
         engine.dispose()
 
 

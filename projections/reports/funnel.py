@@ -92,20 +92,12 @@ def split(start: datetime | None, end: datetime | None) -> dict:
             "t2": none if d_hi is None else (_midnight(d_hi), end)}
 
 
-def whole(start: datetime | None, end: datetime | None) -> dict:
-    """[start, end) read from deal_current alone (as of a moment: the roll-ups are not kept per
-    moment, so one pass over the deals beats three)."""
-    none = (None, None)
-    return {"months": False, "m_lo": None, "m_hi": None, "d1": none, "d2": none,
-            "t1": (start or EARLIEST, end or LATEST), "t2": none}
-
-
 EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 
 def cohort(conn: Connection, pipeline: Pipeline, schema: Source, start: datetime | None,
            end: datetime | None, **filters) -> dict:
-    parts = whole(start, end) if isinstance(schema, AsOf) else split(start, end)
+    parts = split(start, end)
     sql = _COHORT.format(month=qualified(schema, "funnel_cohort_month"), day=qualified(schema, "funnel_cohort"),
                          month_entered=qualified(schema, "funnel_cohort_month_entered"),
                          deal_current=qualified(schema, "deal_current"), filters=deal_filters())

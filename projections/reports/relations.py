@@ -11,12 +11,12 @@ from datetime import datetime
 from projections.sums_sql import MONTHS_BY, MONTHS_SELECT
 from projections.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
 from projections.schema import columns_of
-from projections.tables import AGGREGATE_VIEWS, SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES
+from projections import snapshots
+from projections.tables import AGGREGATE_VIEWS, SCHEMA, SNAPSHOT_SUMS, VERSIONED_CURRENT, VERSIONED_TABLES
 
 _COHORT_KEY = ("pipeline", "owner_id", "team_id", "segment")
 _VIEWS = {view.name: view for view in AGGREGATE_VIEWS}
-_SUMS_OF_VIEW = {"rep_performance_month": ("rep_month_sums", "owner_id"),
-                 "team_performance_month": ("team_month_sums", "team_id")}
+_SUMS_OF_VIEW = {"rep_performance_month": "rep_month_sums", "team_performance_month": "team_month_sums"}
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,14 @@ class AsOf:
         """SQL for `table` as of the moment: a table name or a parenthesized query (use an alias)."""
         if table in VERSIONED_TABLES:
             return f"({self._versions(table)})"
+        if table in SNAPSHOT_SUMS:
+            return f"({snapshots.relation(table, self._at())})"
         builder = _DERIVED.get(table)
         return f"({builder(self)})" if builder else f"{SCHEMA}.{table}"
 
     def _versions(self, table: str) -> str:
         columns = ", ".join(VERSIONED_CURRENT if table == "deal_current" else columns_of(table))
-        at = f"'{self.moment.isoformat()}'::timestamptz"  # a datetime's own text: no input reaches SQL
+        at = self._at()
         return (f"SELECT {columns} FROM {SCHEMA}.{table} WHERE recorded_from <= {at} UNION ALL "
                 f"SELECT {columns} FROM {SCHEMA}.{table}_past WHERE recorded_from <= {at} AND recorded_to > {at}")
 
@@ -59,23 +61,30 @@ class AsOf:
         return (f"SELECT {key}, {day} AS {bucket}, {', '.join(shape)}, count(*) AS deals FROM {source} "
                 f"GROUP BY {key}, {day}, {', '.join(shape)}")
 
+    def _at(self) -> str:
+        return f"'{self.moment.isoformat()}'::timestamptz"  # a datetime's own text: no input reaches SQL
+
     def _sums(self, who: str) -> str:
         return MONTHS_SELECT.format(activity=self.relation("deal_activity"),
                                     visits=self.relation("deal_stage_history"), who=who, **MONTHS_BY[who])
 
     def _performance(self, view: str) -> str:
-        sums, who = _SUMS_OF_VIEW[view]
-        return _VIEWS[view].select.replace(f"{SCHEMA}.{sums} s", f"({self._sums(who)}) s")
+        sums = _SUMS_OF_VIEW[view]
+        return _VIEWS[view].select.replace(f"{SCHEMA}.{sums} s", f"{self.relation(sums)} s")
 
 
-_DERIVED = {
-    "cycle_time_stage": AsOf._cycle_stage,
-    "funnel_open_span": AsOf._open_spans,
-    "funnel_cohort": lambda a: a._cohort("day"),
+# The sums as the definition gives them (every versioned row aggregated): what the snapshots
+# plus their tail must equal (tests compare them).
+DIRECT = {
     "funnel_cohort_month": lambda a: a._cohort("month"),
     "funnel_cohort_month_entered": lambda a: a._cohort("month", entered=True),
     "rep_month_sums": lambda a: a._sums("owner_id"),
     "team_month_sums": lambda a: a._sums("team_id"),
+}
+_DERIVED = {
+    "cycle_time_stage": AsOf._cycle_stage,
+    "funnel_open_span": AsOf._open_spans,
+    "funnel_cohort": lambda a: a._cohort("day"),
     "rep_performance_month": lambda a: a._performance("rep_performance_month"),
     "team_performance_month": lambda a: a._performance("team_performance_month"),
 }

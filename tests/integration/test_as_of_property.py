@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from infra.db import make_engine
+from projections.worker import take_snapshots
 from tests.integration.projection_helpers import api, day, project_all
 from tests.integration.strategies import histories, play
 
@@ -57,5 +58,10 @@ def test_a_report_as_of_any_moment_equals_the_live_report_then(databases, histor
         project_all(engine)
         for moment, live in seen:
             assert reports(client, as_of=moment) == live, moment
+        # again with the sums snapshotted on a grid (a report adds the change since the newest one)
+        every = data.draw(st.integers(1, max(1, len(history) // 2)), label="snapshot every")
+        assert take_snapshots(engine, budget=60, every=every) >= 1
+        for moment, live in seen:
+            assert reports(client, as_of=moment) == live, (moment, "snapshots")
     finally:
         engine.dispose()

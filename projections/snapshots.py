@@ -1,0 +1,242 @@
+"""The sums behind the cohort funnel and the performance reports as of any recorded moment,
+without aggregating the whole versioned history per request.
+
+The projection keeps the sums at recorded moments S (`sums_moment`, one every N log positions)
+as versioned rows (`<table>_at`: the key's values over the range of moments they held). The sums
+as of a moment T are then those at the newest S <= T plus the change the versioned base rows
+went through in (S, T]: every row version that began in it counts +1, every one that ended in it
+-1 (the sums are sums of row functions, so this is exact). The rows of that change belong to the
+deals with events recorded in (S, T] (a version begins and ends only at its deal's events), so
+the tail costs what those events changed, not the log.
+
+An event applied late (recorded at or before a moment already snapshotted: concurrent appenders'
+clocks) would make a snapshot stale: writing its versions drops the moments from its recorded
+time on (`invalidate`), and later ones are taken again. A rebuild starts with none (the worker
+takes them again, oldest first, when it is idle); without one the tail runs from the start."""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+from projections.schema import schema_name
+from projections.tables import SCHEMA, metadata
+
+EVERY = 10_000  # log positions between snapshots (the most a report's tail covers)
+
+_SIGNED_CURRENT = """
+SELECT {columns}, 1 AS sign FROM {s}.{table}
+WHERE deal_id = ANY(ARRAY(SELECT e.deal_id FROM events.event e WHERE e.recorded_at > {lo} AND e.recorded_at <= {hi}))
+  AND recorded_from > {lo} AND recorded_from <= {hi}
+UNION ALL
+SELECT * FROM (SELECT {columns}, (recorded_from > {lo})::integer - (recorded_to <= {hi})::integer AS sign
+               FROM {s}.{table}_past WHERE recorded_to > {lo} AND recorded_from <= {hi}) p WHERE sign <> 0"""
+
+
+def _signed(table: str, columns: tuple[str, ...], lo: str, hi: str, s: str) -> str:
+    """The versions of `table` that began (+1) or ended (-1) in the recorded range (lo, hi]."""
+    return _SIGNED_CURRENT.format(columns=", ".join(columns), table=table, lo=lo, hi=hi, s=s)
+
+
+_MONTH_DELTA = """
+SELECT a.month, a.{who} AS who, sum(a.sign) AS activities,
+       coalesce(sum(a.sign * a.amount) FILTER (WHERE a.kind = 'won'), 0) AS revenue_won,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'won'), 0) AS deals_won,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'lost'), 0) AS deals_lost,
+       coalesce(sum(a.sign * a.cycle_days::numeric) FILTER (WHERE a.kind = 'won'), 0) AS cycle_days_sum,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'contact'), 0) AS contacts,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'quote'), 0) AS quotes,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'created'), 0) AS new_deals,
+       coalesce(sum(a.sign * a.score) FILTER (WHERE a.kind = 'feedback'), 0) AS csat_sum,
+       coalesce(sum(a.sign) FILTER (WHERE a.kind = 'feedback'), 0) AS csat_count, 0 AS open_delta
+FROM act a WHERE a.{who} IS NOT NULL GROUP BY 1, 2
+UNION ALL
+SELECT date_trunc('month', m.at AT TIME ZONE 'UTC')::date, m.who, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(m.delta)
+FROM (SELECT v.{who} AS who, v.entered_at AS at, v.sign AS delta FROM vis v WHERE v.{who} IS NOT NULL
+      UNION ALL
+      SELECT v.{who}, v.exited_at, -v.sign FROM vis v WHERE v.{who} IS NOT NULL AND v.exited_at IS NOT NULL) m
+GROUP BY 1, 2"""
+
+_COHORT_DELTA = """
+SELECT d.pipeline, date_trunc('month', d.created_at AT TIME ZONE 'UTC')::date AS month, d.owner_id, d.team_id,
+       d.segment, {shape}, sum(d.sign) AS deals
+FROM cur d{unnest} GROUP BY 1, 2, 3, 4, 5, {shape_positions}"""
+
+# The rep's team in their latest activity of the month as of {at} (what rep_month_sums keeps).
+_REP_TEAM_AT = """(
+SELECT x.team_id FROM (
+    (SELECT a.team_id, a.occurred_at, a.deal_id, a.seq FROM {s}.deal_activity a
+     WHERE a.owner_id = {key}.owner_id AND a.month = {key}.month AND a.recorded_from <= {at}
+     ORDER BY a.occurred_at DESC, a.deal_id DESC, a.seq DESC LIMIT 1)
+    UNION ALL
+    (SELECT a.team_id, a.occurred_at, a.deal_id, a.seq FROM {s}.deal_activity_past a
+     WHERE a.owner_id = {key}.owner_id AND a.month = {key}.month AND a.recorded_from <= {at} AND a.recorded_to > {at}
+     ORDER BY a.occurred_at DESC, a.deal_id DESC, a.seq DESC LIMIT 1)) x
+ORDER BY x.occurred_at DESC, x.deal_id DESC, x.seq DESC LIMIT 1)"""
+
+
+@dataclass(frozen=True)
+class Sums:
+    """A sums table kept at moments: its key, its summed columns, the change of the versioned
+    rows in a recorded range as rows of those (`delta`, reading the CTEs the sources name)."""
+    table: str
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    delta: str
+    sources: tuple[str, ...]  # act (deal_activity), vis (deal_stage_history), cur (deal_current)
+    nonzero: str
+    team: bool = False  # rep_month_sums: the rep's team, re-read for the keys whose activity changed
+
+    def columns(self) -> tuple[str, ...]:
+        return (*self.key, *(("team_id",) if self.team else ()), *self.values)
+
+
+_MONTH_VALUES = ("activities", "revenue_won", "deals_won", "deals_lost", "cycle_days_sum", "contacts", "quotes",
+                 "new_deals", "csat_sum", "csat_count", "open_delta")
+_MONTH_NONZERO = "sum(activities) <> 0 OR sum(open_delta) <> 0"
+_COHORT_KEY = ("pipeline", "month", "owner_id", "team_id", "segment")
+SUMS = {s.table: s for s in (
+    Sums("rep_month_sums", ("month", "owner_id"), _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "owner_id"),
+         ("act", "vis"), _MONTH_NONZERO, team=True),
+    Sums("team_month_sums", ("month", "team_id"), _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "team_id"),
+         ("act", "vis"), _MONTH_NONZERO),
+    Sums("funnel_cohort_month", (*_COHORT_KEY, "furthest_stage_index", "status"), ("deals",),
+         _COHORT_DELTA.format(shape="d.furthest_stage_index, d.status", unnest="", shape_positions="6, 7"),
+         ("cur",), "sum(deals) <> 0"),
+    Sums("funnel_cohort_month_entered", (*_COHORT_KEY, "stage"), ("deals",),
+         _COHORT_DELTA.format(shape="e.stage", unnest=", unnest(d.entered_stages) AS e(stage)", shape_positions="6"),
+         ("cur",), "sum(deals) <> 0"),
+)}
+_SOURCES = {"act": ("deal_activity", ("deal_id", "seq", "month", "owner_id", "team_id", "kind", "amount",
+                                      "cycle_days", "score")),
+            "vis": ("deal_stage_history", ("deal_id", "stage", "visit", "owner_id", "team_id", "entered_at",
+                                           "exited_at")),
+            "cur": ("deal_current", ("deal_id", "pipeline", "created_at", "owner_id", "team_id", "segment",
+                                     "furthest_stage_index", "status", "entered_stages"))}
+
+
+def _tail(sums: Sums, lo: str, hi: str, s: str) -> str:
+    """WITH clauses: the signed versions (lo, hi] of the sources the delta reads."""
+    return ",\n".join(f"{name} AS MATERIALIZED ({_signed(*_SOURCES[name], lo, hi, s)})" for name in sums.sources)
+
+
+def _cast(sums: Sums, column: str) -> str:
+    """A summed column back in its declared type (cycle_days_sum with its trailing zeros trimmed,
+    as the live table keeps it)."""
+    if column == "cycle_days_sum":
+        return f"trim_scale(sum({column}))"
+    kind = metadata.tables[f"{SCHEMA}.{sums.table}"].c[column].type.compile()
+    return f"sum({column})::{kind.lower()}"
+
+
+def _moment_before(s: str, at: str) -> str:
+    return f"(SELECT coalesce(max(moment), '-infinity') FROM {s}.sums_moment WHERE moment <= {at})"
+
+
+def delta_key(sums: Sums) -> tuple[str, ...]:
+    """The names of the delta's key columns (the month sums call their rep or team `who`)."""
+    return (*sums.key[:-1], "who") if sums.table.endswith("month_sums") else sums.key
+
+
+def _team_columns(sums: Sums) -> tuple[str, str, str]:
+    """(the key's team in the snapshot rows, in the delta rows, summed): rep_month_sums only."""
+    return ("team_id, ", "NULL::text, ", "max(team_id) AS team_id, ") if sums.team else ("", "", "")
+
+
+def relation(table: str, at: str, schema: str = SCHEMA) -> str:
+    """SQL of `table` (a sums table) as of the recorded moment `at` (an SQL timestamptz)."""
+    sums, s = SUMS[table], schema_name(schema)
+    lo = _moment_before(s, at)
+    key, values = ", ".join(sums.key), ", ".join(sums.values)
+    snap_team, delta_team, team_max = _team_columns(sums)
+    team = ""
+    if sums.team:
+        team = (f"CASE WHEN EXISTS (SELECT 1 FROM act a WHERE a.month = g.month AND a.owner_id = g.owner_id) "
+                f"THEN {_REP_TEAM_AT.format(s=s, key='g', at=at)} ELSE g.team_id END AS team_id, ")
+    return f"""WITH {_tail(sums, lo, at, s)},
+delta AS ({sums.delta}),
+g AS (SELECT {key}, {team_max}{_summed(sums)} FROM (
+    SELECT {key}, {snap_team}{values} FROM {s}.{sums.table}_at WHERE during @> {lo}
+    UNION ALL SELECT {", ".join(delta_key(sums))}, {delta_team}{values} FROM delta) x
+    GROUP BY {key} HAVING {sums.nonzero})
+SELECT {", ".join(f"g.{c}" for c in sums.key)}, {team}{", ".join(f"g.{c}" for c in sums.values)} FROM g"""
+
+
+def _summed(sums: Sums) -> str:
+    return ", ".join(f"{_cast(sums, c)} AS {c}" for c in sums.values)
+
+
+_SNAPSHOT = """
+WITH {tail},
+delta AS ({delta}),
+touched AS (SELECT DISTINCT {delta_key} FROM delta),
+closed AS (
+    UPDATE {s}.{table}_at x SET during = tstzrange(lower(x.during), {hi})
+    FROM touched k WHERE upper_inf(x.during) AND {matches}
+    RETURNING {returned})
+INSERT INTO {s}.{table}_at ({columns}, during)
+SELECT {key}, {team_max}{summed}, tstzrange({hi}, NULL) FROM (
+    SELECT {columns} FROM closed
+    UNION ALL SELECT {delta_key}, {delta_team}{values} FROM delta) x
+GROUP BY {key} HAVING {nonzero}
+"""
+_SNAPSHOT_TEAM = """
+UPDATE {s}.rep_month_sums_at t SET team_id = {probe}
+WHERE lower(t.during) = {hi} AND EXISTS (SELECT 1 FROM act a WHERE a.month = t.month AND a.owner_id = t.owner_id)
+"""
+
+
+def _snapshot(conn: Connection, s: str, sums: Sums, lo: datetime | None, hi: datetime) -> None:
+    """Version the sums at `hi` from those at `lo` (None: from nothing) and the change between."""
+    low, high = "coalesce(CAST(%(lo)s AS timestamptz), '-infinity')", "CAST(%(hi)s AS timestamptz)"
+    tail = _tail(sums, low, high, s)
+    declared = metadata.tables[f"{SCHEMA}.{sums.table}"].c
+    matches = " AND ".join(f"x.{c} IS NOT DISTINCT FROM k.{n}" if declared[c].nullable else f"x.{c} = k.{n}"
+                           for c, n in zip(sums.key, delta_key(sums)))
+    _, delta_team, team_max = _team_columns(sums)
+    sql = _SNAPSHOT.format(
+        tail=tail, delta=sums.delta, delta_key=", ".join(delta_key(sums)), s=s, table=sums.table, hi=high,
+        matches=matches, returned=", ".join(f"x.{c}" for c in sums.columns()), columns=", ".join(sums.columns()),
+        team_max=team_max.replace(" AS team_id", ""), summed=", ".join(_cast(sums, c) for c in sums.values),
+        key=", ".join(sums.key), delta_team=delta_team, values=", ".join(sums.values), nonzero=sums.nonzero)
+    params = {"lo": lo, "hi": hi}
+    conn.exec_driver_sql(sql, params)
+    if sums.team:
+        conn.exec_driver_sql(f"WITH {tail}\n" + _SNAPSHOT_TEAM.format(
+            s=s, hi=high, probe=_REP_TEAM_AT.format(s=s, key="t", at=high)), params)
+
+
+def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY) -> bool:
+    """Snapshot the sums at the next moment of the grid (every `every` positions) if the
+    projection has applied that far (`applied`: its watermark); True if the grid moved on. Call
+    under the projection's lock."""
+    s = schema_name(schema)
+    last = conn.exec_driver_sql(f"SELECT moment, position FROM {s}.sums_moment ORDER BY moment DESC LIMIT 1").first()
+    lo, after = (last[0], last[1]) if last else (None, 0)
+    upto = after + every
+    if applied < upto:
+        return False
+    hi = conn.execute(text("SELECT max(recorded_at) FROM events.event WHERE position > :a AND position <= :b"),
+                      {"a": after, "b": upto}).scalar()
+    if hi is None or (lo is not None and hi <= lo):  # nothing newer recorded there: the grid moves on
+        if last is None:
+            return False
+        conn.exec_driver_sql(f"UPDATE {s}.sums_moment SET position = %(p)s WHERE moment = %(m)s", {"p": upto, "m": lo})
+        return True
+    for sums in SUMS.values():
+        _snapshot(conn, s, sums, lo, hi)
+    conn.exec_driver_sql(f"INSERT INTO {s}.sums_moment (moment, position) VALUES (%(m)s, %(p)s)",
+                         {"m": hi, "p": upto})
+    return True
+
+
+def invalidate(conn: Connection, schema: str, since: datetime) -> None:
+    """Drop the snapshots at or after `since` (versions were just written from that moment on):
+    the versions they began go, the ones they ended are open again."""
+    s = schema_name(schema)
+    gone = conn.exec_driver_sql(f"DELETE FROM {s}.sums_moment WHERE moment >= %(t)s", {"t": since}).rowcount
+    if not gone:
+        return
+    for sums in SUMS.values():
+        conn.exec_driver_sql(f"DELETE FROM {s}.{sums.table}_at WHERE lower(during) >= %(t)s", {"t": since})
+        conn.exec_driver_sql(f"UPDATE {s}.{sums.table}_at SET during = tstzrange(lower(during), NULL) "
+                             f"WHERE upper(during) >= %(t)s", {"t": since})
