@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 from projections.schema import schema_name
-from projections.tables import SCHEMA, metadata
+from projections.tables import SCHEMA, SNAPSHOT_KEYS, metadata
 
 EVERY = 10_000  # log positions between snapshots (the most a report's tail covers)
 
@@ -93,16 +93,15 @@ class Sums:
 _MONTH_VALUES = ("activities", "revenue_won", "deals_won", "deals_lost", "cycle_days_sum", "contacts", "quotes",
                  "new_deals", "csat_sum", "csat_count", "open_delta")
 _MONTH_NONZERO = "sum(activities) <> 0 OR sum(open_delta) <> 0"
-_COHORT_KEY = ("pipeline", "month", "owner_id", "team_id", "segment")
 SUMS = {s.table: s for s in (
-    Sums("rep_month_sums", ("month", "owner_id"), _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "owner_id"),
+    Sums("rep_month_sums", SNAPSHOT_KEYS["rep_month_sums"], _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "owner_id"),
          ("act", "vis"), _MONTH_NONZERO, team=True),
-    Sums("team_month_sums", ("month", "team_id"), _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "team_id"),
+    Sums("team_month_sums", SNAPSHOT_KEYS["team_month_sums"], _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "team_id"),
          ("act", "vis"), _MONTH_NONZERO),
-    Sums("funnel_cohort_month", (*_COHORT_KEY, "furthest_stage_index", "status"), ("deals",),
+    Sums("funnel_cohort_month", SNAPSHOT_KEYS["funnel_cohort_month"], ("deals",),
          _COHORT_DELTA.format(shape="d.furthest_stage_index, d.status", unnest="", shape_positions="6, 7"),
          ("cur",), "sum(deals) <> 0"),
-    Sums("funnel_cohort_month_entered", (*_COHORT_KEY, "stage"), ("deals",),
+    Sums("funnel_cohort_month_entered", SNAPSHOT_KEYS["funnel_cohort_month_entered"], ("deals",),
          _COHORT_DELTA.format(shape="e.stage", unnest=", unnest(d.entered_stages) AS e(stage)", shape_positions="6"),
          ("cur",), "sum(deals) <> 0"),
 )}
@@ -205,15 +204,16 @@ def _snapshot(conn: Connection, s: str, sums: Sums, lo: datetime | None, hi: dat
             s=s, hi=high, probe=_REP_TEAM_AT.format(s=s, key="t", at=high)), params)
 
 
-def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY) -> bool:
+def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY, backfill: bool = True) -> bool:
     """Snapshot the sums at the next moment of the grid (every `every` positions) if the
-    projection has applied that far (`applied`: its watermark); True if the grid moved on. Call
-    under the projection's lock."""
+    projection has applied that far (`applied`: its watermark); True if the grid moved on.
+    `backfill` False: only if that moment is near the watermark (within two steps). Call under the
+    projection's lock, in a transaction of its own (it sets a planner option for it)."""
     s = schema_name(schema)
     last = conn.exec_driver_sql(f"SELECT moment, position FROM {s}.sums_moment ORDER BY moment DESC LIMIT 1").first()
     lo, after = (last[0], last[1]) if last else (None, 0)
     upto = after + every
-    if applied < upto:
+    if applied < upto or (not backfill and applied - upto >= 2 * every):
         return False
     hi = conn.execute(text("SELECT max(recorded_at) FROM events.event WHERE position > :a AND position <= :b"),
                       {"a": after, "b": upto}).scalar()
@@ -222,6 +222,9 @@ def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVER
             return False
         conn.exec_driver_sql(f"UPDATE {s}.sums_moment SET position = %(p)s WHERE moment = %(m)s", {"p": upto, "m": lo})
         return True
+    # the touched keys (~1,000) against the open versions: hashed, not probed one by one (the
+    # nullable key columns are compared IS NOT DISTINCT FROM, which no index condition takes)
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     for sums in SUMS.values():
         _snapshot(conn, s, sums, lo, hi)
     conn.exec_driver_sql(f"INSERT INTO {s}.sums_moment (moment, position) VALUES (%(m)s, %(p)s)",

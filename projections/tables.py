@@ -489,6 +489,11 @@ Index('deal_activity_past_owner_id_month_occurred_at_idx', *(metadata.tables[f"{
 # a report as of T reads them at the newest moment <= T and adds the change of the versioned rows
 # since (projections.snapshots).
 SNAPSHOT_SUMS = ("rep_month_sums", "team_month_sums", "funnel_cohort_month", "funnel_cohort_month_entered")
+_COHORT_MONTH = ("pipeline", "month", "owner_id", "team_id", "segment")
+SNAPSHOT_KEYS = {  # each sums table's key
+    "rep_month_sums": ("month", "owner_id"), "team_month_sums": ("month", "team_id"),
+    "funnel_cohort_month": (*_COHORT_MONTH, "furthest_stage_index", "status"),
+    "funnel_cohort_month_entered": (*_COHORT_MONTH, "stage")}
 
 
 def _at(table: Table) -> Table:
@@ -499,6 +504,8 @@ def _at(table: Table) -> Table:
         Column('during', TSTZRANGE, nullable=False,
                comment='The snapshot moments (sums_moment) from which until which the key had these values.'),
         Index(f'{table.name}_at_during_idx', 'during', postgresql_using='gist'),
+        # the versions a new snapshot may end: the open ones, by key
+        Index(f'{table.name}_at_open_idx', *SNAPSHOT_KEYS[table.name], postgresql_where=text('upper_inf(during)')),
         comment=f'{table.name} at the moments of sums_moment, versioned: the rows whose `during` holds a moment '
                 f'are {table.name} as of it (reports as_of a moment add the change of the versioned rows since).',
     )

@@ -116,23 +116,25 @@ def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | N
     return None
 
 
-def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) -> int:
+def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY, backfill: bool = True) -> int:
     """Take the sums snapshots due on the grid (projections.snapshots) for up to `budget` seconds
-    (at least one if any is due); how many."""
+    (at least one if any is due); how many. `backfill` False: only one near the watermark."""
     taken, started = 0, time.monotonic()
     while True:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
-            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every):
+            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every,
+                                  backfill=backfill):
                 return taken
         taken += 1
         if time.monotonic() - started >= budget:
             return taken
 
 
-# Seconds of snapshots per poll: a little while applying (one is due every `every` events), more
-# when idle (after a rebuild, the whole grid is due again).
-BUSY_SNAPSHOTS, IDLE_SNAPSHOTS = 0.0, 0.5
+# Snapshots (one is due every `every` events, ~0.15 s at 1M events): while applying, the one near
+# the watermark, and one further back at most every BACKFILL_PERIOD seconds (after a rebuild or
+# a catch-up the whole grid is due: the worker fills it in when idle, IDLE_BUDGET seconds a poll).
+BACKFILL_PERIOD, IDLE_BUDGET = 10.0, 0.5
 
 
 class Worker:
@@ -140,6 +142,7 @@ class Worker:
                  snapshot_every: int = snapshots.EVERY):
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
         self.snapshot_every = snapshot_every
+        self.backfilled = time.monotonic()
         self.applied_batches = 0
         self.partition_count: int | None = None
 
@@ -160,7 +163,7 @@ class Worker:
                     apply_records(self.engine, records, partition_count=len(count) if count else None)
                     self.applied_batches += 1
                     self._commit(consumer)
-                take_snapshots(self.engine, BUSY_SNAPSHOTS if records else IDLE_SNAPSHOTS, self.snapshot_every)
+                self._snapshots(busy=bool(records))
             except (KafkaError, OperationalError) as exc:
                 log.warning("%s; retrying", exc.__class__.__name__)
                 consumer = self._close(consumer)
@@ -170,6 +173,14 @@ class Worker:
                 consumer = self._close(consumer)
                 stop.wait(2.0)
         self._close(consumer)
+
+    def _snapshots(self, busy: bool) -> None:
+        if not busy:
+            take_snapshots(self.engine, IDLE_BUDGET, self.snapshot_every)
+            return
+        backfill = time.monotonic() - self.backfilled >= BACKFILL_PERIOD
+        if take_snapshots(self.engine, 0, self.snapshot_every, backfill=backfill) and backfill:
+            self.backfilled = time.monotonic()
 
     @staticmethod
     def _commit(consumer: KafkaConsumer) -> None:
