@@ -134,7 +134,7 @@ def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY, 
 # Snapshots (one is due every `every` events, ~0.15 s at 1M events): while applying, the one near
 # the watermark, and one further back at most every BACKFILL_PERIOD seconds (after a rebuild or
 # a catch-up the whole grid is due: the worker fills it in when idle, IDLE_BUDGET seconds a poll).
-BACKFILL_PERIOD, IDLE_BUDGET = 10.0, 0.5
+BACKFILL_PERIOD, IDLE_BUDGET, SNAPSHOT_RETRY = 10.0, 0.5, 5.0
 
 
 class Worker:
@@ -143,6 +143,7 @@ class Worker:
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
         self.snapshot_every = snapshot_every
         self.backfilled = time.monotonic()
+        self.snapshots_after = 0.0  # after a failure: not before then
         self.applied_batches = 0
         self.partition_count: int | None = None
 
@@ -175,12 +176,21 @@ class Worker:
         self._close(consumer)
 
     def _snapshots(self, busy: bool) -> None:
-        if not busy:
-            take_snapshots(self.engine, IDLE_BUDGET, self.snapshot_every)
+        """Best effort, apart from applying: a failure (the database away) waits SNAPSHOT_RETRY
+        seconds and leaves the consumer alone (its group would have to rebalance)."""
+        now = time.monotonic()
+        if now < self.snapshots_after:
             return
-        backfill = time.monotonic() - self.backfilled >= BACKFILL_PERIOD
-        if take_snapshots(self.engine, 0, self.snapshot_every, backfill=backfill) and backfill:
-            self.backfilled = time.monotonic()
+        try:
+            if not busy:
+                take_snapshots(self.engine, IDLE_BUDGET, self.snapshot_every)
+                return
+            backfill = now - self.backfilled >= BACKFILL_PERIOD
+            if take_snapshots(self.engine, 0, self.snapshot_every, backfill=backfill) and backfill:
+                self.backfilled = time.monotonic()
+        except Exception as exc:
+            log.warning("taking snapshots failed (%s); retrying in %.0fs", describe(exc), SNAPSHOT_RETRY)
+            self.snapshots_after = now + SNAPSHOT_RETRY
 
     @staticmethod
     def _commit(consumer: KafkaConsumer) -> None:
