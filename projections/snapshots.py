@@ -165,8 +165,7 @@ def _summed(sums: Sums) -> str:
 
 
 _SNAPSHOT = """
-WITH {tail},
-delta AS ({delta}),
+WITH delta AS ({delta}),
 touched AS (SELECT DISTINCT {delta_key} FROM delta),
 closed AS (
     UPDATE {s}.{table}_at x SET during = tstzrange(lower(x.during), {hi})
@@ -184,24 +183,36 @@ WHERE lower(t.during) = {hi} AND EXISTS (SELECT 1 FROM act a WHERE a.month = t.m
 """
 
 
-def _snapshot(conn: Connection, s: str, sums: Sums, lo: datetime | None, hi: datetime) -> None:
-    """Version the sums at `hi` from those at `lo` (None: from nothing) and the change between."""
-    low, high = "coalesce(CAST(%(lo)s AS timestamptz), '-infinity')", "CAST(%(hi)s AS timestamptz)"
-    tail = _tail(sums, low, high, s)
+_LOW, _HIGH = "coalesce(CAST(%(lo)s AS timestamptz), '-infinity')", "CAST(%(hi)s AS timestamptz)"
+
+
+def _tail_tables(conn: Connection, s: str, lo: datetime | None, hi: datetime) -> None:
+    """The signed versions of (lo, hi] as temporary tables act, vis and cur (read by every sums
+    table's delta; dropped at commit)."""
+    for name, (table, columns) in _SOURCES.items():
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "
+                             f"{_signed(table, columns, _LOW, _HIGH, s)}", {"lo": lo, "hi": hi})
+        conn.exec_driver_sql(f"ANALYZE {name}")  # the planner's row counts for the deltas' joins
+
+
+def _snapshot(conn: Connection, s: str, sums: Sums, hi: datetime) -> None:
+    """Version the sums at `hi` from the newest ones (the open versions) and the change since
+    (the temporary tables of _tail_tables)."""
+    high = _HIGH
     declared = metadata.tables[f"{SCHEMA}.{sums.table}"].c
     matches = " AND ".join(f"x.{c} IS NOT DISTINCT FROM k.{n}" if declared[c].nullable else f"x.{c} = k.{n}"
                            for c, n in zip(sums.key, delta_key(sums)))
     _, delta_team, team_max = _team_columns(sums)
     sql = _SNAPSHOT.format(
-        tail=tail, delta=sums.delta, delta_key=", ".join(delta_key(sums)), s=s, table=sums.table, hi=high,
+        delta=sums.delta, delta_key=", ".join(delta_key(sums)), s=s, table=sums.table, hi=high,
         matches=matches, returned=", ".join(f"x.{c}" for c in sums.columns()), columns=", ".join(sums.columns()),
         team_max=team_max.replace(" AS team_id", ""), summed=", ".join(_cast(sums, c) for c in sums.values),
         key=", ".join(sums.key), delta_team=delta_team, values=", ".join(sums.values), nonzero=sums.nonzero)
-    params = {"lo": lo, "hi": hi}
+    params = {"hi": hi}
     conn.exec_driver_sql(sql, params)
     if sums.team:
-        conn.exec_driver_sql(f"WITH {tail}\n" + _SNAPSHOT_TEAM.format(
-            s=s, hi=high, probe=_REP_TEAM_AT.format(s=s, key="t", at=high)), params)
+        conn.exec_driver_sql(_SNAPSHOT_TEAM.format(s=s, hi=high, probe=_REP_TEAM_AT.format(s=s, key="t", at=high)),
+                             params)
 
 
 def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY, backfill: bool = True) -> bool:
@@ -222,11 +233,12 @@ def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVER
             return False
         conn.exec_driver_sql(f"UPDATE {s}.sums_moment SET position = %(p)s WHERE moment = %(m)s", {"p": upto, "m": lo})
         return True
-    # the touched keys (~1,000) against the open versions: hashed, not probed one by one (the
+    # the touched keys (~1,000) against the open versions: hashed, not probed or merged (the
     # nullable key columns are compared IS NOT DISTINCT FROM, which no index condition takes)
-    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
+    _tail_tables(conn, s, lo, hi)
     for sums in SUMS.values():
-        _snapshot(conn, s, sums, lo, hi)
+        _snapshot(conn, s, sums, hi)
     conn.exec_driver_sql(f"INSERT INTO {s}.sums_moment (moment, position) VALUES (%(m)s, %(p)s)",
                          {"m": hi, "p": upto})
     return True

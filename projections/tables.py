@@ -474,6 +474,7 @@ def _past(table: Table) -> Table:
         Column('recorded_from', TIMESTAMPTZ, nullable=False, comment='Recorded time from which this version was the row.'),
         Column('recorded_to', TIMESTAMPTZ, nullable=False, comment='Recorded time from which it no longer was (the next version, or the row went).'),
         Index(f'{table.name}_past_recorded_to_idx', 'recorded_to', 'recorded_from'),
+        Index(f'{table.name}_past_deal_id_idx', 'deal_id'),  # a deal's versions (as_of reports probe per deal)
         comment=f'Earlier versions of {table.name} rows over recorded time (bitemporal: what the read models held '
                 f'at any past moment is {table.name} rows with recorded_from <= T plus these with '
                 f'recorded_from <= T < recorded_to).',
@@ -481,6 +482,8 @@ def _past(table: Table) -> Table:
 
 
 PAST_TABLES = tuple(_past(metadata.tables[f"{SCHEMA}.{name}"]) for name in VERSIONED_TABLES)
+# the deals created in a range as of a moment (the cohort funnel's days around whole months)
+Index('deal_current_past_created_at_idx', metadata.tables[f"{SCHEMA}.deal_current_past"].c.created_at)
 # the rep's team as of a moment: their latest activity of the month then (projections.snapshots)
 Index('deal_activity_past_owner_id_month_occurred_at_idx', *(metadata.tables[f"{SCHEMA}.deal_activity_past"].c[c]
       for c in ('owner_id', 'month', 'occurred_at', 'deal_id', 'seq')))

@@ -57,6 +57,20 @@ WHERE d.during @> CAST(%(at)s AS timestamptz) AND d.pipeline = %(pipeline)s AND 
 GROUP BY d.stage
 """
 
+# As of a moment (relations of versioned rows): the visits open at `at` and the amount then (the
+# latest amount row from at or before it, as funnel_open_span cuts them) — the spans of every
+# deal are not built for one point in time.
+_SNAPSHOT_AT_AS_OF = """
+SELECT v.stage, count(*), coalesce(sum(a.amount), 0) FROM {visits} v
+JOIN {deal_current} d ON d.deal_id = v.deal_id
+LEFT JOIN LATERAL (
+    SELECT h.amount FROM {amounts} h WHERE h.deal_id = v.deal_id AND h.valid_from <= CAST(%(at)s AS timestamptz)
+    ORDER BY h.valid_from DESC, h.seq DESC LIMIT 1) a ON true
+WHERE v.pipeline = %(pipeline)s AND v.entered_at <= CAST(%(at)s AS timestamptz)
+  AND (v.exited_at IS NULL OR v.exited_at > CAST(%(at)s AS timestamptz)) AND {filters}
+GROUP BY v.stage
+"""
+
 
 def _next_day(at: datetime) -> date:
     """The first UTC day starting at or after `at`."""
@@ -92,12 +106,20 @@ def split(start: datetime | None, end: datetime | None) -> dict:
             "t2": none if d_hi is None else (_midnight(d_hi), end)}
 
 
-EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
+def by_deals(start: datetime | None, end: datetime | None) -> dict:
+    """split(), with the whole days read from the deals as the partial ones are (as of a moment
+    the months come from snapshots, the days from no table of their own)."""
+    parts, none = split(start, end), (None, None)
+    if not parts["months"]:  # both bounds given, no whole month between
+        return {**parts, "d1": none, "d2": none, "t1": (start, end), "t2": none}
+    return {**parts, "d1": none, "d2": none,
+            "t1": none if start is None else (start, _midnight(parts["m_lo"])),
+            "t2": none if end is None else (_midnight(parts["m_hi"]), end)}
 
 
 def cohort(conn: Connection, pipeline: Pipeline, schema: Source, start: datetime | None,
            end: datetime | None, **filters) -> dict:
-    parts = split(start, end)
+    parts = by_deals(start, end) if isinstance(schema, AsOf) else split(start, end)
     sql = _COHORT.format(month=qualified(schema, "funnel_cohort_month"), day=qualified(schema, "funnel_cohort"),
                          month_entered=qualified(schema, "funnel_cohort_month_entered"),
                          deal_current=qualified(schema, "deal_current"), filters=deal_filters())
@@ -129,8 +151,14 @@ def cohort(conn: Connection, pipeline: Pipeline, schema: Source, start: datetime
 
 
 def snapshot(conn: Connection, pipeline: Pipeline, schema: Source, at: datetime | None, **filters) -> dict:
-    tables = {"deal_current": qualified(schema, "deal_current"), "spans": qualified(schema, "funnel_open_span")}
-    sql = (_SNAPSHOT_NOW if at is None else _SNAPSHOT_AT).format(filters=deal_filters(), **tables)
+    if at is None:
+        sql = _SNAPSHOT_NOW.format(filters=deal_filters(), deal_current=qualified(schema, "deal_current"))
+    elif isinstance(schema, AsOf):
+        sql = _SNAPSHOT_AT_AS_OF.format(filters=deal_filters(), deal_current=qualified(schema, "deal_current"),
+                                        visits=qualified(schema, "deal_stage_history"),
+                                        amounts=qualified(schema, "deal_amount_history"))
+    else:
+        sql = _SNAPSHOT_AT.format(filters=deal_filters(), spans=qualified(schema, "funnel_open_span"))
     rows = {stage: (n, amount) for stage, n, amount in
             conn.exec_driver_sql(sql, {"pipeline": pipeline.key, "at": at, **filters})}
     return {"mode": "snapshot", "pipeline": pipeline.key,

@@ -2,9 +2,11 @@
 
 Rows are bitemporal (projections.tables.PAST_TABLES): a versioned table as of moment M is its
 rows with recorded_from <= M plus its `_past` versions with recorded_from <= M < recorded_to.
-The tables derived from them (roll-ups, the sums behind the performance views) are computed from
-those rows with the same SQL the projection refreshes them with. Tables without versions (pipeline
-definitions, targets) are read as they are now."""
+The roll-ups derived from them are computed from those rows with the same SQL the projection
+refreshes them with; the sums behind the cohort funnel and the performance views are read at the
+newest snapshot before the moment plus the change since (projections.snapshots; DIRECT keeps their
+definition over every row). Tables without versions (pipeline definitions, targets) are read as
+they are now."""
 from dataclasses import dataclass
 from datetime import datetime
 

@@ -10,7 +10,7 @@ from infra.db import make_engine
 from projections import snapshots
 from projections.reports.relations import DIRECT, AsOf
 from projections.worker import take_snapshots
-from tests.integration.projection_helpers import History, project_all
+from tests.integration.projection_helpers import History, api, day, project_all
 
 
 def _rows(conn, sql: str) -> list[dict]:
@@ -121,5 +121,28 @@ def test_while_busy_only_the_snapshot_near_the_watermark_is_taken(databases):
         h.create("by", 20)
         project_all(engine)
         assert take_snapshots(engine, budget=0, every=2, backfill=False) == 1  # near the watermark
+    finally:
+        engine.dispose()
+
+
+def test_a_cohort_funnel_over_whole_months_and_days_around_them_as_of_a_moment_equals_the_live_one(databases):
+    engine = make_engine(databases.app_url(databases.fresh()), app_role="dealtrail_app")
+    client = api(engine)
+    try:
+        h = History(engine)
+        for deal, at in (("fa", 9), ("fb", 20), ("fc", 45), ("fd", 63), ("fe", 70)):  # Jan 10 ... Mar 12
+            h.create(deal, at, segment="smb")
+        h.move("fc", 50, "lead", "contacted")
+        project_all(engine)
+        take_snapshots(engine, budget=60, every=2)
+        with engine.connect() as conn:
+            moment = conn.execute(text("SELECT max(recorded_at) FROM events.event")).scalar().isoformat()
+        for bounds, created in (({"from": day(5), "to": day(66)}, 4),  # Jan 6 - Mar 8: days, Feb, days
+                                ({"from": day(31)}, 3), ({"to": day(40)}, 2), ({}, 5)):
+            live = client.get("/v1/reports/funnel", params=bounds).json()
+            assert live["created"] == created, bounds
+            past = client.get("/v1/reports/funnel", params={**bounds, "as_of": moment}).json()
+            past.pop("as_of", None)
+            assert past == live, bounds
     finally:
         engine.dispose()

@@ -1,7 +1,8 @@
 """Reports as of a moment without aggregating the whole versioned history: the sums behind the
 cohort funnel and the performance reports kept at recorded moments (`<sums>_at`, versioned by
-`during`; `sums_moment` lists the moments), and an index for the rep's team as of a moment on
-deal_activity_past. The worker takes the snapshots (projections.snapshots).
+`during`; `sums_moment` lists the moments), an index for the rep's team as of a moment on
+deal_activity_past, deal_current_past by created_at, and the `_past` tables indexed by deal (reports as of a moment probe a deal's
+versions). The worker takes the snapshots (projections.snapshots).
 
 Revision ID: 0020
 Revises: 0019
@@ -31,9 +32,15 @@ def upgrade() -> None:
     # tables with the indexes declared today)
     op.execute("CREATE INDEX IF NOT EXISTS deal_activity_past_owner_id_month_occurred_at_idx "
                "ON read_models.deal_activity_past (owner_id, month, occurred_at, deal_id, seq)")
+    op.execute("CREATE INDEX IF NOT EXISTS deal_current_past_created_at_idx ON read_models.deal_current_past (created_at)")
+    for name in tables.VERSIONED_TABLES:
+        op.execute(f"CREATE INDEX IF NOT EXISTS {name}_past_deal_id_idx ON read_models.{name}_past (deal_id)")
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX read_models.deal_activity_past_owner_id_month_occurred_at_idx")
+    for name in tables.VERSIONED_TABLES:
+        op.execute(f"DROP INDEX IF EXISTS read_models.{name}_past_deal_id_idx")
+    op.execute("DROP INDEX IF EXISTS read_models.deal_current_past_created_at_idx")
+    op.execute("DROP INDEX IF EXISTS read_models.deal_activity_past_owner_id_month_occurred_at_idx")
     for table in (tables.sums_moment, *tables.SNAPSHOT_TABLES):
         op.execute(f"DROP TABLE read_models.{table.name}")
