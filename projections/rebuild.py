@@ -17,8 +17,8 @@ from events.log_reader import read_committed, settled_horizon
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import aggregates, checkpoints, rollups, sales, tables
-from projections.schema import SALES_TABLES, schema_name
+from projections import aggregates, checkpoints, rollups, sales, snapshots, tables
+from projections.schema import SALES_TABLES, SNAPSHOT_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.quarantine import as_rows, guarded, refused, stream_failure
 from projections.versions import timeline
@@ -69,17 +69,17 @@ def create_tables(conn: Connection, schema: str) -> None:
             conn.exec_driver_sql(statement.replace("%", "%%"))
 
 
-def create_indexes(conn: Connection, schema: str) -> None:
-    """The declared secondary indexes: built once the rows are in, which is quicker than
-    keeping them up to date row by row."""
+def create_indexes(conn: Connection, schema: str, names: tuple[str, ...] = SALES_TABLES) -> None:
+    """The declared secondary indexes of the tables `names`: built once the rows are in, which is
+    quicker than keeping them up to date row by row."""
     translated = conn.execution_options(schema_translate_map={tables.SCHEMA: schema_name(schema)})
-    for table in _declared():
+    for table in _declared(names):
         for index in table.indexes:
             translated.execute(CreateIndex(index))
 
 
-def _declared() -> list:
-    return [tables.metadata.tables[f"{tables.SCHEMA}.{t}"] for t in SALES_TABLES]
+def _declared(names: tuple[str, ...] = SALES_TABLES) -> list:
+    return [tables.metadata.tables[f"{tables.SCHEMA}.{t}"] for t in names]
 
 
 def _comments(table) -> list:
@@ -88,10 +88,11 @@ def _comments(table) -> list:
 
 
 def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | None = None,
-          progress: Progress | None = None, shares: int | None = None) -> None:
+          progress: Progress | None = None, shares: int | None = None, snapshot_every: int | None = None) -> None:
     """Fill fresh tables in `schema` from every event at or below position `upto` (and
     recorded by `recorded_until`, if given). Streams the log: memory stays flat. `shares`:
-    how many processes derive deals (default: one for small logs, SHARES from PARALLEL_FROM)."""
+    how many processes derive deals (default: one for small logs, SHARES from PARALLEL_FROM).
+    `snapshot_every`: also snapshot the sums on that grid (projections.snapshots)."""
     progress = progress or (lambda n: None)
     with engine.begin() as conn:
         create_tables(conn, schema)
@@ -104,10 +105,28 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
         url = engine.url.render_as_string(hide_password=False)
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
     with engine.begin() as conn:
-        create_indexes(conn, schema)
+        create_indexes(conn, schema, tuple(t for t in SALES_TABLES if t not in SNAPSHOT_TABLES))
+
+    def sums(conn: Connection) -> None:
         aggregates.recompute(conn, schema)
         rollups.recompute(conn, schema)
+
+    def snapshotted(conn: Connection) -> None:  # its indexes after its rows, like the others'
+        if snapshot_every:
+            snapshots.build(conn, schema, upto, snapshot_every)
+        create_indexes(conn, schema, SNAPSHOT_TABLES)
+    _side_by_side(engine, sums, snapshotted)  # each one PostgreSQL statement at a time: two cores
     vacuum(engine, schema)
+
+
+def _side_by_side(engine: Engine, *works: Callable[[Connection], None]) -> None:
+    """Run each work in a transaction of its own, at the same time."""
+    def run(work: Callable[[Connection], None]) -> None:
+        with engine.begin() as conn:
+            work(conn)
+    with ThreadPoolExecutor(len(works)) as pool:
+        for future in [pool.submit(run, work) for work in works]:
+            future.result()
 
 
 def vacuum(engine: Engine, schema: str, workers: int = 2) -> None:
@@ -263,11 +282,11 @@ def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Prog
     progress(seen % PROGRESS_EVERY)
 
 
-def rebuild(engine: Engine, progress: Progress | None = None) -> int:
-    """Build fresh tables, catch up under the projection lock, swap them in atomically.
-    Returns the position the new tables reflect."""
+def rebuild(engine: Engine, progress: Progress | None = None, snapshot_every: int = snapshots.EVERY) -> int:
+    """Build fresh tables (the sums snapshotted every `snapshot_every` positions too), catch up
+    under the projection lock, swap them in atomically. Returns the position the new tables reflect."""
     upto = settled_horizon(engine)
-    build(engine, BUILD_SCHEMA, upto, progress=progress)
+    build(engine, BUILD_SCHEMA, upto, progress=progress, snapshot_every=snapshot_every)
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
         through = _catch_up(engine, conn, upto)

@@ -24,21 +24,22 @@ from projections.tables import SCHEMA, SNAPSHOT_KEYS, metadata
 EVERY = 10_000  # log positions between snapshots (the most a report's tail covers)
 
 _SIGNED_CURRENT = """
-SELECT {columns}, 1 AS sign FROM {s}.{table}
+SELECT {columns}, 1 AS sign, 0 AS k FROM {s}.{table}
 WHERE deal_id = ANY(ARRAY(SELECT e.deal_id FROM events.event e WHERE e.recorded_at > {lo} AND e.recorded_at <= {hi}))
   AND recorded_from > {lo} AND recorded_from <= {hi}
 UNION ALL
-SELECT * FROM (SELECT {columns}, (recorded_from > {lo})::integer - (recorded_to <= {hi})::integer AS sign
+SELECT * FROM (SELECT {columns}, (recorded_from > {lo})::integer - (recorded_to <= {hi})::integer AS sign, 0 AS k
                FROM {s}.{table}_past WHERE recorded_to > {lo} AND recorded_from <= {hi}) p WHERE sign <> 0"""
 
 
 def _signed(table: str, columns: tuple[str, ...], lo: str, hi: str, s: str) -> str:
-    """The versions of `table` that began (+1) or ended (-1) in the recorded range (lo, hi]."""
+    """The versions of `table` that began (+1) or ended (-1) in the recorded range (lo, hi]
+    (k: 0, the grid step `build` groups by)."""
     return _SIGNED_CURRENT.format(columns=", ".join(columns), table=table, lo=lo, hi=hi, s=s)
 
 
 _MONTH_DELTA = """
-SELECT a.month, a.{who} AS who, sum(a.sign) AS activities,
+SELECT a.month, a.{who} AS who, a.k, sum(a.sign) AS activities,
        coalesce(sum(a.sign * a.amount) FILTER (WHERE a.kind = 'won'), 0) AS revenue_won,
        coalesce(sum(a.sign) FILTER (WHERE a.kind = 'won'), 0) AS deals_won,
        coalesce(sum(a.sign) FILTER (WHERE a.kind = 'lost'), 0) AS deals_lost,
@@ -48,17 +49,17 @@ SELECT a.month, a.{who} AS who, sum(a.sign) AS activities,
        coalesce(sum(a.sign) FILTER (WHERE a.kind = 'created'), 0) AS new_deals,
        coalesce(sum(a.sign * a.score) FILTER (WHERE a.kind = 'feedback'), 0) AS csat_sum,
        coalesce(sum(a.sign) FILTER (WHERE a.kind = 'feedback'), 0) AS csat_count, 0 AS open_delta
-FROM act a WHERE a.{who} IS NOT NULL GROUP BY 1, 2
+FROM act a WHERE a.{who} IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT date_trunc('month', m.at AT TIME ZONE 'UTC')::date, m.who, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(m.delta)
-FROM (SELECT v.{who} AS who, v.entered_at AS at, v.sign AS delta FROM vis v WHERE v.{who} IS NOT NULL
+SELECT date_trunc('month', m.at AT TIME ZONE 'UTC')::date, m.who, m.k, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sum(m.delta)
+FROM (SELECT v.{who} AS who, v.entered_at AS at, v.sign AS delta, v.k FROM vis v WHERE v.{who} IS NOT NULL
       UNION ALL
-      SELECT v.{who}, v.exited_at, -v.sign FROM vis v WHERE v.{who} IS NOT NULL AND v.exited_at IS NOT NULL) m
-GROUP BY 1, 2"""
+      SELECT v.{who}, v.exited_at, -v.sign, v.k FROM vis v WHERE v.{who} IS NOT NULL AND v.exited_at IS NOT NULL) m
+GROUP BY 1, 2, 3"""
 
 _COHORT_DELTA = """
 SELECT d.pipeline, date_trunc('month', d.created_at AT TIME ZONE 'UTC')::date AS month, d.owner_id, d.team_id,
-       d.segment, {shape}, sum(d.sign) AS deals
+       d.segment, {shape}, d.k, sum(d.sign) AS deals
 FROM cur d{unnest} GROUP BY 1, 2, 3, 4, 5, {shape_positions}"""
 
 # The rep's team in their latest activity of the month as of {at} (what rep_month_sums keeps).
@@ -77,7 +78,8 @@ ORDER BY x.occurred_at DESC, x.deal_id DESC, x.seq DESC LIMIT 1)"""
 @dataclass(frozen=True)
 class Sums:
     """A sums table kept at moments: its key, its summed columns, the change of the versioned
-    rows in a recorded range as rows of those (`delta`, reading the CTEs the sources name)."""
+    rows in a recorded range as rows of those (`delta`, reading the relations the sources name,
+    per grid step k)."""
     table: str
     key: tuple[str, ...]
     values: tuple[str, ...]
@@ -99,10 +101,10 @@ SUMS = {s.table: s for s in (
     Sums("team_month_sums", SNAPSHOT_KEYS["team_month_sums"], _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "team_id"),
          ("act", "vis"), _MONTH_NONZERO),
     Sums("funnel_cohort_month", SNAPSHOT_KEYS["funnel_cohort_month"], ("deals",),
-         _COHORT_DELTA.format(shape="d.furthest_stage_index, d.status", unnest="", shape_positions="6, 7"),
+         _COHORT_DELTA.format(shape="d.furthest_stage_index, d.status", unnest="", shape_positions="6, 7, 8"),
          ("cur",), "sum(deals) <> 0"),
     Sums("funnel_cohort_month_entered", SNAPSHOT_KEYS["funnel_cohort_month_entered"], ("deals",),
-         _COHORT_DELTA.format(shape="e.stage", unnest=", unnest(d.entered_stages) AS e(stage)", shape_positions="6"),
+         _COHORT_DELTA.format(shape="e.stage", unnest=", unnest(d.entered_stages) AS e(stage)", shape_positions="6, 7"),
          ("cur",), "sum(deals) <> 0"),
 )}
 _SOURCES = {"act": ("deal_activity", ("deal_id", "seq", "month", "owner_id", "team_id", "kind", "amount",
@@ -255,3 +257,76 @@ def invalidate(conn: Connection, schema: str, since: datetime) -> None:
         conn.exec_driver_sql(f"DELETE FROM {s}.{sums.table}_at WHERE lower(during) >= %(t)s", {"t": since})
         conn.exec_driver_sql(f"UPDATE {s}.{sums.table}_at SET during = tstzrange(lower(during), NULL) "
                              f"WHERE upper(during) >= %(t)s", {"t": since})
+
+
+# A rebuild's grid at once: the moment of each step (the newest recorded_at so far at each
+# multiple of `every`; steps adding no newer moment fold into the previous one, as `take` does).
+_GRID = """
+SELECT m AS moment, max(upto) AS position FROM (
+    SELECT upto, max(newest) OVER (ORDER BY upto) AS m FROM (
+        SELECT ((position - 1) / %(every)s + 1) * %(every)s AS upto, max(recorded_at) AS newest
+        FROM events.event WHERE position <= %(through)s GROUP BY 1) b) c
+GROUP BY m ORDER BY m
+"""
+# Every version of `table`, +1 at the first grid step it holds at, -1 at the first it no longer
+# does (k: 1-based steps; a moment's count of steps before it is width_bucket of the instant before).
+_SIGNED_ALL = """
+SELECT * FROM (
+    SELECT {columns}, 1 AS sign, width_bucket(recorded_from - interval '1 microsecond', %(grid)s) + 1 AS k
+    FROM {s}.{table}
+    UNION ALL
+    SELECT {columns}, 1, width_bucket(recorded_from - interval '1 microsecond', %(grid)s) + 1 FROM {s}.{table}_past
+    UNION ALL
+    SELECT {columns}, -1, width_bucket(recorded_to - interval '1 microsecond', %(grid)s) + 1 FROM {s}.{table}_past) v
+WHERE k <= cardinality(%(grid)s)"""
+# The values at each step a key changed (running sums of the deltas) and until the next such step.
+_BUILD = """
+WITH delta AS ({delta}),
+steps AS (
+    SELECT {key}, k, lead(k) OVER w AS next_k, {running} FROM (SELECT {delta_key}, k, {values} FROM delta) d
+    GROUP BY {key}, k WINDOW w AS (PARTITION BY {partition} ORDER BY k))
+INSERT INTO {s}.{table}_at ({columns}, during)
+SELECT {key}, {team}{values}, tstzrange((%(grid)s)[k], (%(grid)s)[next_k]) FROM steps WHERE {nonzero}
+"""
+
+
+def build(conn: Connection, schema: str, through: int, every: int = EVERY) -> int:
+    """Snapshot the sums at every step of the grid up to `through` at once (a rebuild, from its
+    freshly built tables); how many moments. Same snapshots as `take` would take one by one."""
+    s = schema_name(schema)
+    grid = conn.exec_driver_sql(_GRID, {"every": every, "through": through // every * every}).all()
+    if not grid:
+        return 0
+    params = {"grid": [moment for moment, _ in grid]}
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the steps' sorts in memory (~300k rows at 1M events)
+    for name, (table, columns) in _SOURCES.items():
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS "
+                             + _SIGNED_ALL.format(columns=", ".join(columns), table=table, s=s), params)
+        conn.exec_driver_sql(f"ANALYZE {name}")
+    for sums in SUMS.values():
+        names = dict(zip(sums.key, delta_key(sums)))
+        conn.exec_driver_sql(_BUILD.format(
+            delta=sums.delta, key=", ".join(sums.key), s=s, table=sums.table, columns=", ".join(sums.columns()),
+            partition=", ".join(_bytewise(sums, c) for c in sorted(sums.key, key=lambda c: c == "pipeline")),
+            delta_key=", ".join(f"{n} AS {c}" for c, n in names.items()), values=", ".join(sums.values),
+            running=", ".join(f"{_running(sums, c)} AS {c}" for c in sums.values),
+            team="NULL, " if sums.team else "", nonzero=sums.nonzero.replace("sum(", "(")), params)
+        if sums.team:
+            conn.exec_driver_sql(f"UPDATE {s}.rep_month_sums_at t SET team_id = "
+                                 + _REP_TEAM_AT.format(s=s, key="t", at="lower(t.during)"))
+    for name in _SOURCES:
+        conn.exec_driver_sql(f"DROP TABLE {name}")
+    conn.exec_driver_sql(f"INSERT INTO {s}.sums_moment (moment, position) SELECT * FROM unnest(%(m)s, %(p)s)",
+                         {"m": params["grid"], "p": [position for _, position in grid]})
+    return len(grid)
+
+
+def _bytewise(sums: Sums, column: str) -> str:
+    """A text key column compared byte by byte: partitions are the same, sorting them cheaper."""
+    text_type = metadata.tables[f"{SCHEMA}.{sums.table}"].c[column].type.python_type is str
+    return f'{column} COLLATE "C"' if text_type else column
+
+
+def _running(sums: Sums, column: str) -> str:
+    """A value's running sum over the steps, in its declared type (see _cast)."""
+    return _cast(sums, column).replace(f"sum({column})", f"sum(sum({column})) OVER w")

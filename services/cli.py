@@ -208,18 +208,19 @@ def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
     if unknown:
         typer.echo(f"unknown projection(s): {', '.join(sorted(unknown))} (known: sales)", err=True)
         raise typer.Exit(2)
-    with _database(_settings(database_url=database_url, data_dir=data_dir), admin=True) as url:
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    with _database(settings, admin=True) as url:
         engine = _engine(url, pool_size=3, admin=True)
-        _rebuild(engine)
+        _rebuild(engine, settings.snapshot_every)
         engine.dispose()
 
 
-def _rebuild(engine) -> None:
+def _rebuild(engine, snapshot_every: int) -> None:
     from events.log_reader import settled_horizon
     from projections import rebuild as rebuilding
     bar, task = _progress_bar(rebuilding.count_events(engine, settled_horizon(engine)))
     with bar:
-        through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n))
+        through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n), snapshot_every=snapshot_every)
     typer.echo(f"rebuilt sales through position {through}")
     _report_projection_errors(engine)
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import snapshots
+from projections import rebuild, snapshots
 from projections.reports.relations import DIRECT, AsOf
 from projections.worker import take_snapshots
 from tests.integration.projection_helpers import History, api, day, project_all
+from tests.owners import owner_url
 
 
 def _rows(conn, sql: str) -> list[dict]:
@@ -144,5 +145,32 @@ def test_a_cohort_funnel_over_whole_months_and_days_around_them_as_of_a_moment_e
             past = client.get("/v1/reports/funnel", params={**bounds, "as_of": moment}).json()
             past.pop("as_of", None)
             assert past == live, bounds
+    finally:
+        engine.dispose()
+
+
+def _snapshot_state(engine) -> dict:
+    """Each snapshot moment (with its grid position) and every sums table's rows at it."""
+    with engine.connect() as conn:
+        moments = conn.execute(text("SELECT moment, position FROM read_models.sums_moment ORDER BY 1")).all()
+        return {(moment, position): {table: _rows(conn, f"SELECT {', '.join(sums.columns())} FROM "
+                                                        f"read_models.{table}_at WHERE during @> '{moment.isoformat()}'::timestamptz")
+                                     for table, sums in snapshots.SUMS.items()}
+                for moment, position in moments}
+
+
+def test_a_rebuild_snapshots_the_grid_the_worker_takes_step_by_step(databases):
+    engine = make_engine(databases.app_url(databases.fresh()), app_role="dealtrail_app")
+    try:
+        h = History(engine)
+        _history(h, "r")
+        _history(h, "q")
+        project_all(engine)
+        take_snapshots(engine, budget=60, every=3)
+        stepwise = _snapshot_state(engine)
+        assert len(stepwise) >= 5 and any(any(tables.values()) for tables in stepwise.values())
+        rebuild.rebuild(make_engine(owner_url(engine), pool_size=2), snapshot_every=3)
+        assert _snapshot_state(engine) == stepwise
+        assert _assert_equal_to_the_definition(engine) > 0
     finally:
         engine.dispose()
