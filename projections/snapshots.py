@@ -85,27 +85,30 @@ class Sums:
     values: tuple[str, ...]
     delta: str
     sources: tuple[str, ...]  # act (deal_activity), vis (deal_stage_history), cur (deal_current)
-    nonzero: str
+    kept: tuple[str, ...]  # a key has a row while one of these is not zero
     team: bool = False  # rep_month_sums: the rep's team, re-read for the keys whose activity changed
 
     def columns(self) -> tuple[str, ...]:
         return (*self.key, *(("team_id",) if self.team else ()), *self.values)
 
+    def nonzero(self, summed: bool = True) -> str:
+        return " OR ".join(f"sum({c}) <> 0" if summed else f"{c} <> 0" for c in self.kept)
+
 
 _MONTH_VALUES = ("activities", "revenue_won", "deals_won", "deals_lost", "cycle_days_sum", "contacts", "quotes",
                  "new_deals", "csat_sum", "csat_count", "open_delta")
-_MONTH_NONZERO = "sum(activities) <> 0 OR sum(open_delta) <> 0"
+_MONTH_KEPT = ("activities", "open_delta")
 SUMS = {s.table: s for s in (
     Sums("rep_month_sums", SNAPSHOT_KEYS["rep_month_sums"], _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "owner_id"),
-         ("act", "vis"), _MONTH_NONZERO, team=True),
+         ("act", "vis"), _MONTH_KEPT, team=True),
     Sums("team_month_sums", SNAPSHOT_KEYS["team_month_sums"], _MONTH_VALUES, _MONTH_DELTA.replace("{who}", "team_id"),
-         ("act", "vis"), _MONTH_NONZERO),
+         ("act", "vis"), _MONTH_KEPT),
     Sums("funnel_cohort_month", SNAPSHOT_KEYS["funnel_cohort_month"], ("deals",),
          _COHORT_DELTA.format(shape="d.furthest_stage_index, d.status", unnest="", shape_positions="6, 7, 8"),
-         ("cur",), "sum(deals) <> 0"),
+         ("cur",), ("deals",)),
     Sums("funnel_cohort_month_entered", SNAPSHOT_KEYS["funnel_cohort_month_entered"], ("deals",),
          _COHORT_DELTA.format(shape="e.stage", unnest=", unnest(d.entered_stages) AS e(stage)", shape_positions="6, 7"),
-         ("cur",), "sum(deals) <> 0"),
+         ("cur",), ("deals",)),
 )}
 _SOURCES = {"act": ("deal_activity", ("deal_id", "seq", "month", "owner_id", "team_id", "kind", "amount",
                                       "cycle_days", "score")),
@@ -158,7 +161,7 @@ delta AS ({sums.delta}),
 g AS (SELECT {key}, {team_max}{_summed(sums)} FROM (
     SELECT {key}, {snap_team}{values} FROM {s}.{sums.table}_at WHERE during @> {lo}
     UNION ALL SELECT {", ".join(delta_key(sums))}, {delta_team}{values} FROM delta) x
-    GROUP BY {key} HAVING {sums.nonzero})
+    GROUP BY {key} HAVING {sums.nonzero()})
 SELECT {", ".join(f"g.{c}" for c in sums.key)}, {team}{", ".join(f"g.{c}" for c in sums.values)} FROM g"""
 
 
@@ -200,20 +203,19 @@ def _tail_tables(conn: Connection, s: str, lo: datetime | None, hi: datetime) ->
 def _snapshot(conn: Connection, s: str, sums: Sums, hi: datetime) -> None:
     """Version the sums at `hi` from the newest ones (the open versions) and the change since
     (the temporary tables of _tail_tables)."""
-    high = _HIGH
     declared = metadata.tables[f"{SCHEMA}.{sums.table}"].c
     matches = " AND ".join(f"x.{c} IS NOT DISTINCT FROM k.{n}" if declared[c].nullable else f"x.{c} = k.{n}"
                            for c, n in zip(sums.key, delta_key(sums)))
     _, delta_team, team_max = _team_columns(sums)
     sql = _SNAPSHOT.format(
-        delta=sums.delta, delta_key=", ".join(delta_key(sums)), s=s, table=sums.table, hi=high,
+        delta=sums.delta, delta_key=", ".join(delta_key(sums)), s=s, table=sums.table, hi=_HIGH,
         matches=matches, returned=", ".join(f"x.{c}" for c in sums.columns()), columns=", ".join(sums.columns()),
-        team_max=team_max.replace(" AS team_id", ""), summed=", ".join(_cast(sums, c) for c in sums.values),
-        key=", ".join(sums.key), delta_team=delta_team, values=", ".join(sums.values), nonzero=sums.nonzero)
+        team_max=team_max, summed=_summed(sums), key=", ".join(sums.key), delta_team=delta_team,
+        values=", ".join(sums.values), nonzero=sums.nonzero())
     params = {"hi": hi}
     conn.exec_driver_sql(sql, params)
     if sums.team:
-        conn.exec_driver_sql(_SNAPSHOT_TEAM.format(s=s, hi=high, probe=_REP_TEAM_AT.format(s=s, key="t", at=high)),
+        conn.exec_driver_sql(_SNAPSHOT_TEAM.format(s=s, hi=_HIGH, probe=_REP_TEAM_AT.format(s=s, key="t", at=_HIGH)),
                              params)
 
 
@@ -310,7 +312,7 @@ def build(conn: Connection, schema: str, through: int, every: int = EVERY) -> in
             partition=", ".join(_bytewise(sums, c) for c in sorted(sums.key, key=lambda c: c == "pipeline")),
             delta_key=", ".join(f"{n} AS {c}" for c, n in names.items()), values=", ".join(sums.values),
             running=", ".join(f"{_running(sums, c)} AS {c}" for c in sums.values),
-            team="NULL, " if sums.team else "", nonzero=sums.nonzero.replace("sum(", "(")), params)
+            team="NULL, " if sums.team else "", nonzero=sums.nonzero(summed=False)), params)
         if sums.team:
             conn.exec_driver_sql(f"UPDATE {s}.rep_month_sums_at t SET team_id = "
                                  + _REP_TEAM_AT.format(s=s, key="t", at="lower(t.during)"))
