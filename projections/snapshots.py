@@ -219,16 +219,15 @@ def _snapshot(conn: Connection, s: str, sums: Sums, hi: datetime) -> None:
                              params)
 
 
-def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY, backfill: bool = True) -> bool:
+def take(conn: Connection, applied: int, schema: str = SCHEMA, every: int = EVERY) -> bool:
     """Snapshot the sums at the next moment of the grid (every `every` positions) if the
-    projection has applied that far (`applied`: its watermark); True if the grid moved on.
-    `backfill` False: only if that moment is near the watermark (within two steps). Call under the
-    projection's lock, in a transaction of its own (it sets a planner option for it)."""
+    projection has applied that far (`applied`: its watermark); True if the grid moved on. Call
+    under the projection's lock, in a transaction of its own (it sets a planner option for it)."""
     s = schema_name(schema)
     last = conn.exec_driver_sql(f"SELECT moment, position FROM {s}.sums_moment ORDER BY moment DESC LIMIT 1").first()
     lo, after = (last[0], last[1]) if last else (None, 0)
     upto = after + every
-    if applied < upto or (not backfill and applied - upto >= 2 * every):
+    if applied < upto:
         return False
     hi = conn.execute(text("SELECT max(recorded_at) FROM events.event WHERE position > :a AND position <= :b"),
                       {"a": after, "b": upto}).scalar()

@@ -116,25 +116,25 @@ def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | N
     return None
 
 
-def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY, backfill: bool = True) -> int:
+def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) -> int:
     """Take the sums snapshots due on the grid (projections.snapshots) for up to `budget` seconds
-    (at least one if any is due); how many. `backfill` False: only one near the watermark."""
+    (at least one if any is due); how many."""
     taken, started = 0, time.monotonic()
     while True:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
-            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every,
-                                  backfill=backfill):
+            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every):
                 return taken
         taken += 1
         if time.monotonic() - started >= budget:
             return taken
 
 
-# Snapshots (one is due every `every` events, ~0.15 s at 1M events): while applying, the one near
-# the watermark, and one further back at most every BACKFILL_PERIOD seconds (after a rebuild or
-# a catch-up the whole grid is due: the worker fills it in when idle, IDLE_BUDGET seconds a poll).
-BACKFILL_PERIOD, IDLE_BUDGET, SNAPSHOT_RETRY = 10.0, 0.5, 5.0
+# Snapshots (one is due every `every` events; a step costs ~0.15 s at 1M events): while applying,
+# one step at most every BUSY_PERIOD seconds (at most ~1.5% of the worker: under a sustained load
+# above ~1,000 events/s the grid lags), and IDLE_BUDGET seconds of them per idle poll (the rest of
+# the grid, e.g. after catching up from empty). After a failure, none for SNAPSHOT_RETRY seconds.
+BUSY_PERIOD, IDLE_BUDGET, SNAPSHOT_RETRY = 10.0, 0.5, 5.0
 
 
 class Worker:
@@ -142,7 +142,7 @@ class Worker:
                  snapshot_every: int = snapshots.EVERY):
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
         self.snapshot_every = snapshot_every
-        self.backfilled = time.monotonic()
+        self.snapshotted = 0.0  # when the last one was taken
         self.snapshots_after = 0.0  # after a failure: not before then
         self.applied_batches = 0
         self.partition_count: int | None = None
@@ -175,22 +175,21 @@ class Worker:
                 stop.wait(2.0)
         self._close(consumer)
 
-    def _snapshots(self, busy: bool) -> None:
-        """Best effort, apart from applying: a failure (the database away) waits SNAPSHOT_RETRY
-        seconds and leaves the consumer alone (its group would have to rebalance)."""
+    def _snapshots(self, busy: bool) -> int:
+        """Best effort, apart from applying: a failure (the database away) leaves the consumer
+        alone (its group would have to rebalance). How many were taken."""
         now = time.monotonic()
-        if now < self.snapshots_after:
-            return
+        if now < self.snapshots_after or (busy and now - self.snapshotted < BUSY_PERIOD):
+            return 0
         try:
-            if not busy:
-                take_snapshots(self.engine, IDLE_BUDGET, self.snapshot_every)
-                return
-            backfill = now - self.backfilled >= BACKFILL_PERIOD
-            if take_snapshots(self.engine, 0, self.snapshot_every, backfill=backfill) and backfill:
-                self.backfilled = time.monotonic()
+            taken = take_snapshots(self.engine, 0 if busy else IDLE_BUDGET, self.snapshot_every)
         except Exception as exc:
             log.warning("taking snapshots failed (%s); retrying in %.0fs", describe(exc), SNAPSHOT_RETRY)
             self.snapshots_after = now + SNAPSHOT_RETRY
+            return 0
+        if taken:
+            self.snapshotted = time.monotonic()
+        return taken
 
     @staticmethod
     def _commit(consumer: KafkaConsumer) -> None:

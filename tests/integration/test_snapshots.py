@@ -1,15 +1,18 @@
 """The sums snapshotted at recorded moments (projections.snapshots): a relation as of any moment
 (the newest snapshot before it plus the change since) equals the sums aggregated from every
 versioned row; an event applied at or before a snapshotted moment drops the stale snapshots; the
-worker keeps up near the watermark while busy and fills in the rest of the grid when idle."""
+worker takes a step now and then while busy and the rest of the grid when idle; a rebuild takes
+the same grid at once."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
 from projections import rebuild, snapshots
+from projections import worker as worker_module
 from projections.reports.relations import DIRECT, AsOf
-from projections.worker import take_snapshots
+from projections.worker import Worker, take_snapshots
 from tests.integration.projection_helpers import History, api, day, project_all
 from tests.owners import owner_url
 
@@ -103,7 +106,8 @@ def test_an_event_applied_at_or_before_a_snapshotted_moment_drops_the_stale_snap
         engine.dispose()
 
 
-def test_while_busy_only_the_snapshot_near_the_watermark_is_taken(databases):
+def test_a_busy_worker_takes_a_snapshot_step_per_period_an_idle_one_the_rest_and_a_failure_stays_inside(
+        databases, monkeypatch):
     engine = make_engine(databases.app_url(databases.fresh()), app_role="dealtrail_app")
     try:
         h = History(engine)
@@ -113,15 +117,20 @@ def test_while_busy_only_the_snapshot_near_the_watermark_is_taken(databases):
         with engine.connect() as conn:
             head = conn.execute(text("SELECT max(position) FROM events.event")).scalar()
         assert head >= 10
-        assert take_snapshots(engine, budget=0, every=2, backfill=False) == 0  # the whole grid is behind
-        assert take_snapshots(engine, budget=0, every=2) == 1  # one step of the backfill
-        assert take_snapshots(engine, budget=60, every=2) == head // 2 - 1  # the rest of it
+        worker = Worker(engine, "unused:1", "unused", snapshot_every=2)
+        assert worker._snapshots(busy=True) == 1
+        assert worker._snapshots(busy=True) == 0  # within BUSY_PERIOD of the last one
+        monkeypatch.setattr(worker_module, "IDLE_BUDGET", 60.0)
+        assert worker._snapshots(busy=False) == head // 2 - 1  # the rest of the grid
         with engine.connect() as conn:
             assert conn.execute(text("SELECT max(position) FROM read_models.sums_moment")).scalar() == head // 2 * 2
-        h.create("bz", 20)
-        h.create("by", 20)
-        project_all(engine)
-        assert take_snapshots(engine, budget=0, every=2, backfill=False) == 1  # near the watermark
+
+        def broken(*args, **kwargs):
+            raise OSError("the database went away")
+        monkeypatch.setattr(worker_module, "take_snapshots", broken)
+        assert worker._snapshots(busy=False) == 0  # logged, not raised: the consumer stays
+        monkeypatch.setattr(worker_module, "take_snapshots", lambda *a, **k: pytest.fail("retried too soon"))
+        assert worker._snapshots(busy=False) == 0
     finally:
         engine.dispose()
 
