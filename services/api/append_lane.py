@@ -21,7 +21,7 @@ from events import store
 from services.api import access_log
 from services.api.access import ACCESS, ADMIN
 from services.api.bodies import EVENT_BODY_LIMIT
-from services.api.correlation import HEADER, PRINTABLE, correlation_id
+from services.api.correlation import HEADER, PRINTABLE, chosen, correlation_id
 from services.api.deals import events_router
 from services.api.deps import appender_of
 from services.api.models import AppendOut
@@ -76,8 +76,11 @@ class AppendLane:
         if any(value is not None and not _PRINTABLE.match(value) for value in trace):
             raise Declined
         event = _event(await _body(receive, read))
+        kept = scope.setdefault("state", {})
+        if "correlation_id" not in kept:  # what correlation_id(scope) would choose, headers read once
+            kept["correlation_id"] = chosen(trace[0])
         context = store.Context(actor=principal.actor, source=trace[2] or principal.source,
-                                correlation_id=correlation_id(scope))
+                                correlation_id=kept["correlation_id"])
         writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
         return Post(Command(deal_id, event, trace[1]), context, writer)
 
