@@ -66,6 +66,9 @@ def test_lane_and_route_answer_alike(client, deal_id):
     assert lane.json()["recorded_at"].endswith("Z") == route.json()["recorded_at"].endswith("Z")
     retried = post(client, deal_id, {**f.created(), "event_id": event_id})
     assert retried.status_code == 200 and retried.content == lane.content
+    by_route = client.post(f"/v1/deals/{deal_id}/events", headers=ROUTE_ONLY,
+                           content=json.dumps({**f.created(), "event_id": event_id}))
+    assert by_route.status_code == 200 and by_route.content == lane.content  # byte for byte
 
 
 def test_bodies_sent_in_pieces_are_read_whole(app, engine, deal_id):
