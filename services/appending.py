@@ -76,12 +76,14 @@ class Post:
     writer: ownership.WriterScope | None = None
 
 
-def append_each(engine: Engine, requests: Sequence[Post], *, currency: str) -> list[AppendResult | Exception]:
+def append_each(engine: Engine, requests: Sequence[Post], *, currency: str,
+                transact=None) -> list[AppendResult | Exception]:
     """Group commit: the requests in one transaction, each decided on its own in arrival order
     (seeing the effects of the ones before it), as if posted one after another. A rejected
     request gets its own error and is left out; the others commit. A statement that fails for
     another reason is retried with each request in a transaction of its own, so one poison
-    request cannot fail the rest; a database that is down fails them all."""
+    request cannot fail the rest; a database that is down fails them all. `transact(work)`
+    runs `work(conn)` in a transaction (default: one of `engine`'s pooled connections)."""
     event_ids = [str(r.command.event.event_id) if r.command.event.event_id else str(uuid4()) for r in requests]
     outcomes: list[Exception | None] = []
 
@@ -89,7 +91,7 @@ def append_each(engine: Engine, requests: Sequence[Post], *, currency: str) -> l
         outcomes[:] = [None] * len(requests)  # a retried attempt decides everything again
         return _append(conn, requests, event_ids, currency, outcomes.__setitem__)
     try:
-        results = _retrying(engine, attempt)
+        results = _retrying(engine, attempt, transact)
     except DBAPIError as exc:
         if isinstance(exc, (OperationalError, InterfaceError)) or len(requests) == 1:
             return [exc] * len(requests)
@@ -108,11 +110,13 @@ def _alone(engine: Engine, request: Post, currency: str) -> AppendResult | Excep
         return exc
 
 
-def _retrying(engine: Engine, work):
+def _retrying(engine: Engine, work, transact=None):
     """Run `work(conn)` in a transaction; retried (up to 3 times) on deadlocks, serialization
     failures and unique violations (a concurrent post of the same event_id)."""
     for attempt in range(3):
         try:
+            if transact is not None:
+                return transact(work)
             with engine.begin() as conn:
                 return work(conn)
         except DBAPIError as exc:

@@ -29,20 +29,25 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            seconds = time.perf_counter() - started
-            _observe(scope, status[0], seconds)
-            principal = scope.get("state", {}).get("principal")
-            fields = {"method": scope["method"], "path": scope["path"], "status": status[0],
-                      "ms": round(seconds * 1000, 1),
-                      "actor": getattr(principal, "actor", None), "correlation_id": correlation_id(scope)}
-            log.info("%(method)s %(path)s %(status)s %(ms)sms actor=%(actor)s correlation_id=%(correlation_id)s",
-                     fields, extra=fields)
+            record(scope, status[0], time.perf_counter() - started,
+                   getattr(scope.get("route"), "path", None) or "unmatched")
 
 
-def _observe(scope: Scope, status: int, seconds: float) -> None:
+def record(scope: Scope, status: int, seconds: float, route: str) -> None:
+    """The request's line and its duration under its route's template (the append lane calls
+    this itself: it answers outside the middleware)."""
+    _observe(scope, status, seconds, route)
+    principal = scope.get("state", {}).get("principal")
+    fields = {"method": scope["method"], "path": scope["path"], "status": status,
+              "ms": round(seconds * 1000, 1),
+              "actor": getattr(principal, "actor", None), "correlation_id": correlation_id(scope)}
+    log.info("%(method)s %(path)s %(status)s %(ms)sms actor=%(actor)s correlation_id=%(correlation_id)s",
+             fields, extra=fields)
+
+
+def _observe(scope: Scope, status: int, seconds: float, route: str) -> None:
     """dealtrail_http_request_seconds, by the route's template (unmatched paths: one label)."""
     metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
     if metrics is None:
         return
-    route = getattr(scope.get("route"), "path", None) or "unmatched"
     metrics.requests.labels(scope["method"], route, str(status)).observe(seconds)

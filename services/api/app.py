@@ -10,6 +10,7 @@ from services.api import (access, audit, cors, dashboard, deal_list, docs, deals
                           metrics, reports, stream, strict, timeline)
 from services.api.auth import KeyAuthenticator
 from services.api.access_log import AccessLogMiddleware
+from services.api.append_lane import AppendLane
 from services.api.correlation import CorrelationMiddleware
 from services.keys import Role
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(AccessLogMiddleware)  # added first: runs inside the correlation middleware
     app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(AppendLane)  # outside both: it logs and tags what it answers itself
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
                    log.router, stream.router,

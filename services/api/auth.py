@@ -27,11 +27,15 @@ class KeyAuthenticator:
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, request: Request) -> Principal:
-        secret = _bearer(request)
+        return await self.principal(request.headers.get("authorization"), request.app.state.engine)
+
+    async def principal(self, authorization: str | None, engine) -> Principal:
+        """The caller named by an `Authorization` header value (the append lane has no Request)."""
+        secret = _bearer(authorization)
         cached = self._cache.get(secret)
         if cached and cached[0] > self.clock():
             return cached[1]
-        key = await run_in_threadpool(keys.find_active, request.app.state.engine, secret)
+        key = await run_in_threadpool(keys.find_active, engine, secret)
         if key is None:
             raise unauthenticated("the API key is unknown or revoked")
         principal = Principal(actor=key.name, role=key.role, owner_id=key.owner_id, key_id=key.key_id)
@@ -46,8 +50,7 @@ class KeyAuthenticator:
         self._cache = {s: v for s, v in self._cache.items() if v[1].key_id != key_id}
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization")
+def _bearer(header: str | None) -> str:
     if not header:
         raise unauthenticated("an API key is required: Authorization: Bearer <key>")
     scheme, _, secret = header.partition(" ")

@@ -16,9 +16,13 @@ def correlation_id(scope: Scope) -> str:
     """The request's correlation id, chosen once and kept in the request state."""
     state = scope.setdefault("state", {})
     if "correlation_id" not in state:
-        sent = Headers(scope=scope).get(HEADER)
-        state["correlation_id"] = sent if sent and _VALID.match(sent) else str(uuid4())
+        state["correlation_id"] = chosen(Headers(scope=scope).get(HEADER))
     return state["correlation_id"]
+
+
+def chosen(sent: str | None) -> str:
+    """The id a request whose `X-Correlation-ID` header is `sent` goes by."""
+    return sent if sent and _VALID.match(sent) else str(uuid4())
 
 
 class CorrelationMiddleware:

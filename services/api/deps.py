@@ -47,14 +47,19 @@ async def get_settings(request: Request) -> Settings:
 async def get_principal(request: Request) -> Principal:
     """Authenticated once per request (the access guard and the handlers share it)."""
     principal = getattr(request.state, "principal", None)
+    if principal is None and (error := getattr(request.state, "principal_error", None)) is not None:
+        raise error  # the append lane asked already (services.api.append_lane)
     if principal is None:
         principal = request.state.principal = await request.app.state.authenticate(request)
     return principal
 
 
 async def get_appender(request: Request) -> GroupCommitter:
+    return appender_of(request.app.state)
+
+
+def appender_of(state) -> GroupCommitter:
     """The process's group committer; made on first use when the app runs without its lifespan."""
-    state = request.app.state
     if getattr(state, "appender", None) is None:
         state.appender = make_appender(state.engine, state.settings)
     return state.appender

@@ -9,10 +9,13 @@ from contextlib import contextmanager
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine.base import RootTransaction
+from sqlalchemy.exc import OperationalError
 
 from events.verify import verify_chains
 from infra.settings import Settings
 from services.api.app import create_app
+from services.group_commit import _Kept
 from tests import factories as f
 from tests.integration.helpers import assert_error, post
 from tests.keys import admin_headers, key_headers
@@ -176,3 +179,54 @@ def test_concurrent_posts_across_and_within_deals(client, fresh_engine):
         versions = [e["stream_version"] for e in client.get(f"/v1/deals/{deal}/events").json()["events"]]
         assert versions == list(range(1, per_deal + 2))
     assert verify_chains(fresh_engine).ok
+
+
+def _terminate(engine, where: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 f"WHERE datname = current_database() AND pid <> pg_backend_pid() AND {where}")
+                            ).scalar_one()
+
+
+def test_a_flusher_whose_connection_is_cut_decides_its_group_again(app, client, fresh_engine):
+    """The flusher keeps its connection from group to group (no pre-ping): cut while it waits,
+    the group is decided again on a new connection, once, and nothing is lost or doubled."""
+    deal = f"deal-{uuid.uuid4().hex[:12]}"
+    assert post(client, deal, f.created()).status_code == 201
+    queued = Queued(client, app.state.appender)
+    with head_locked(fresh_engine, deal):
+        first = queued.post(deal, f.contact(), queues=False)
+        _wait(lambda: _lock_waits(fresh_engine) > 0, "the flusher to wait for the head lock")
+        assert _terminate(fresh_engine, "wait_event_type = 'Lock'") == 1
+        _wait(lambda: _lock_waits(fresh_engine) > 0, "the flusher to wait again, on a new connection")
+        second = queued.post(deal, f.contact())
+    responses = queued.join()
+    assert [responses[i].status_code for i in (first, second)] == [201, 201]
+    assert [responses[i].json()["stream_version"] for i in (first, second)] == [2, 3]
+    assert [e["stream_version"] for e in client.get(f"/v1/deals/{deal}/events").json()["events"]] == [1, 2, 3]
+    assert verify_chains(fresh_engine).ok
+
+
+def test_a_connection_lost_twice_fails_the_group(fresh_engine):
+    kept, calls = _Kept(fresh_engine), []
+
+    def lose_it(conn):
+        calls.append(1)
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+    with pytest.raises(OperationalError) as lost:
+        kept.transact(lose_it)
+    assert lost.value.connection_invalidated and len(calls) == 2 and kept.conn is None
+    assert kept.transact(lambda conn: conn.exec_driver_sql("SELECT 1").scalar()) == 1
+
+
+def test_a_commit_that_fails_is_never_retried(fresh_engine, monkeypatch):
+    """Lost during COMMIT, the group may have committed: deciding it again could double it."""
+    kept, calls = _Kept(fresh_engine), []
+
+    def lost(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"),
+                               connection_invalidated=True)
+    monkeypatch.setattr(RootTransaction, "commit", lost)
+    with pytest.raises(OperationalError):
+        kept.transact(lambda conn: calls.append(conn.exec_driver_sql("SELECT 1").scalar()))
+    assert calls == [1] and kept.conn is None
