@@ -75,6 +75,17 @@ def canonical_json(obj) -> str:
     return canonical_bytes(obj).decode("utf-8")
 
 
+def jsonb_text(obj) -> str:
+    """JSON for a json/jsonb parameter, where PostgreSQL keeps the value, not the spelling: orjson
+    without the canonical checks, the canonical encoder for what orjson refuses (keys that are
+    not strings, integers beyond 64 bits). Timestamps as the canonical strings: the ones inside
+    `data` are strings, and hashes are verified from what is stored."""
+    try:
+        return orjson.dumps(obj, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except TypeError:
+        return canonical_json(obj)
+
+
 def chain_hash(prev_hash: str, envelope_without_hash: dict) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(envelope_without_hash)).hexdigest()
 

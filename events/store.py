@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, any_, bindparam, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from events.canonical import GENESIS_HASH, canonical_json
+from events.canonical import GENESIS_HASH, jsonb_text
 from events.envelope import Envelope, envelope_from_row, sealed
 from events.streams import Kind, StreamId, prefix
 from events.tables import ENVELOPE_COLUMNS, event, stream_head
@@ -65,11 +65,12 @@ class LockedHeads:
 # One round trip: lock (creating if needed) the heads in deal_id order, then take positions.
 # The positions are taken only after every head lock is held (the InitPlan over `heads` runs
 # before the first nextval), so a deal's next version always gets a higher position than the
-# version before it, whichever transaction wrote that.
+# version before it, whichever transaction wrote that. The deal ids come as one JSON array (see
+# _INSERT_AND_MOVE).
 _LOCK_AND_NUMBER = """
 WITH heads AS (
     INSERT INTO events.stream_head (deal_id)
-    SELECT d FROM unnest($1::text[]) AS d ORDER BY d
+    SELECT d FROM json_array_elements_text($1::json) AS d ORDER BY d
     ON CONFLICT (deal_id) DO UPDATE SET deal_id = EXCLUDED.deal_id
     RETURNING deal_id, version, last_hash, state
 ), numbered AS (
@@ -82,25 +83,27 @@ SELECT (SELECT json_agg(json_build_array(deal_id, version, last_hash, state)) FR
 FROM numbered n
 """
 
-# One round trip: insert the sealed events and move the heads.
+# One round trip: insert the sealed events and move the heads. The rows come as two JSON
+# arrays of objects, one text parameter each: psycopg2 spelled array parameters as ARRAY[...]
+# constructors, 1.9 MB of SQL for 1,000 events that the server parsed constant by constant
+# (~45 of an append's 65 ms per 1,000 events; json_to_recordset reads the same rows in ~5).
 _INSERT_AND_MOVE = """
 WITH inserted AS (
     INSERT INTO events.event (position, event_id, deal_id, stream_version, type, occurred_at,
         recorded_at, actor, source, correlation_id, causation_id, schema_version, data,
         prev_hash, hash, request_digest)
-    SELECT * FROM unnest($1::bigint[], $2::text[]::uuid[], $3::text[],
-        $4::int[], $5::text[], $6::timestamptz[],
-        $7::timestamptz[], $8::text[], $9::text[],
-        $10::text[], $11::text[], $12::int[],
-        $13::text[]::jsonb[], $14::text[], $15::text[], $16::text[])
+    SELECT * FROM json_to_recordset($1::json) AS r("p" bigint, "e" uuid, "d" text, "v" int,
+        "t" text, "o" timestamptz, "r" timestamptz, "a" text, "s" text, "c" text, "k" text,
+        "n" int, "j" jsonb, "h0" text, "h" text, "q" text)
     RETURNING 1
 )
 UPDATE events.stream_head h
-SET version = u.version, last_hash = u.last_hash, state = u.state, updated_at = $21::timestamptz
-FROM unnest($17::text[], $18::int[], $19::text[], $20::text[]::jsonb[])
-    AS u(deal_id, version, last_hash, state)
-WHERE h.deal_id = u.deal_id
+SET version = u.v, last_hash = u.h, state = u.j, updated_at = $3::timestamptz
+FROM json_to_recordset($2::json) AS u("d" text, "v" int, "h" text, "j" jsonb)
+WHERE h.deal_id = u.d
 """
+_EVENT_KEYS = ("p", "e", "d", "v", "t", "o", "r", "a", "s", "c", "k", "n", "j", "h0", "h", "q")
+_HEAD_KEYS = ("d", "v", "h", "j")
 
 _PREPARED = {"dealtrail_lock_and_number": _LOCK_AND_NUMBER, "dealtrail_insert_and_move": _INSERT_AND_MOVE}
 
@@ -119,7 +122,7 @@ def _execute(conn: Connection, name: str, args: tuple):
 def lock_heads(conn: Connection, deal_ids: set[str], positions_needed: int) -> LockedHeads:
     """Lock the streams' heads (in deal_id order, so overlapping batches cannot deadlock) and
     take `positions_needed` positions. The server clock read here becomes `recorded_at`."""
-    row = _execute(conn, "dealtrail_lock_and_number", (sorted(deal_ids), positions_needed)).one()
+    row = _execute(conn, "dealtrail_lock_and_number", (jsonb_text(sorted(deal_ids)), positions_needed)).one()
     heads = {deal_id: Head(deal_id, version, last_hash, state)
              for deal_id, version, last_hash, state in row.heads}
     return LockedHeads(heads=heads, now=row.now, positions=list(row.positions))
@@ -152,10 +155,9 @@ def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
         env = _seal(new, new.context or ctx, version + 1, position, locked.now, prev_hash)
         tips[new.deal_id] = (env.stream_version, env.hash)
         envelopes.append(env)
-        rows.append((*_row(env), new.request_digest))
-    moved = [(d, v, h, canonical_json(states[d])) for d, (v, h) in tips.items() if d in states]
-    columns = [list(col) for col in zip(*rows)] + [list(col) for col in zip(*moved)]
-    _execute(conn, "dealtrail_insert_and_move", (*columns, locked.now))
+        rows.append(dict(zip(_EVENT_KEYS, (*_row(env), new.request_digest))))
+    moved = [dict(zip(_HEAD_KEYS, (d, v, h, states[d]))) for d, (v, h) in tips.items() if d in states]
+    _execute(conn, "dealtrail_insert_and_move", (jsonb_text(rows), jsonb_text(moved), locked.now))
     return envelopes
 
 
@@ -172,7 +174,7 @@ def _seal(new: NewEvent, ctx: Context, version: int, position: int,
 def _row(env: Envelope) -> tuple:
     return (env.position, env.event_id, env.deal_id, env.stream_version, env.type, env.occurred_at,
             env.recorded_at, env.actor, env.source, env.correlation_id, env.causation_id,
-            env.schema_version, canonical_json(env.data), env.prev_hash, env.hash)
+            env.schema_version, env.data, env.prev_hash, env.hash)
 
 
 def read_stream(conn: Connection, deal_id: str, *, after_version: int = 0,

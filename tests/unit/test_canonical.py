@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from events.canonical import (GENESIS_HASH, canonical_bytes, canonical_json, chain_hash, format_ts,
-                              reference_json)
+                              jsonb_text, reference_json)
 from infra.jsontext import loads
 from events.envelope import Envelope
 
@@ -78,6 +78,17 @@ def test_what_orjson_refuses_or_writes_otherwise_goes_to_the_reference_encoder()
     assert loads('{"n": %d}' % 2 ** 70) == {"n": 2 ** 70}
     with pytest.raises(ValueError):
         canonical_json({"nan": float("nan")})
+
+
+def test_jsonb_parameters_hold_the_canonical_value():
+    """jsonb_text (the append's parameters) may spell numbers its own way but holds the values
+    the canonical form holds: timestamps as the canonical strings (hashes are verified from what
+    is stored), and what orjson refuses through the reference encoder."""
+    t = datetime(2026, 11, 2, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    for obj in ({"t": t, "d": date(2026, 1, 2), "m": Decimal("1.50")}, {3: "a"}, {"n": 2 ** 70},
+                [{"f": {"x": [1e-05, 1e16]}}, None, True]):
+        assert loads(jsonb_text(obj)) == loads(reference_json(obj))
+    assert loads(jsonb_text([t]))[0] == "2026-11-02T09:00:00.000000Z"
 
 
 def test_timestamps_format_like_strftime():
