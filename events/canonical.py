@@ -46,8 +46,9 @@ def reference_json(obj) -> str:
                       default=_default, allow_nan=False)
 
 
-def canonical_bytes(obj) -> bytes:
-    if _holds_float(obj):
+def canonical_bytes(obj, *, float_free: bool = False) -> bytes:
+    """`float_free`: the caller knows `obj` holds no float (skips looking for one)."""
+    if not float_free and _holds_float(obj):
         return reference_json(obj).encode("utf-8")
     try:
         return orjson.dumps(obj, default=_default, option=_OPTIONS)

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from sqlalchemy import text
 
+from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
 from tests.integration.relay_helpers import (TOPIC, RunningRelay, assert_per_deal_order, lag, seed,
                                              stored_ids, wait_for)
@@ -123,6 +124,11 @@ def test_published_bytes_are_the_stored_envelopes_canonical_json(fresh_engine):
 
     items = list(generate(12, 5, datetime(2026, 6, 1, tzinfo=timezone.utc)))
     commands = [Command(item.pop("deal_id"), event_adapter.validate_python(item)) for item in items]
+    floats = {"type": "deal.updated", "data": {"fields": {"ratio": 1e-05, "tiny": 2.5e-07, "half": 0.5,
+                                                          "n": 3}}}  # the stdlib's spellings, not orjson's
+    looks_like_one = {"type": "deal.updated", "data": {"title": "2.5e3 seats, v1.2"}}
+    commands += [Command("floats-1", event_adapter.validate_python(body))
+                 for body in (f.created(), floats, looks_like_one)]
     ctx = store.Context(actor="Zoë Ünal", source="/v1/events/batch", correlation_id="corr-ü-1")
     append_events(fresh_engine, commands, ctx, currency="USD", batch=True)
     envelopes = read_committed(fresh_engine, 0, 10_000).envelopes
@@ -131,3 +137,50 @@ def test_published_bytes_are_the_stored_envelopes_canonical_json(fresh_engine):
     for env, out in zip(envelopes, published):
         assert (out.position, out.deal_id, out.type) == (env.position, env.deal_id, env.type)
         assert out.value == env.to_json().encode()
+
+
+class _FailedAck:
+    """What the producer hands back for a message the broker never acknowledged."""
+
+    def get(self, timeout=None):
+        from kafka.errors import KafkaError
+        raise KafkaError("injected: not acknowledged")
+
+
+def test_checkpoint_never_passes_an_unacknowledged_page(fresh_engine, broker):
+    """The relay sends page N+1 while it awaits page N's acknowledgements: a failed one in a
+    page leaves the checkpoint before that page (the page after it was sent already), and after
+    a reconnect everything is published and the checkpoint reaches the head."""
+    import pytest
+    from kafka.errors import KafkaError
+
+    from events.relay import Relay, RelayConfig
+
+    seed(fresh_engine, deals=10)
+    positions = _positions(fresh_engine)
+    relay = Relay(fresh_engine, RelayConfig(bootstrap=broker.bootstrap, batch=10))
+    relay._load_checkpoint()
+    relay._connect()
+    real_send, sent = relay._producer.send, []
+
+    def send(topic, **message):
+        sent.append(int(dict(message["headers"])["position"]))
+        return _FailedAck() if len(sent) == 15 else real_send(topic, **message)
+    relay._producer.send = send
+    assert relay.step()
+    assert relay.position == positions[9] and sent == positions[:20]  # page 2 sent ahead
+    with pytest.raises(KafkaError):
+        relay.step()  # page 2 had a message the broker never acknowledged
+    assert relay.position == positions[9] and sent == positions[:30]
+    relay._close_producer()
+    relay._connect()
+    while relay.step():
+        pass
+    assert relay.position == positions[-1]
+    ids = {m["envelope"]["event_id"] for m in read_topic(broker.bootstrap, TOPIC, expect=len(positions) + 10)}
+    assert ids == set(stored_ids(fresh_engine))
+
+
+def _positions(engine):
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT position FROM events.event ORDER BY position"))]
