@@ -25,7 +25,7 @@ def _ignoring_pipelines(fn):
 
 
 # load may answer None: the state was stored by another fold version; fold the stream again.
-DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal_codec.from_json, dump=deal_codec.to_json,
+DEAL = Aggregate(initial=lambda s: deal.DealState(deal_id=s), load=deal_codec.from_json, dump=deal_codec.to_stored,
                  decide=rules.decide, evolve=lambda s, f, pipelines: deal.evolve(s, f, pipelines),
                  fold=lambda d, facts, pipelines: deal.fold(d, facts, pipelines))
 REVIEW = Aggregate(initial=lambda s: review.ReviewState(review_id=StreamId.parse(s).key),

@@ -19,12 +19,37 @@ _STORED = {Decimal: lambda v: format(v, "f"), datetime: datetime.isoformat, date
 
 
 def to_json(state: DealState) -> dict[str, Any]:
+    """Every field (the API's body starts from it)."""
+    return _encoded(state, False)
+
+
+def to_stored(state: DealState) -> dict[str, Any]:
+    """As stored (stream heads, fold points): fields that are None and default to None left out
+    (from_json gives them their default again), a fifth of a new deal's bytes."""
+    return _encoded(state, True)
+
+
+_NONE_BY_DEFAULT = frozenset(f.name for f in fields(DealState) if f.default is None)
+
+
+def _encoded(state: DealState, compact: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"fold_version": FOLD_VERSION}
+    texts: dict[int, str] = {}  # a deal's moments are mostly one or two: each written once
+
+    def iso(at: datetime) -> str:
+        text = texts.get(id(at))
+        if text is None:
+            text = texts[id(at)] = at.isoformat()
+        return text
     for name in _FIELDS:
         value = getattr(state, name)
-        stored = _STORED.get(type(value))
-        out[name] = value if stored is None else stored(value)
-    out["set_at"] = {k: [at.isoformat(), version] for k, (at, version) in state.set_at.items()}
+        if value is None:
+            if not compact or name not in _NONE_BY_DEFAULT:
+                out[name] = None
+            continue
+        kind = type(value)
+        out[name] = iso(value) if kind is datetime else value if (stored := _STORED.get(kind)) is None else stored(value)
+    out["set_at"] = {k: [iso(at), version] for k, (at, version) in state.set_at.items()}
     return out
 
 

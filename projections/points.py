@@ -15,7 +15,7 @@ _VISIT_TIMES = ("entered_at", "exited_at")
 
 def to_json(point: Point) -> dict[str, Any]:
     visit = point.open_visit
-    return {"format": FORMAT, "state": deal_codec.to_json(point.state), "position": point.position,
+    return {"format": FORMAT, "state": deal_codec.to_stored(point.state), "position": point.position,
             "latest_at": _time(point.latest_at), "visit_counts": point.visit_counts, "counts": point.counts,
             "owners": [[_time(since), owner, team] for since, owner, team in point.owners],
             "open_visit": None if visit is None else {k: _time(v) if k in _VISIT_TIMES else v
