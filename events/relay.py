@@ -76,6 +76,7 @@ class Relay:
             self._load_checkpoint()
             try:
                 self._loop(stop, lock_conn)
+                self._drain()
             finally:
                 self._close_producer()
                 _release(lock_conn)
@@ -171,6 +172,17 @@ class Relay:
             offsets[meta.partition] = max(offsets.get(meta.partition, 0), meta.offset + 1)
         self._save_checkpoint(sent.through, offsets)
         self.published += len(sent.futures)
+
+    def _drain(self) -> None:
+        """On a stop: record the page sent ahead if the broker acknowledges it (else it is
+        published again after the restart, as any unrecorded page is)."""
+        if self._in_flight is None or self._producer is None:
+            return
+        try:
+            self._settle(self._in_flight)
+        except (KafkaError, OperationalError) as exc:
+            log.warning("the page sent ahead was not recorded (%s); it is published again", exc.__class__.__name__)
+        self._in_flight = None
 
     def _rewind(self, why: str) -> None:
         with self.engine.begin() as conn:

@@ -181,6 +181,21 @@ def test_checkpoint_never_passes_an_unacknowledged_page(fresh_engine, broker):
     assert ids == set(stored_ids(fresh_engine))
 
 
+def test_a_stopping_relay_records_the_page_it_sent_ahead(fresh_engine, broker):
+    from events.relay import Relay, RelayConfig
+
+    seed(fresh_engine, deals=10)
+    positions = _positions(fresh_engine)
+    relay = Relay(fresh_engine, RelayConfig(bootstrap=broker.bootstrap, batch=10))
+    relay._load_checkpoint()
+    relay._connect()
+    assert relay.step() and relay.position == positions[9]  # page 2 sent, not yet recorded
+    relay._drain()
+    assert relay.position == positions[19] and relay._in_flight is None
+    relay._close_producer()
+    assert lag(fresh_engine)["events_behind"] == len(positions) - 20
+
+
 def _positions(engine):
     with engine.connect() as conn:
         return [r[0] for r in conn.execute(text("SELECT position FROM events.event ORDER BY position"))]
