@@ -30,6 +30,9 @@ CHUNK_DEALS = 2000
 PROGRESS_EVERY = 5000
 PARALLEL_FROM = 200_000  # positions: below this a second process costs more than it saves
 SHARES = 2
+INDEX_MEMORY = "256MB"  # maintenance_work_mem of an index build (per connection building one)
+# Tables filled after the deal-level rows are in: their indexes come after their rows.
+_FILLED_AFTER = (*SNAPSHOT_TABLES, "cycle_time_stage", "funnel_open_span")
 
 Progress = Callable[[int], None]
 
@@ -72,10 +75,17 @@ def create_tables(conn: Connection, schema: str) -> None:
 def create_indexes(conn: Connection, schema: str, names: tuple[str, ...] = SALES_TABLES) -> None:
     """The declared secondary indexes of the tables `names`: built once the rows are in, which is
     quicker than keeping them up to date row by row."""
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")  # each sort in memory
     translated = conn.execution_options(schema_translate_map={tables.SCHEMA: schema_name(schema)})
     for table in _declared(names):
         for index in table.indexes:
             translated.execute(CreateIndex(index))
+
+
+def _indexes_side_by_side(engine: Engine, schema: str, names: tuple[str, ...], ways: int = 2) -> None:
+    """create_indexes of `names`, the tables dealt out to `ways` connections at once."""
+    shares = [names[k::ways] for k in range(ways)]
+    _side_by_side(engine, *(lambda conn, share=share: create_indexes(conn, schema, share) for share in shares))
 
 
 def _declared(names: tuple[str, ...] = SALES_TABLES) -> list:
@@ -104,18 +114,26 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
     else:
         url = engine.url.render_as_string(hide_password=False)
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
-    with engine.begin() as conn:
-        create_indexes(conn, schema, tuple(t for t in SALES_TABLES if t not in SNAPSHOT_TABLES))
+    _indexes_side_by_side(engine, schema, tuple(t for t in SALES_TABLES if t not in _FILLED_AFTER))
 
     def sums(conn: Connection) -> None:
         aggregates.recompute(conn, schema)
-        rollups.recompute(conn, schema)
+        rollups.recompute_cohort_month(conn, schema)
 
-    def snapshotted(conn: Connection) -> None:  # its indexes after its rows, like the others'
+    def dwell(conn: Connection) -> None:  # the roll-ups' indexes after their rows, like the others'
+        rollups.refresh_cycle_stage(conn, schema, None)
+        create_indexes(conn, schema, ("cycle_time_stage",))
+
+    def spans(conn: Connection) -> None:
+        rollups.refresh_open_spans(conn, schema, None)
+        create_indexes(conn, schema, ("funnel_open_span",))
+
+    def snapshotted(conn: Connection) -> None:
         if snapshot_every:
             snapshots.build(conn, schema, upto, snapshot_every)
         create_indexes(conn, schema, SNAPSHOT_TABLES)
-    _side_by_side(engine, sums, snapshotted)  # each one PostgreSQL statement at a time: two cores
+    # each one PostgreSQL statement at a time, none waiting for another: the two cores stay busy
+    _side_by_side(engine, sums, dwell, spans, snapshotted)
     vacuum(engine, schema)
 
 
