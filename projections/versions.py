@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.pipelines import PIPELINES, Pipeline
 from projections.derive import DealFacts, Ev, Point, derive, resumable, resume
@@ -28,8 +28,7 @@ from projections.tables import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, meta
 Key = tuple[str, tuple]  # (table, primary key)
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):  # a named tuple: one per row and step of a rebuild
     row: tuple | dict[str, Any]  # a table row; deal_current: the row as a dict
     since: datetime
     until: datetime | None = None  # None: still true
