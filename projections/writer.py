@@ -5,6 +5,7 @@ to the aggregates."""
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from sqlalchemy import Connection
 
@@ -88,15 +89,19 @@ def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
     """COPY input of deals' timelines: each table's rows now (in declared column order, then
     recorded_from for the versioned tables) and each `_past` table's ended versions."""
     out: dict[str, list[tuple]] = {t: [] for t in (*ROW_TABLES, *(f"{t}_past" for t in VERSIONED_TABLES))}
-    current, past = columns_of("deal_current"), columns_of("deal_current_past")[:-2]
     for _, line in lines:
         for (table, _), version in line.current.items():
-            row = tuple(version.row[c] for c in current) if table == "deal_current" else tuple(version.row)
-            out[table].append((*row, version.since) if table in VERSIONED_TABLES else row)
+            row = _CURRENT_ROW(version.row) if table == "deal_current" else version.row
+            out[table].append((*row, version.since) if table in VERSIONED_TABLES else tuple(row))
         for table, version in line.closed:
-            row = tuple(version.row[c] for c in past) if table == "deal_current" else tuple(version.row)
+            row = _PAST_ROW(version.row) if table == "deal_current" else version.row
             out[f"{table}_past"].append((*row, version.since, version.until))
     return out
+
+
+# deal_current's row (a dict) in declared column order; its `_past` versions keep fewer columns.
+_CURRENT_ROW = itemgetter(*columns_of("deal_current"))
+_PAST_ROW = itemgetter(*columns_of("deal_current_past")[:-2])
 
 
 def _refresh_rollups(conn: Connection, schema: str, removed: dict, added: dict) -> None:
