@@ -115,6 +115,16 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
     else:
         url = engine.url.render_as_string(hide_password=False)
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
+    # the works side by side take a connection each, whatever the size of the caller's pool
+    side = _unpooled(engine.url.render_as_string(hide_password=False), None if role == login else role)
+    try:
+        _finish(side, schema, upto, snapshot_every)
+    finally:
+        side.dispose()
+
+
+def _finish(engine: Engine, schema: str, upto: int, snapshot_every: int | None) -> None:
+    """The indexes, sums, roll-ups and snapshots once the deal-level rows are in; VACUUM."""
     _indexes_side_by_side(engine, schema, tuple(t for t in SALES_TABLES if t not in _FILLED_AFTER))
 
     def sums(conn: Connection) -> None:
@@ -199,11 +209,16 @@ def _start_share(counter) -> None:
     _done = counter
 
 
+def _unpooled(url: str, role: str | None) -> Engine:
+    """An engine connecting as the caller's connections do, keeping none open."""
+    options = "-c timezone=UTC" + (f" -c role={role}" if role else "")  # as the parent's connections
+    return create_engine(url, poolclass=NullPool, connect_args={"options": options})
+
+
 def _share(url: str, role: str | None, schema: str, upto: int, recorded_until: datetime | None,
            deal_range: tuple[str | None, str | None]) -> None:
     """One process's share of a build (its own connection and transaction)."""
-    options = "-c timezone=UTC" + (f" -c role={role}" if role else "")  # as the parent's connections
-    engine = create_engine(url, poolclass=NullPool, connect_args={"options": options})
+    engine = _unpooled(url, role)
     gc.freeze()  # what the process holds from here on (modules, the engine) is never garbage
 
     def count(n: int) -> None:
