@@ -160,7 +160,7 @@ class _Rows:
 
     def __call__(self, state: DealState, fact: Ev, changes: list[Change]) -> None:
         for change in changes:
-            getattr(self, f"_{change.kind}")(state, fact, change)
+            _ROW_BUILDERS[change.kind](self, state, fact, change)
 
     def _funnel(self, at: datetime, stage: str, owner, team, **counts) -> None:
         self.facts.funnel.append(FunnelDelta(self.deal_id, self._seq("funnel"), at.date(), self.pipeline, stage,
@@ -234,6 +234,11 @@ class _Rows:
 
     def _closed(self, state: DealState, fact: Ev, change: Change) -> None:
         pass  # the final close is read from the final state (a reopen undoes earlier ones)
+
+
+# Change kind -> the _Rows method building its rows.
+_ROW_BUILDERS = {kind: getattr(_Rows, f"_{kind}") for kind in (
+    "owner", "created", "amount", "entered", "left", "contact", "quote", "feedback", "closed")}
 
 
 def derive(deal_id: str, events: Iterable[Ev],

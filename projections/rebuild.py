@@ -3,12 +3,17 @@ never sees a half-built table), or replay them as they were into a separate sche
 
 A large log is derived by several processes at once, each taking a range of deal ids (deals
 are independent; the aggregates are computed once all deals are in)."""
+import gc
+import json
 import logging
+import re
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from datetime import datetime
 
+import orjson
+from psycopg2.extras import register_default_jsonb
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
@@ -30,6 +35,9 @@ CHUNK_DEALS = 2000
 PROGRESS_EVERY = 5000
 PARALLEL_FROM = 200_000  # positions: below this a second process costs more than it saves
 SHARES = 2
+INDEX_MEMORY = "256MB"  # maintenance_work_mem of an index build (per connection building one)
+# Tables filled after the deal-level rows are in: their indexes come after their rows.
+_FILLED_AFTER = (*SNAPSHOT_TABLES, "cycle_time_stage", "funnel_open_span")
 
 Progress = Callable[[int], None]
 
@@ -72,10 +80,17 @@ def create_tables(conn: Connection, schema: str) -> None:
 def create_indexes(conn: Connection, schema: str, names: tuple[str, ...] = SALES_TABLES) -> None:
     """The declared secondary indexes of the tables `names`: built once the rows are in, which is
     quicker than keeping them up to date row by row."""
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")  # each sort in memory
     translated = conn.execution_options(schema_translate_map={tables.SCHEMA: schema_name(schema)})
     for table in _declared(names):
         for index in table.indexes:
             translated.execute(CreateIndex(index))
+
+
+def _indexes_side_by_side(engine: Engine, schema: str, names: tuple[str, ...], ways: int = 2) -> None:
+    """create_indexes of `names`, the tables dealt out to `ways` connections at once."""
+    shares = [names[k::ways] for k in range(ways)]
+    _side_by_side(engine, *(lambda conn, share=share: create_indexes(conn, schema, share) for share in shares))
 
 
 def _declared(names: tuple[str, ...] = SALES_TABLES) -> list:
@@ -104,18 +119,36 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
     else:
         url = engine.url.render_as_string(hide_password=False)
         _in_processes(url, None if role == login else role, schema, upto, recorded_until, ranges, progress)
-    with engine.begin() as conn:
-        create_indexes(conn, schema, tuple(t for t in SALES_TABLES if t not in SNAPSHOT_TABLES))
+    # the works side by side take a connection each, whatever the size of the caller's pool
+    side = _unpooled(engine.url.render_as_string(hide_password=False), None if role == login else role)
+    try:
+        _finish(side, schema, upto, snapshot_every)
+    finally:
+        side.dispose()
+
+
+def _finish(engine: Engine, schema: str, upto: int, snapshot_every: int | None) -> None:
+    """The indexes, sums, roll-ups and snapshots once the deal-level rows are in; VACUUM."""
+    _indexes_side_by_side(engine, schema, tuple(t for t in SALES_TABLES if t not in _FILLED_AFTER))
 
     def sums(conn: Connection) -> None:
         aggregates.recompute(conn, schema)
-        rollups.recompute(conn, schema)
+        rollups.recompute_cohort_month(conn, schema)
 
-    def snapshotted(conn: Connection) -> None:  # its indexes after its rows, like the others'
+    def dwell(conn: Connection) -> None:  # the roll-ups' indexes after their rows, like the others'
+        rollups.refresh_cycle_stage(conn, schema, None)
+        create_indexes(conn, schema, ("cycle_time_stage",))
+
+    def spans(conn: Connection) -> None:
+        rollups.refresh_open_spans(conn, schema, None)
+        create_indexes(conn, schema, ("funnel_open_span",))
+
+    def snapshotted(conn: Connection) -> None:
         if snapshot_every:
             snapshots.build(conn, schema, upto, snapshot_every)
         create_indexes(conn, schema, SNAPSHOT_TABLES)
-    _side_by_side(engine, sums, snapshotted)  # each one PostgreSQL statement at a time: two cores
+    # each one PostgreSQL statement at a time, none waiting for another: the two cores stay busy
+    _side_by_side(engine, sums, dwell, spans, snapshotted)
     vacuum(engine, schema)
 
 
@@ -162,6 +195,7 @@ def _build_range(engine: Engine, schema: str, upto: int, recorded_until: datetim
     try:
         cursor = raw.cursor(name="dealtrail_rebuild")
         cursor.itersize = 20_000
+        register_default_jsonb(cursor, loads=_loads)
         cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until,
                                                          "low": deal_range[0], "high": deal_range[1]})
         with engine.begin() as conn:
@@ -172,6 +206,21 @@ def _build_range(engine: Engine, schema: str, upto: int, recorded_until: datetim
         raw.close()
 
 
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+def _loads(data: str):
+    """jsonb as the stdlib parses it, by orjson (in C) where that gives the same: orjson turns
+    integers beyond 64 bits into floats, so text with a run of 19 digits or more goes to the
+    stdlib, as does what orjson refuses (a lone surrogate)."""
+    if _LONG_NUMBER.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
+
+
 _done = None  # in a share's process: the events it derived so far, shared with the parent
 
 
@@ -180,11 +229,17 @@ def _start_share(counter) -> None:
     _done = counter
 
 
+def _unpooled(url: str, role: str | None) -> Engine:
+    """An engine connecting as the caller's connections do, keeping none open."""
+    options = "-c timezone=UTC" + (f" -c role={role}" if role else "")  # as the parent's connections
+    return create_engine(url, poolclass=NullPool, connect_args={"options": options})
+
+
 def _share(url: str, role: str | None, schema: str, upto: int, recorded_until: datetime | None,
            deal_range: tuple[str | None, str | None]) -> None:
     """One process's share of a build (its own connection and transaction)."""
-    options = "-c timezone=UTC" + (f" -c role={role}" if role else "")  # as the parent's connections
-    engine = create_engine(url, poolclass=NullPool, connect_args={"options": options})
+    engine = _unpooled(url, role)
+    gc.freeze()  # what the process holds from here on (modules, the engine) is never garbage
 
     def count(n: int) -> None:
         with _done.get_lock():
@@ -263,6 +318,19 @@ def _copy_isolated(conn: Connection, schema: str, lines: list, failures: list) -
 
 
 def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:
+    """Derive and COPY chunk by chunk. The cyclic collector is off meanwhile (the derivation
+    allocates millions of short-lived rows, all freed by reference counting; its passes over
+    them cost ~10% of the time), and run whole after each chunk instead: memory stays flat."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _derive_chunks(conn, schema, cursor, pipelines, progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _derive_chunks(conn: Connection, schema: str, cursor, pipelines, progress: Progress) -> None:
     chunk, current, history, seen = _Chunk(pipelines), None, [], 0
     for stream_id, *rest in cursor:
         if stream_id != current:
@@ -271,6 +339,7 @@ def _derive_all(conn: Connection, schema: str, cursor, pipelines, progress: Prog
             current, history = stream_id, []
             if len(chunk.lines) >= CHUNK_DEALS:
                 chunk.flush(conn, schema)
+                gc.collect()
         history.append(sales.to_ev(*rest))
         seen += 1
         if seen % PROGRESS_EVERY == 0:

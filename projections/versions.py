@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from domain.pipelines import PIPELINES, Pipeline
 from projections.derive import DealFacts, Ev, Point, derive, resumable, resume
@@ -28,8 +29,7 @@ from projections.tables import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, meta
 Key = tuple[str, tuple]  # (table, primary key)
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):  # a named tuple: one per row and step of a rebuild
     row: tuple | dict[str, Any]  # a table row; deal_current: the row as a dict
     since: datetime
     until: datetime | None = None  # None: still true
@@ -81,13 +81,15 @@ def key_of(table: str, row) -> Key:
 def _key(table: str, row) -> tuple:
     if isinstance(row, dict):
         return tuple(row[c] for c in _KEYS[table][0])
-    return tuple(row[i] for i in _KEYS[table][1])
+    return _KEY_OF[table](row)
 
 
 # Each table's primary key: its columns, and their places in a row (declared column order).
 _KEYS = {table: ([c.name for c in primary], [columns_of(table).index(c.name) for c in primary])
          for table in ("deal_current", "cycle_time_deal", *HISTORY_ROWS)
          for primary in [metadata.tables[f"{SCHEMA}.{table}"].primary_key.columns]}
+_KEY_OF = {table: itemgetter(*places) if len(places) > 1 else (lambda row, i=places[0]: (row[i],))
+           for table, (_, places) in _KEYS.items()}  # a tuple row's key, in C
 
 
 def _compared(table: str, row):
@@ -133,6 +135,10 @@ def apply_steps(line: Timeline, deal_id: str, taken: Iterable[Step]) -> Timeline
     derivation, the ones a resumption changes otherwise) through the steps."""
     for step in taken:
         new = rows_of(step.facts)
+        if not line.current:  # nothing to compare with or end (a rebuild's first step): all new
+            line.current = {key: Version(row, step.at) for key, row in new.items()}
+            line.point = None if step.facts is None else step.facts.point
+            continue
         candidates = _closing_rows(deal_id) if step.resumed else set(line.current)
         _step(line, candidates | set(new), new, step.at)
         line.point = None if step.facts is None else step.facts.point

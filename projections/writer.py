@@ -3,17 +3,15 @@ changed) in the deal-level tables (DELETE ... RETURNING, then COPY), keep the ve
 replace (the bitemporal `_past` tables), and add the change from the removed to the added rows
 to the aggregates."""
 import io
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from operator import itemgetter
 
 from sqlalchemy import Connection
 
-from events.canonical import canonical_json
 from events.streams import StreamId
 from projections import aggregates, points, rollups, snapshots
+from projections.copy_text import copy_text
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
 from projections.tables import VERSIONED_TABLES
 from projections.versions import Step, Timeline, Version, apply_steps, key_of
@@ -91,15 +89,19 @@ def timeline_rows(lines: list[tuple[str, Timeline]]) -> dict[str, list[tuple]]:
     """COPY input of deals' timelines: each table's rows now (in declared column order, then
     recorded_from for the versioned tables) and each `_past` table's ended versions."""
     out: dict[str, list[tuple]] = {t: [] for t in (*ROW_TABLES, *(f"{t}_past" for t in VERSIONED_TABLES))}
-    current, past = columns_of("deal_current"), columns_of("deal_current_past")[:-2]
     for _, line in lines:
         for (table, _), version in line.current.items():
-            row = tuple(version.row[c] for c in current) if table == "deal_current" else tuple(version.row)
-            out[table].append((*row, version.since) if table in VERSIONED_TABLES else row)
+            row = _CURRENT_ROW(version.row) if table == "deal_current" else version.row
+            out[table].append((*row, version.since) if table in VERSIONED_TABLES else tuple(row))
         for table, version in line.closed:
-            row = tuple(version.row[c] for c in past) if table == "deal_current" else tuple(version.row)
+            row = _PAST_ROW(version.row) if table == "deal_current" else version.row
             out[f"{table}_past"].append((*row, version.since, version.until))
     return out
+
+
+# deal_current's row (a dict) in declared column order; its `_past` versions keep fewer columns.
+_CURRENT_ROW = itemgetter(*columns_of("deal_current"))
+_PAST_ROW = itemgetter(*columns_of("deal_current_past")[:-2])
 
 
 def _refresh_rollups(conn: Connection, schema: str, removed: dict, added: dict) -> None:
@@ -137,10 +139,11 @@ def copy_tables(conn: Connection, schema: str, tables: dict[str, list[tuple]]) -
     """COPY rows in their tables' declared column order (the versioned tables' rows end with
     recorded_from)."""
     cursor = conn.connection.dbapi_connection.cursor()
+    times: dict = {}  # the tables' rows repeat their events' times: each formatted once per call
     for table, rows in tables.items():
         if rows:
             columns = (*columns_of(table), "recorded_from") if table in VERSIONED_TABLES else columns_of(table)
-            buffer = io.StringIO("".join(_copy_line(row) for row in rows))
+            buffer = io.StringIO(copy_text(rows, times))
             cursor.copy_expert(f"COPY {schema_name(schema)}.{table} ({', '.join(columns)}) FROM STDIN", buffer)
     cursor.close()
 
@@ -155,27 +158,3 @@ def replace_streams(conn: Connection, schema: str, stream_ids: list[str],
         if ids:
             conn.exec_driver_sql(f"DELETE FROM {s}.{table} WHERE {key} = ANY(%(ids)s)", {"ids": ids})
     copy_tables(conn, schema, tables)
-
-
-def _copy_line(row: tuple) -> str:
-    # None and text inline: this runs for every value projected
-    return "\t".join(["\\N" if v is None else _text(v) if type(v) is str else _FORMATS[type(v)](v)
-                      for v in row]) + "\n"
-
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _text(value: str) -> str:
-    return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
-
-
-def _array(value: list) -> str:
-    items = ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value)
-    return _text("{" + items + "}")
-
-
-_FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
-            date: date.isoformat, bool: lambda v: "t" if v else "f", list: _array,
-            dict: lambda v: _text(canonical_json(v))}
