@@ -1,12 +1,21 @@
-"""Decoding JSON text fast: orjson (in C), with the stdlib for what it refuses (integers
-beyond 64 bits, NaN). Used for json/jsonb columns and wherever events are read back."""
+"""Decoding JSON text fast: orjson (in C) where it gives what the stdlib gives, the stdlib for
+the rest. orjson turns integers beyond 64 bits into floats and refuses NaN and lone
+surrogates, so text with a run of 19 digits or more, or that orjson refuses, goes to the
+stdlib. Used for json/jsonb columns and wherever events are read back."""
 import json
+import re
 
 import orjson
 
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
+
 
 def loads(text: str | bytes):
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    long_number = _LONG_NUMBER_BYTES if isinstance(text, (bytes, bytearray)) else _LONG_NUMBER
+    if long_number.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
