@@ -4,21 +4,19 @@ never sees a half-built table), or replay them as they were into a separate sche
 A large log is derived by several processes at once, each taking a range of deal ids (deals
 are independent; the aggregates are computed once all deals are in)."""
 import gc
-import json
 import logging
-import re
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from datetime import datetime
 
-import orjson
 from psycopg2.extras import register_default_jsonb
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from events.log_reader import read_committed, settled_horizon
+from infra.jsontext import loads
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
@@ -195,7 +193,7 @@ def _build_range(engine: Engine, schema: str, upto: int, recorded_until: datetim
     try:
         cursor = raw.cursor(name="dealtrail_rebuild")
         cursor.itersize = 20_000
-        register_default_jsonb(cursor, loads=_loads)
+        register_default_jsonb(cursor, loads=loads)
         cursor.execute(_SCAN.format(recorded=recorded), {"upto": upto, "until": recorded_until,
                                                          "low": deal_range[0], "high": deal_range[1]})
         with engine.begin() as conn:
@@ -204,21 +202,6 @@ def _build_range(engine: Engine, schema: str, upto: int, recorded_until: datetim
         cursor.close()
     finally:
         raw.close()
-
-
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
-
-
-def _loads(data: str):
-    """jsonb as the stdlib parses it, by orjson (in C) where that gives the same: orjson turns
-    integers beyond 64 bits into floats, so text with a run of 19 digits or more goes to the
-    stdlib, as does what orjson refuses (a lone surrogate)."""
-    if _LONG_NUMBER.search(data) is None:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(data)
 
 
 _done = None  # in a share's process: the events it derived so far, shared with the parent

@@ -1,9 +1,9 @@
-"""The rebuild's jsonb parser (orjson where it agrees, the stdlib otherwise) gives what the stdlib gives."""
+"""The jsonb parser (infra.jsontext.loads: orjson where it agrees, the stdlib otherwise; the rebuild scan and every engine use it) gives what the stdlib gives."""
 import json
 
 from hypothesis import given, strategies as st
 
-from projections.rebuild import _loads
+from infra.jsontext import loads as _loads
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70)
