@@ -15,7 +15,7 @@ _TIMES = {"created_at", "stage_entered_at", "closed_at", "last_contact_at", "las
 
 _FIELDS = tuple(f.name for f in fields(DealState))  # dataclasses.fields() per call was a third of a dump
 # stored forms by type (a dict lookup per field: isinstance chains were most of a dump)
-_STORED = {Decimal: lambda v: format(v, "f"), datetime: datetime.isoformat, date: date.isoformat, tuple: list}
+_STORED = {Decimal: lambda v: format(v, "f"), date: date.isoformat, tuple: list}  # datetimes: _encoded's iso
 
 
 def to_json(state: DealState) -> dict[str, Any]:
@@ -47,8 +47,11 @@ def _encoded(state: DealState, compact: bool) -> dict[str, Any]:
             if not compact or name not in _NONE_BY_DEFAULT:
                 out[name] = None
             continue
-        kind = type(value)
-        out[name] = iso(value) if kind is datetime else value if (stored := _STORED.get(kind)) is None else stored(value)
+        if type(value) is datetime:
+            out[name] = iso(value)
+            continue
+        stored = _STORED.get(type(value))
+        out[name] = value if stored is None else stored(value)
     out["set_at"] = {k: [iso(at), version] for k, (at, version) in state.set_at.items()}
     return out
 
