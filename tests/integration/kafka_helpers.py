@@ -16,6 +16,12 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
         time.sleep(0.2)
 
 
+# Reading stops once every partition is past its reported end AND nothing more arrives for a
+# while: the embedded Tansu answers ListOffsets(latest) with the newest batch's *base* offset
+# + 1, so a reader that stops at end_offsets() misses the rest of the last batch.
+QUIET_SECONDS = 0.4
+
+
 def _read_all(bootstrap: str, topic: str) -> list[dict]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                              allow_auto_create_topics=False)
@@ -27,9 +33,14 @@ def _read_all(bootstrap: str, topic: str) -> list[dict]:
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         ends = consumer.end_offsets(tps)
-        out = []
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for tp, records in consumer.poll(timeout_ms=500).items():
+        out, quiet_since = [], None
+        while quiet_since is None or time.monotonic() - quiet_since < QUIET_SECONDS:
+            polled = consumer.poll(timeout_ms=200)
+            if not polled and all(consumer.position(tp) >= ends[tp] for tp in tps):
+                quiet_since = quiet_since or time.monotonic()
+            elif polled:
+                quiet_since = None
+            for tp, records in polled.items():
                 for r in records:
                     out.append({"partition": tp.partition, "offset": r.offset, "key": r.key.decode(),
                                 "headers": {k: v.decode() for k, v in r.headers},
