@@ -138,3 +138,64 @@ def test_published_bytes_are_the_stored_envelopes_canonical_json(fresh_engine):
         assert (out.position, out.deal_id, out.type) == (env.position, env.deal_id, env.type)
         assert out.value == env.to_json().encode()
 
+
+class _FailedAck:
+    """What the producer hands back for a message the broker never acknowledged."""
+
+    def get(self, timeout=None):
+        from kafka.errors import KafkaError
+        raise KafkaError("injected: not acknowledged")
+
+
+def test_checkpoint_never_passes_an_unacknowledged_page(fresh_engine, broker):
+    """The relay sends page N+1 while it awaits page N's acknowledgements: a failed one in a
+    page leaves the checkpoint before that page (the page after it was sent already), and after
+    a reconnect everything is published and the checkpoint reaches the head."""
+    import pytest
+    from kafka.errors import KafkaError
+
+    from events.relay import Relay, RelayConfig
+
+    seed(fresh_engine, deals=10)
+    positions = _positions(fresh_engine)
+    relay = Relay(fresh_engine, RelayConfig(bootstrap=broker.bootstrap, batch=10))
+    relay._load_checkpoint()
+    relay._connect()
+    real_send, sent = relay._producer.send, []
+
+    def send(topic, **message):
+        sent.append(int(dict(message["headers"])["position"]))
+        return _FailedAck() if len(sent) == 15 else real_send(topic, **message)
+    relay._producer.send = send
+    assert relay.step()
+    assert relay.position == positions[9] and sent == positions[:20]  # page 2 sent ahead
+    with pytest.raises(KafkaError):
+        relay.step()  # page 2 had a message the broker never acknowledged
+    assert relay.position == positions[9] and sent == positions[:30]
+    relay._close_producer()
+    relay._connect()
+    while relay.step():
+        pass
+    assert relay.position == positions[-1]
+    ids = {m["envelope"]["event_id"] for m in read_topic(broker.bootstrap, TOPIC, expect=len(positions) + 10)}
+    assert ids == set(stored_ids(fresh_engine))
+
+
+def test_a_stopping_relay_records_the_page_it_sent_ahead(fresh_engine, broker):
+    from events.relay import Relay, RelayConfig
+
+    seed(fresh_engine, deals=10)
+    positions = _positions(fresh_engine)
+    relay = Relay(fresh_engine, RelayConfig(bootstrap=broker.bootstrap, batch=10))
+    relay._load_checkpoint()
+    relay._connect()
+    assert relay.step() and relay.position == positions[9]  # page 2 sent, not yet recorded
+    relay._drain()
+    assert relay.position == positions[19] and relay._in_flight is None
+    relay._close_producer()
+    assert lag(fresh_engine)["events_behind"] == len(positions) - 20
+
+
+def _positions(engine):
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT position FROM events.event ORDER BY position"))]
