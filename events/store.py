@@ -62,25 +62,27 @@ class LockedHeads:
     positions: list[int] = field(default_factory=list)
 
 
-# One round trip: lock (creating if needed) the heads in deal_id order, then take positions.
-# The positions are taken only after every head lock is held (the InitPlan over `heads` runs
-# before the first nextval), so a deal's next version always gets a higher position than the
-# version before it, whichever transaction wrote that. The deal ids come as one JSON array (see
-# _INSERT_AND_MOVE).
-_LOCK_AND_NUMBER = """
-WITH heads AS (
-    INSERT INTO events.stream_head (deal_id)
-    SELECT d FROM json_array_elements_text($1::json) AS d ORDER BY d
-    ON CONFLICT (deal_id) DO UPDATE SET deal_id = EXCLUDED.deal_id
-    RETURNING deal_id, version, last_hash, state
-), numbered AS (
-    SELECT coalesce(array_agg(p ORDER BY p), '{}') AS positions, clock_timestamp() AS now
-    FROM (SELECT events.next_position() AS p FROM generate_series(1, $2::int)
-          WHERE (SELECT count(*) FROM heads) > 0) taken
-)
-SELECT (SELECT json_agg(json_build_array(deal_id, version, last_hash, state)) FROM heads) AS heads,
-       n.positions, n.now
-FROM numbered n
+# Lock (creating if needed) the heads in deal_id order without writing them: `DO UPDATE ...
+# WHERE false` locks every conflicting row (waiting for a concurrent inserter or writer) and
+# updates none. `SET deal_id = EXCLUDED.deal_id` without the WHERE wrote a new version of
+# each existing head (~1 KB of state, its WAL) only to be overwritten by the append's update.
+# The deal ids come as one JSON array (see _INSERT_AND_MOVE).
+_LOCK = """
+INSERT INTO events.stream_head (deal_id)
+SELECT d FROM json_array_elements_text($1::json) AS d ORDER BY d
+ON CONFLICT (deal_id) DO UPDATE SET deal_id = EXCLUDED.deal_id WHERE false
+"""
+
+# Then, in a statement of its own (its snapshot is taken once every lock is held, so it sees
+# the latest version of each head), read the heads and take the positions: a deal's next
+# version always gets a higher position than the version before it, whichever transaction
+# wrote that.
+_READ_AND_NUMBER = """
+SELECT (SELECT json_agg(json_build_array(deal_id, version, last_hash, state)) FROM events.stream_head
+        WHERE deal_id IN (SELECT json_array_elements_text($1::json))) AS heads,
+       (SELECT coalesce(array_agg(p ORDER BY p), '{}')
+        FROM (SELECT events.next_position() AS p FROM generate_series(1, $2::int)) taken) AS positions,
+       clock_timestamp() AS now
 """
 
 # One round trip: insert the sealed events and move the heads. The rows come as two JSON
@@ -105,24 +107,28 @@ WHERE h.deal_id = u.d
 _EVENT_KEYS = ("p", "e", "d", "v", "t", "o", "r", "a", "s", "c", "k", "n", "j", "h0", "h", "q")
 _HEAD_KEYS = ("d", "v", "h", "j")
 
-_PREPARED = {"dealtrail_lock_and_number": _LOCK_AND_NUMBER, "dealtrail_insert_and_move": _INSERT_AND_MOVE}
+_PREPARED = {"dealtrail_lock": _LOCK, "dealtrail_read_and_number": _READ_AND_NUMBER, "dealtrail_insert_and_move": _INSERT_AND_MOVE}
 
 
-def _execute(conn: Connection, name: str, args: tuple):
-    """Run one of the append statements as a server-side prepared statement (planned once per
-    connection: planning these CTEs costs more than running them)."""
+def _execute(conn: Connection, *calls: tuple[str, tuple]):
+    """Run append statements, `(name, args)` each, as server-side prepared statements (planned
+    once per connection: planning these costs more than running them), all in one round trip;
+    the result is the last one's. Each statement still takes its own snapshot."""
     prepared = conn.connection.info.setdefault("dealtrail_prepared", set())
-    if name not in prepared:
-        conn.exec_driver_sql(f"PREPARE {name} AS {_PREPARED[name]}")
-        prepared.add(name)
-    placeholders = ", ".join(["%s"] * len(args))
-    return conn.exec_driver_sql(f"EXECUTE {name}({placeholders})", args)
+    missing = [name for name, _ in calls if name not in prepared]
+    if missing:
+        conn.exec_driver_sql("; ".join(f"PREPARE {name} AS {_PREPARED[name]}" for name in missing))
+        prepared.update(missing)
+    sql = "; ".join(f"EXECUTE {name}({', '.join(['%s'] * len(args))})" for name, args in calls)
+    return conn.exec_driver_sql(sql, tuple(a for _, args in calls for a in args))
 
 
 def lock_heads(conn: Connection, deal_ids: set[str], positions_needed: int) -> LockedHeads:
     """Lock the streams' heads (in deal_id order, so overlapping batches cannot deadlock) and
     take `positions_needed` positions. The server clock read here becomes `recorded_at`."""
-    row = _execute(conn, "dealtrail_lock_and_number", (jsonb_text(sorted(deal_ids)), positions_needed)).one()
+    ids = jsonb_text(sorted(deal_ids))
+    row = _execute(conn, ("dealtrail_lock", (ids,)),
+                   ("dealtrail_read_and_number", (ids, positions_needed))).one()
     heads = {deal_id: Head(deal_id, version, last_hash, state)
              for deal_id, version, last_hash, state in row.heads}
     return LockedHeads(heads=heads, now=row.now, positions=list(row.positions))
@@ -157,7 +163,7 @@ def append(conn: Connection, new_events: list[NewEvent], locked: LockedHeads,
         envelopes.append(env)
         rows.append(dict(zip(_EVENT_KEYS, (*_row(env), new.request_digest))))
     moved = [dict(zip(_HEAD_KEYS, (d, v, h, states[d]))) for d, (v, h) in tips.items() if d in states]
-    _execute(conn, "dealtrail_insert_and_move", (jsonb_text(rows), jsonb_text(moved), locked.now))
+    _execute(conn, ("dealtrail_insert_and_move", (jsonb_text(rows), jsonb_text(moved), locked.now)))
     return envelopes
 
 
