@@ -15,6 +15,7 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from uuid import UUID
 
 import orjson
@@ -23,7 +24,12 @@ GENESIS_HASH = "0" * 64
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
+@lru_cache(maxsize=8192)
 def format_ts(value: datetime) -> str:
+    """The canonical text of an instant. Cached: an append formats each moment about four times
+    (the hash's envelope, the row's parameters), a batch's recorded_at a thousand times; at
+    ~2.7 us a call that was ~8% of a batch append's API CPU. Equal instants in other zones share
+    their text, as they must."""
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     # isoformat of a UTC time ends in "+00:00"; years 1000-9999 give what strftime gave

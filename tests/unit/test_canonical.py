@@ -97,3 +97,11 @@ def test_timestamps_format_like_strftime():
     for t in (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
               datetime(2026, 3, 29, 1, 30, 0, 5, tzinfo=timezone(timedelta(hours=-3)))):
         assert format_ts(t) == t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_an_instant_formats_the_same_whatever_its_zone_and_whichever_came_first():
+    utc = datetime(2026, 11, 2, 9, 0, 0, 7, tzinfo=timezone.utc)
+    plus_one = utc.astimezone(timezone(timedelta(hours=1)))
+    assert format_ts(plus_one) == format_ts(utc) == "2026-11-02T09:00:00.000007Z"
+    with pytest.raises(ValueError):  # a naive time equal in fields to a cached one is still refused
+        format_ts(utc.replace(tzinfo=None))
