@@ -36,15 +36,14 @@ class BatchedLines(logging.StreamHandler):
         ticker.start()
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        try:  # as StreamHandler.emit: a record that cannot be formatted or written never raises
             line = self.format(record) + self.terminator
+            with self.lock:
+                self.lines.append(line)
+                if record.levelno >= logging.WARNING or len(self.lines) >= self.most:
+                    self._write_out()
         except Exception:
             self.handleError(record)
-            return
-        with self.lock:
-            self.lines.append(line)
-            if record.levelno >= logging.WARNING or len(self.lines) >= self.most:
-                self._write_out()
 
     def flush(self) -> None:
         with self.lock:

@@ -74,3 +74,13 @@ def test_flush_writes_what_is_waiting(logged):
         logger.info("last words")
     handler.flush()  # what logging.shutdown does at exit
     assert "".join(stream.writes) == "INFO last words\n"
+
+
+def test_a_stream_that_cannot_be_written_never_raises_into_the_caller(logged, monkeypatch):
+    logger, handler, stream = logged
+
+    def closed(text):
+        raise ValueError("I/O operation on closed file")
+    monkeypatch.setattr(stream, "write", closed)
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # what handleError does in production
+    logger.warning("nowhere to go")  # would raise ValueError without the handler's guard
