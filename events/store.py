@@ -107,7 +107,8 @@ WHERE h.deal_id = u.d
 _EVENT_KEYS = ("p", "e", "d", "v", "t", "o", "r", "a", "s", "c", "k", "n", "j", "h0", "h", "q")
 _HEAD_KEYS = ("d", "v", "h", "j")
 
-_PREPARED = {"dealtrail_lock": _LOCK, "dealtrail_read_and_number": _READ_AND_NUMBER, "dealtrail_insert_and_move": _INSERT_AND_MOVE}
+_PREPARED = {"dealtrail_lock": _LOCK, "dealtrail_read_and_number": _READ_AND_NUMBER,
+             "dealtrail_insert_and_move": _INSERT_AND_MOVE}
 
 
 def _execute(conn: Connection, *calls: tuple[str, tuple]):

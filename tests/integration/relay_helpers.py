@@ -1,7 +1,7 @@
 """Shared by the relay and log tests: appending one event, running a relay in a thread,
 waiting for a condition, reading back what was stored."""
 import threading
-import time
+import uuid
 from collections import defaultdict
 
 from sqlalchemy import text
@@ -11,6 +11,7 @@ from events.relay import Relay, RelayConfig, relay_lag
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
+from tests.waiting import until
 
 CTX = store.Context(actor="test", source="/test")
 
@@ -18,6 +19,16 @@ CTX = store.Context(actor="test", source="/test")
 def append(engine, deal_id, body):
     return append_events(engine, [Command(deal_id, event_adapter.validate_python(body))], CTX,
                          currency="USD")[0].envelope
+
+
+def contacts_in_open_transaction(conn, deal_ids: list[str]) -> list:
+    """Append one contact to each of `deal_ids` inside `conn`'s transaction (heads created if
+    new); the caller commits."""
+    locked = store.lock_heads(conn, set(deal_ids), len(deal_ids))
+    new = [store.NewEvent(event_id=str(uuid.uuid4()), type="deal.contact_logged", deal_id=d,
+                          occurred_at=locked.now, data={"channel": "call"}, request_digest="x")
+           for d in deal_ids]
+    return store.append(conn, new, locked, CTX, {d: locked.heads[d].state for d in deal_ids})
 
 
 TOPIC = "dealtrail.events"
@@ -37,12 +48,7 @@ class RunningRelay:
 
 
 def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    until(predicate, timeout, interval=0.05)
 
 
 def lag(engine):

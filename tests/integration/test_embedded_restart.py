@@ -7,13 +7,7 @@ import time
 import psycopg2
 
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
-
-
-def until(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
+from tests.waiting import until
 
 
 def start_again(unit, timeout=20.0):
@@ -36,7 +30,7 @@ def test_postgres_comes_back_on_the_same_url_with_its_data(tmp_path):
             cur.execute("CREATE TABLE kept AS SELECT 42 AS answer")
         assert postgres.exit_status() is None
         os.kill(postgres.pid, signal.SIGKILL)
-        until(lambda: postgres.exit_status() is not None)
+        until(lambda: postgres.exit_status() is not None, timeout=15, interval=0.05)
         assert start_again(postgres) == url
         assert postgres.exit_status() is None
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
@@ -52,7 +46,7 @@ def test_broker_comes_back_on_the_same_port():
     address = broker.start()
     try:
         os.kill(broker.pid, signal.SIGKILL)
-        until(lambda: broker.exit_status() == "-9")
+        until(lambda: broker.exit_status() == "-9", timeout=15, interval=0.05)
         assert broker.start() == address
         wait_for_port(broker.host, broker.port, 5)
         assert broker.exit_status() is None

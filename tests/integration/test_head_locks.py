@@ -2,7 +2,6 @@
 safe under concurrent overlapping batches (no deadlock, no lost or repeated version)."""
 import random
 import threading
-import uuid
 
 import pytest
 from psycopg2.errors import LockNotAvailable
@@ -12,16 +11,7 @@ from sqlalchemy.exc import OperationalError
 from events import store
 from events.verify import verify_chains
 from tests import factories as f
-from tests.integration.relay_helpers import CTX, append
-
-
-def contacts(conn, deal_ids: list[str]) -> list:
-    """Append one contact to each of `deal_ids` in `conn`'s open transaction (heads created if new)."""
-    locked = store.lock_heads(conn, set(deal_ids), len(deal_ids))
-    new = [store.NewEvent(event_id=str(uuid.uuid4()), type="deal.contact_logged", deal_id=d,
-                          occurred_at=locked.now, data={"channel": "call"}, request_digest="x")
-           for d in deal_ids]
-    return store.append(conn, new, locked, CTX, {d: locked.heads[d].state for d in deal_ids})
+from tests.integration.relay_helpers import append, contacts_in_open_transaction as contacts
 
 
 def head_xmin(conn, deal_id: str) -> str:

@@ -2,25 +2,20 @@
 import random
 import threading
 import time
-import uuid
 from collections import defaultdict
 
 from sqlalchemy import text
 
-from events import store
 from events.log_reader import read_committed
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
-from tests.integration.relay_helpers import CTX, append
+from tests.integration.relay_helpers import CTX, append, contacts_in_open_transaction
+
 
 def append_in_open_transaction(conn, deal_id):
     """Append a contact to an existing deal inside `conn`'s transaction; the caller commits."""
-    locked = store.lock_heads(conn, {deal_id}, 1)
-    new = store.NewEvent(event_id=str(uuid.uuid4()), type="deal.contact_logged",
-                         deal_id=deal_id, occurred_at=locked.now, data={"channel": "call"},
-                         request_digest="x")
-    [env] = store.append(conn, [new], locked, CTX, {deal_id: locked.heads[deal_id].state})
+    [env] = contacts_in_open_transaction(conn, [deal_id])
     return env
 
 

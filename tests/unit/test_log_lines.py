@@ -1,11 +1,11 @@
 """Log lines are written out in batches of whole lines, never lost at a flush, never reordered."""
 import logging
 import threading
-import time
 
 import pytest
 
 from services.logs import BatchedLines
+from tests.waiting import until
 
 
 class Writes:
@@ -33,22 +33,13 @@ def logged():
     logger.removeHandler(handler)
 
 
-def until(condition, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_info_lines_go_out_together_on_the_timer(logged):
     logger, handler, stream = logged
     with handler.lock:  # the timer cannot write while the three lines go in
         for n in range(3):
             logger.info("line %d", n)
         assert stream.writes == []
-    assert until(lambda: stream.writes)
+    until(lambda: stream.writes, timeout=3)
     assert stream.writes == ["INFO line 0\nINFO line 1\nINFO line 2\n"]
 
 

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from infra.supervisor import Backoff, GaveUp, Supervisor
+from tests.waiting import until
 
 
 class Fake:
@@ -30,13 +31,6 @@ class Fake:
 
     def stop(self):
         self.alive, self.stops = False, self.stops + 1
-
-
-def until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.005)
 
 
 class Running:
