@@ -6,7 +6,7 @@ on an old day or month rewrites one row, not the key's later history: the cost o
 depends on its rows, not on the size of the log. `recompute` is the set-based full build that
 the sums always equal (a rebuild runs it after its bulk COPY)."""
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 
@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from projections.derive import ActivityRow, FunnelDelta, StageVisit
 from projections import sums_sql as sql
+from projections.array_text import array_params
 from projections.schema import columns_of, schema_name
 
 # deal-level tables the aggregates are computed from
@@ -41,7 +42,7 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
         batch.write(p, *sql.month_statements(table, who, p), ("month", "who", *sql.MONTH_COLUMNS), sums,
                     lambda v: v[0] < 0 or (v[0] == 0 and v[10] != 0))
     if rep_keys:
-        batch.add(sql.REP_TEAM, _columns("t", ("month", "who"), rep_keys))
+        batch.add(sql.REP_TEAM, array_params("t", ("month", "who"), rep_keys))
     batch.write("c", sql.COHORT_UPSERT, sql.COHORT_GONE, sql.COHORT_NAMES,
                 {(*key[:-1], _text_array(key[-1])): n for key, n in cohorts.items()}, lambda v: v[0] < 0)
     batch.write("cm", *_COHORT_MONTH, months, lambda v: v[0] < 0)
@@ -55,9 +56,9 @@ class _Batch:
 
     def __init__(self):
         self.statements: list[str] = []
-        self.params: dict[str, list] = {}
+        self.params: dict[str, str] = {}
 
-    def add(self, statement: str, params: dict[str, list]) -> None:
+    def add(self, statement: str, params: dict[str, str]) -> None:
         self.statements.append(statement)
         self.params.update(params)
 
@@ -67,10 +68,10 @@ class _Batch:
         ordered = _ordered(sums)
         rows = [(*key, *values) for key, values in ordered]
         if rows:
-            self.add(upsert, _columns(prefix, names, rows))
+            self.add(upsert, array_params(prefix, names, rows))
         candidates = [row for row, (_, values) in zip(rows, ordered) if emptied(values)]
         if candidates:
-            self.add(gone, _columns(prefix + "g", names, candidates))
+            self.add(gone, array_params(prefix + "g", names, candidates))
 
 
 def _net(removed: Mapping[str, Sequence[tuple]], added: Mapping[str, Sequence[tuple]],
@@ -84,11 +85,6 @@ def _net(removed: Mapping[str, Sequence[tuple]], added: Mapping[str, Sequence[tu
 def _ordered(sums: dict) -> list:
     """Keys in one order for every writer: concurrent workers lock shared rows in the same order."""
     return sorted(sums.items(), key=lambda item: repr(item[0]))
-
-
-def _columns(prefix: str, names: Sequence[str], rows: Iterable[tuple]) -> dict[str, list]:
-    columns = list(zip(*rows)) or [()] * len(names)
-    return {f"{prefix}_{name}": list(values) for name, values in zip(names, columns)}
 
 
 def _funnel(rows: list[tuple[int, tuple]]) -> dict[tuple, list]:
