@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 
+from projections.array_text import array_text
 from projections.schema import schema_name
 
 FLOOR = -1  # the watermark's partition number
@@ -51,8 +52,8 @@ NO_LIMIT = 2 ** 63 - 1
 
 def applied_streams(conn: Connection, projection: str, stream_ids: list[str]) -> dict[str, int]:
     rows = conn.execute(text("SELECT stream_id, position FROM read_models.projection_stream "
-                             "WHERE projection = :p AND stream_id = ANY(:ids)"),
-                        {"p": projection, "ids": stream_ids})
+                             "WHERE projection = :p AND stream_id = ANY(CAST(:ids AS text[]))"),
+                        {"p": projection, "ids": array_text(stream_ids)})
     return dict(rows.all())
 
 
@@ -60,7 +61,8 @@ def mark_streams(conn: Connection, projection: str, positions: Mapping[str, int]
                  schema: str = "read_models") -> None:
     if positions:
         conn.exec_driver_sql(_MARK.format(s=schema_name(schema)), {
-            "projection": projection, "ids": list(positions), "positions": list(positions.values())})
+            "projection": projection, "ids": array_text(list(positions)),
+            "positions": array_text(list(positions.values()))})
 
 
 def read(conn: Connection, projection: str) -> dict[int, int]:

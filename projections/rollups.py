@@ -4,6 +4,7 @@ refresh replaces the rows of the keys it is given; None: all), and the cohort fu
 creation month (built whole here; live writes keep it by deltas)."""
 from sqlalchemy import Connection
 
+from projections.array_text import array_text
 from projections.schema import schema_name
 
 
@@ -57,8 +58,8 @@ INSERT INTO {s}.cycle_time_stage (deal_id, stage, outcome, pipeline, owner_id, t
 def refresh_cycle_stage(conn: Connection, schema: str, keys: set[str] | None) -> None:
     """cycle_time_stage of the deals `keys` (deal_ids whose cycle_time_deal row was removed or
     added), from cycle_time_deal and deal_stage_history; None: every deal."""
-    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "tch"}
-    _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": sorted(keys or ())})
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s::text[])" for a in "tch"}
+    _run(conn, _CYCLE_STAGE, schema, keys, filters, {"deals": array_text(sorted(keys or ()))})
 
 
 # Each visit of deal_stage_history cut by the deal's amount segments: an amount row holds from
@@ -93,8 +94,8 @@ INSERT INTO {s}.funnel_open_span (deal_id, stage, visit, valid_from, during, pip
 def refresh_open_spans(conn: Connection, schema: str, keys: set[str] | None) -> None:
     """funnel_open_span of the deals `keys` (deal_ids written), from deal_stage_history,
     deal_amount_history and deal_current; None: every deal."""
-    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s)" for a in "ohdv"}
-    _run(conn, _OPEN_SPANS, schema, keys, filters, {"deals": sorted(keys or ())})
+    filters = {f"key_filter_{a}": f"{a}.deal_id = ANY(%(deals)s::text[])" for a in "ohdv"}
+    _run(conn, _OPEN_SPANS, schema, keys, filters, {"deals": array_text(sorted(keys or ()))})
 
 
 def recompute(conn: Connection, schema: str) -> None:

@@ -20,6 +20,7 @@ from events.streams import is_deal_stream
 from projections import checkpoints, points
 from projections.derive import Ev, Point, resumable
 from projections.loop import derive_stream
+from projections.array_text import array_text
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.schema import POINT_TABLE, schema_name
 from projections.versions import Step, steps
@@ -55,8 +56,9 @@ def load_histories(conn: Connection, upto: dict[str, int],
                    after: dict[str, int] | None = None) -> dict[str, list[Ev]]:
     """Each stream's events up to position upto[stream] (after stream version after[stream])."""
     histories: dict[str, list[Ev]] = defaultdict(list)
-    rows = conn.exec_driver_sql(_EVENTS, {"ids": list(upto), "after": [(after or {}).get(s, 0) for s in upto],
-                                          "upto": list(upto.values())})
+    rows = conn.exec_driver_sql(_EVENTS, {"ids": array_text(list(upto)),
+                                          "after": array_text([(after or {}).get(s, 0) for s in upto]),
+                                          "upto": array_text(list(upto.values()))})
     for deal_id, *rest in rows:
         histories[deal_id].append(to_ev(*rest))
     return histories
@@ -64,7 +66,7 @@ def load_histories(conn: Connection, upto: dict[str, int],
 
 def load_points(conn: Connection, schema: str, deal_ids: list[str]) -> dict[str, Point]:
     rows = conn.exec_driver_sql(f"SELECT deal_id, point FROM {schema_name(schema)}.{POINT_TABLE} "
-                                f"WHERE deal_id = ANY(%(ids)s)", {"ids": deal_ids})
+                                f"WHERE deal_id = ANY(%(ids)s::text[])", {"ids": array_text(deal_ids)})
     return {deal_id: point for deal_id, data in rows if (point := points.from_json(data)) is not None}
 
 
@@ -148,7 +150,8 @@ def _applied(conn: Connection, schema: str, stream_ids: list[str]) -> dict[str, 
         return {}
     return dict(conn.exec_driver_sql(
         f"SELECT stream_id, position FROM {schema_name(schema)}.projection_stream "
-        f"WHERE projection = %(p)s AND stream_id = ANY(%(ids)s)", {"p": NAME, "ids": stream_ids}).all())
+        f"WHERE projection = %(p)s AND stream_id = ANY(%(ids)s::text[])",
+        {"p": NAME, "ids": array_text(stream_ids)}).all())
 
 
 def record(conn: Connection, schema: str, upto: dict[str, int], failures: list[Failure]) -> None:
@@ -156,7 +159,7 @@ def record(conn: Connection, schema: str, upto: dict[str, int], failures: list[F
     (a stream's failures are a function of its events, as its rows are)."""
     s = schema_name(schema)
     conn.exec_driver_sql(f"DELETE FROM {s}.projection_errors WHERE projection = %(p)s "
-                         f"AND stream_id = ANY(%(ids)s)", {"p": NAME, "ids": list(upto)})
+                         f"AND stream_id = ANY(%(ids)s::text[])", {"p": NAME, "ids": array_text(list(upto))})
     copy_tables(conn, schema, {"projection_errors": as_rows(NAME, failures)})
     checkpoints.mark_streams(conn, NAME, upto, schema)
 

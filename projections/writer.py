@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from events.streams import StreamId
 from projections import aggregates, points, rollups, snapshots
+from projections.array_text import array_text
 from projections.copy_text import copy_text
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
 from projections.tables import VERSIONED_TABLES
@@ -41,14 +42,15 @@ def write_deals(conn: Connection, schema: str, writes: list[DealWrite]) -> None:
     full = [w.deal_id for w in writes if w.full]
     everyone = [w.deal_id for w in writes]
     removed, seeds = {}, {w.deal_id: Timeline() for w in writes}
+    ids = {"all": array_text(everyone), "full": array_text(full)}
     for table in (*ROW_TABLES, POINT_TABLE):
         condition = _RESUMED_ROWS.get(table)
         if condition is None and not full:
             continue
         # one index scan over every deal (an OR of two ANYs may turn into a scan of the table)
-        where = (f"deal_id = ANY(%(all)s) AND (deal_id = ANY(%(full)s) OR {condition})" if condition
-                 else "deal_id = ANY(%(full)s)")
-        delete, params = f"DELETE FROM {s}.{table} WHERE {where}", {"all": everyone, "full": full}
+        where = (f"deal_id = ANY(%(all)s::text[]) AND (deal_id = ANY(%(full)s::text[]) OR {condition})"
+                 if condition else "deal_id = ANY(%(full)s::text[])")
+        delete, params = f"DELETE FROM {s}.{table} WHERE {where}", ids
         if table in VERSIONED_TABLES:
             rows = conn.exec_driver_sql(f"{delete} RETURNING {', '.join(columns_of(table))}, recorded_from",
                                         params).all()
