@@ -1,4 +1,4 @@
-"""A deal derivation's resume point as stored (read_models.deal_fold_point.point, JSON). Pure.
+"""A deal derivation's resume point as stored (read_models.deal_fold_point.point, JSON text). Pure.
 
 A point stored by another version of the fold or of this format reads as None: the deal is
 then derived again from its events (the point is a cache, never the truth)."""
@@ -7,10 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from domain import deal_codec
+from events.canonical import jsonb_text
+from infra import jsontext
 from projections.derive import Point, StageVisit
 
 FORMAT = 2
 _VISIT_TIMES = ("entered_at", "exited_at")
+
+
+def dumps(point: Point) -> str:
+    """The stored text (JSON; read back whole, never queried: a text column, no jsonb parse)."""
+    return jsonb_text(to_json(point))
+
+
+def loads(text: str) -> Point | None:
+    return from_json(jsontext.loads(text))
 
 
 def to_json(point: Point) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def load_histories(conn: Connection, upto: dict[str, int],
 def load_points(conn: Connection, schema: str, deal_ids: list[str]) -> dict[str, Point]:
     rows = conn.exec_driver_sql(f"SELECT deal_id, point FROM {schema_name(schema)}.{POINT_TABLE} "
                                 f"WHERE deal_id = ANY(%(ids)s::text[])", {"ids": array_text(deal_ids)})
-    return {deal_id: point for deal_id, data in rows if (point := points.from_json(data)) is not None}
+    return {deal_id: point for deal_id, stored in rows if (point := points.loads(stored)) is not None}
 
 
 def merge_rows(into: dict[str, list[tuple]], rows: dict[str, list[tuple]]) -> None:

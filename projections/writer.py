@@ -65,7 +65,7 @@ def write_deals(conn: Connection, schema: str, writes: list[DealWrite]) -> None:
     if earliest is not None:  # versions begin and end at these moments: sums snapshotted since are stale
         snapshots.invalidate(conn, schema, earliest)
     rows = timeline_rows(lines)
-    rows[POINT_TABLE] = [(deal_id, points.to_json(line.point)) for deal_id, line in lines if line.point is not None]
+    rows[POINT_TABLE] = [(deal_id, points.dumps(line.point)) for deal_id, line in lines if line.point is not None]
     copy_tables(conn, schema, rows)
     added = {table: [r[:-1] for r in rows[table]] if table in VERSIONED_TABLES else rows[table]
              for table in ROW_TABLES}
