@@ -2,10 +2,11 @@
 Decimal, never float."""
 import json
 from collections.abc import Callable
-from decimal import Decimal
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+
+from infra.jsontext import loads_decimal
 
 EVENT_BODY_LIMIT = 256 * 1024
 BATCH_BODY_LIMIT = 64 * 1024 * 1024
@@ -33,7 +34,7 @@ class DecimalJSONRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = json.loads(body, parse_float=Decimal)
+                self._json = loads_decimal(body)
             except json.JSONDecodeError:
                 raise
             except (ValueError, RecursionError) as exc:

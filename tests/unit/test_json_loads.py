@@ -1,9 +1,11 @@
-"""The jsonb parser (infra.jsontext.loads: orjson where it agrees, the stdlib otherwise; the rebuild scan and every engine use it) gives what the stdlib gives."""
+"""The jsonb parser (infra.jsontext.loads: orjson where it agrees, the stdlib otherwise; the rebuild scan and every engine use it) and the request-body parser (loads_decimal) give what the stdlib gives."""
 import json
+from decimal import Decimal
 
+import pytest
 from hypothesis import given, strategies as st
 
-from infra.jsontext import loads as _loads
+from infra.jsontext import loads as _loads, loads_decimal
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70)
@@ -35,3 +37,40 @@ def test_numbers_and_text():
 def test_same_as_stdlib(value):
     same(json.dumps(value))
     same(json.dumps(value, ensure_ascii=False))
+
+
+def _typed(value):
+    """The value with every leaf's type beside it (Decimal('1.0') == 1 and True == 1 otherwise)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return type(value).__name__, repr(value)
+
+
+def same_as_decimal_stdlib(text: str | bytes) -> None:
+    ours, stdlib = loads_decimal(text), json.loads(text, parse_float=Decimal)
+    assert _typed(ours) == _typed(stdlib)
+
+
+def test_request_bodies_read_fractions_as_decimals():
+    same_as_decimal_stdlib(b'{"amount": 12.50, "e": 1e3, "deep": [[{"x": -0.0}]], "n": 3}')
+    assert loads_decimal(b'[1, {"a": [2.5]}]') == [1, {"a": [Decimal("2.5")]}]
+    same_as_decimal_stdlib(b'[18446744073709551616, "\\ud800", 1]')
+
+
+def test_request_bodies_fail_as_the_stdlib_fails():
+    for text in (b'{"a": 1', b'[NaN]', b'\xef\xbb\xbf{"bom": 1}', '{"x": "é"}'.encode("utf-16")):
+        try:
+            expected = json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            with pytest.raises(type(exc)):
+                loads_decimal(text)
+        else:
+            assert _typed(loads_decimal(text)) == _typed(expected)
+
+
+@given(_json)
+def test_request_bodies_as_the_stdlib_reads_them(value):
+    same_as_decimal_stdlib(json.dumps(value).encode())
+    same_as_decimal_stdlib(json.dumps(value, ensure_ascii=False))
