@@ -118,6 +118,8 @@ def test_a_busy_worker_takes_a_snapshot_step_per_period_an_idle_one_the_rest_and
             head = conn.execute(text("SELECT max(position) FROM events.event")).scalar()
         assert head >= 10
         worker = Worker(engine, "unused:1", "unused", snapshot_every=2)
+        assert worker._snapshots(busy=True) == 0  # within BUSY_PERIOD of its start
+        worker.snapshotted -= worker_module.BUSY_PERIOD  # a busy period later
         assert worker._snapshots(busy=True) == 1
         assert worker._snapshots(busy=True) == 0  # within BUSY_PERIOD of the last one
         monkeypatch.setattr(worker_module, "IDLE_BUDGET", 60.0)
