@@ -10,7 +10,6 @@ business order, and both see one truth.
 Applying an event also says what changed (`Change`s); projections turn those into history rows
 (stage visits, funnel movements, activity), the write side ignores them."""
 from collections.abc import Iterable, Mapping
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -138,7 +137,8 @@ def business_order(facts: Iterable[Fact]) -> list[Fact]:
 
 def copied(state: DealState) -> DealState:
     """A copy that applying events to leaves `state` as it was."""
-    after = copy(state)
+    after = object.__new__(DealState)  # copy.copy's reduce protocol took 4x as long
+    after.__dict__.update(state.__dict__)
     after.fields, after.set_at, after.entered_stages = dict(state.fields), dict(state.set_at), list(state.entered_stages)
     return after
 

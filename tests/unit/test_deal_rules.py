@@ -270,3 +270,14 @@ def test_owner_change_keeps_team_unless_given():
     assert (state.owner_id, state.team_id) == ("r2", "team-a")
     state, _ = run([f.created(), {"type": "deal.owner_changed", "data": {"owner_id": "r3", "team_id": "t9"}}])
     assert (state.owner_id, state.team_id) == ("r3", "t9")
+
+
+def test_evolve_leaves_the_given_state_as_it_was():
+    from copy import deepcopy
+    state, facts = run([f.created(), f.moved("lead", "contacted")])
+    before = deepcopy(state.__dict__)
+    for body in (f.moved("contacted", "needs_analysis"), {"type": "deal.updated", "data": {"title": "New", "fields": {"k": "v"}}}):
+        [decided] = decide(state, event_adapter.validate_python(body), now=NOW, currency="USD", history=facts)
+        after = evolve(state, Fact("x", decided.type, decided.data, decided.occurred_at, state.version + 1))
+        assert after is not state and after.version == state.version + 1
+        assert state.__dict__ == before  # the stage lists, fields and set_at maps too
