@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, any_, bindparam, cast, select, text
+from sqlalchemy import Connection, Text, any_, bindparam, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from events.canonical import GENESIS_HASH, jsonb_text
 from events.envelope import Envelope, envelope_from_row, sealed
 from events.streams import Kind, StreamId, prefix
 from events.tables import ENVELOPE_COLUMNS, event, stream_head
+from infra.array_text import array_text
 
 
 @dataclass
@@ -135,15 +136,17 @@ def lock_heads(conn: Connection, deal_ids: set[str], positions_needed: int) -> L
     return LockedHeads(heads=heads, now=row.now, positions=list(row.positions))
 
 
-# One array parameter (not an IN list of as many parameters as ids): compiled once, cached.
+# One array parameter (not an IN list of as many parameters as ids): compiled once, cached; the
+# ids as one array literal (infra.array_text: psycopg2's ARRAY['…', …] of a 1,000-event batch
+# took ~8 ms to build and parse).
 _FIND_RECORDED = select(*ENVELOPE_COLUMNS, event.c.request_digest).where(
-    event.c.event_id == any_(cast(bindparam("ids"), ARRAY(UUID(as_uuid=False)))))
+    event.c.event_id == any_(cast(bindparam("ids", type_=Text), ARRAY(UUID(as_uuid=False)))))
 
 
 def find_recorded(conn: Connection, event_ids: list[str]) -> dict[str, Recorded]:
     if not event_ids:
         return {}
-    rows = conn.execute(_FIND_RECORDED, {"ids": event_ids}).mappings().all()
+    rows = conn.execute(_FIND_RECORDED, {"ids": array_text(event_ids)}).mappings().all()
     return {str(r["event_id"]): Recorded(envelope_from_row(r), r["request_digest"]) for r in rows}
 
 

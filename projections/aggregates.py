@@ -12,9 +12,9 @@ from decimal import Decimal, localcontext
 
 from sqlalchemy import Connection
 
+from infra.array_text import array_params
 from projections.derive import ActivityRow, FunnelDelta, StageVisit
 from projections import sums_sql as sql
-from projections.array_text import array_params
 from projections.schema import columns_of, schema_name
 
 # deal-level tables the aggregates are computed from

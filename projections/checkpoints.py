@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 
-from projections.array_text import array_text
+from infra.array_text import array_text
 from projections.schema import schema_name
 
 FLOOR = -1  # the watermark's partition number

@@ -4,7 +4,7 @@ refresh replaces the rows of the keys it is given; None: all), and the cohort fu
 creation month (built whole here; live writes keep it by deltas)."""
 from sqlalchemy import Connection
 
-from projections.array_text import array_text
+from infra.array_text import array_text
 from projections.schema import schema_name
 
 

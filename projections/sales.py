@@ -17,10 +17,10 @@ from domain.pipelines import known
 from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from events.streams import is_deal_stream
+from infra.array_text import array_text
 from projections import checkpoints, points
 from projections.derive import Ev, Point, resumable
 from projections.loop import derive_stream
-from projections.array_text import array_text
 from projections.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.schema import POINT_TABLE, schema_name
 from projections.versions import Step, steps

@@ -10,8 +10,8 @@ from operator import itemgetter
 from sqlalchemy import Connection
 
 from events.streams import StreamId
+from infra.array_text import array_text
 from projections import aggregates, points, rollups, snapshots
-from projections.array_text import array_text
 from projections.copy_text import copy_text
 from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
 from projections.tables import VERSIONED_TABLES

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.array_text import array_params, array_text
+from infra.array_text import array_params, array_text
 
 _TEXTS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
 _KINDS = {
