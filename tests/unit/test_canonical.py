@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from pydantic_core import TzInfo
 
 from events.canonical import (GENESIS_HASH, canonical_bytes, canonical_json, chain_hash, format_ts,
                               jsonb_text, reference_json)
@@ -105,3 +106,14 @@ def test_an_instant_formats_the_same_whatever_its_zone_and_whichever_came_first(
     assert format_ts(plus_one) == format_ts(utc) == "2026-11-02T09:00:00.000007Z"
     with pytest.raises(ValueError):  # a naive time equal in fields to a cached one is still refused
         format_ts(utc.replace(tzinfo=None))
+
+
+_ZONES = st.sampled_from([timezone.utc, timezone(timedelta(0), "GMT"), timezone(timedelta(hours=5, minutes=30)),
+                          timezone(timedelta(hours=-14)), TzInfo(0), TzInfo(-3600)])
+
+
+@given(st.datetimes(datetime(1000, 1, 2), datetime(9999, 12, 30)), _ZONES)
+def test_any_instant_formats_like_strftime(naive, zone):  # orjson's text where it is the same, isoformat else
+    t = naive.replace(tzinfo=zone)
+    expected = t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert format_ts.__wrapped__(t) == expected and format_ts(t) == expected
