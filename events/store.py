@@ -9,7 +9,7 @@ An append runs in the caller's transaction, in two round trips:
 No table lock: writers to different deals proceed in parallel."""
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Text, any_, bindparam, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -29,8 +29,8 @@ class Head:
     state: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class NewEvent:
+class NewEvent(NamedTuple):
+    """An event to append (a named tuple: built once per event, ~5x cheaper than a frozen dataclass)."""
     event_id: str
     type: str
     deal_id: str

@@ -5,7 +5,7 @@ commits the accepted ones."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import uuid4
 
 from psycopg2 import errorcodes
@@ -39,8 +39,7 @@ class AppendResult:
     created: bool  # False: an idempotent retry answered with the original result
 
 
-@dataclass(frozen=True)
-class _Fact:
+class _Fact(NamedTuple):  # one per appended event: a named tuple is ~3x cheaper to build
     event_id: str
     type: str
     data: dict[str, Any]
