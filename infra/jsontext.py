@@ -36,13 +36,17 @@ def loads_decimal(text: str | bytes):
 
 
 def _holds_float(value) -> bool:
-    if type(value) is float:
-        return True
-    if type(value) is dict:
-        value = value.values()
-    elif type(value) is not list:
-        return False
-    return any(_holds_float(v) for v in value if type(v) in _NESTED_OR_FLOAT)
+    """Iterative: a body nested deeper than Python's recursion limit is the stdlib's to judge."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if type(value) is float:
+            return True
+        if type(value) is dict:
+            pending.extend(v for v in value.values() if type(v) in _NESTED_OR_FLOAT)
+        elif type(value) is list:
+            pending.extend(v for v in value if type(v) in _NESTED_OR_FLOAT)
+    return False
 
 
 _NESTED_OR_FLOAT = frozenset((dict, list, float))

@@ -8,16 +8,15 @@ limit that validates as an event. Anything else goes, with the body it read repl
 declared route (`services.api.deals.post_event`, which stays the OpenAPI contract), so every
 refusal is the route's own answer. Once the append runs, its errors are answered by the app's
 exception handlers, as the route's are; it logs and times the request as AccessLogMiddleware does."""
-import json
 import re
 import time
-from decimal import Decimal
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events import store
+from infra.jsontext import loads_decimal
 from services.api import access_log
 from services.api.access import ACCESS, ADMIN
 from services.api.bodies import EVENT_BODY_LIMIT
@@ -88,7 +87,7 @@ class AppendLane:
 def _event(body: bytes):
     """The body as the route's own body field validates it (numbers as Decimal, never float)."""
     try:
-        parsed = json.loads(body, parse_float=Decimal)
+        parsed = loads_decimal(body)
     except Exception:  # noqa: BLE001 - malformed in any way: the route says how
         raise Declined from None
     event, errors = _BODY.validate(parsed, {}, loc=("body",))

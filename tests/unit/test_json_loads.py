@@ -74,3 +74,18 @@ def test_request_bodies_fail_as_the_stdlib_fails():
 def test_request_bodies_as_the_stdlib_reads_them(value):
     same_as_decimal_stdlib(json.dumps(value).encode())
     same_as_decimal_stdlib(json.dumps(value, ensure_ascii=False))
+
+
+def test_deep_bodies_are_read_as_the_stdlib_reads_them():
+    for depth in (600, 5000):  # below and beyond what the stdlib parses: a float walk must not recurse
+        text = ("[" * depth + "1.5" + "]" * depth).encode()
+        try:
+            expected = json.loads(text, parse_float=Decimal)
+        except RecursionError:
+            with pytest.raises(RecursionError):
+                loads_decimal(text)
+        else:
+            ours = loads_decimal(text)
+            for _ in range(depth):
+                ours, expected = ours[0], expected[0]
+            assert type(ours) is type(expected) is Decimal and ours == expected
