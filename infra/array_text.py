@@ -17,12 +17,19 @@ _FORMATS = {str: _quoted, int: str, Decimal: str, date: date.isoformat, datetime
 
 def array_text(values) -> str:
     """The literal of a one-dimensional array of str, int, bool, Decimal, date, datetime
-    (aware: timestamptz) or None."""
+    (aware: timestamptz) or None, or of their subclasses (a StrEnum member is its text)."""
     formats = _FORMATS
     try:
         return "{" + ",".join(["NULL" if v is None else formats[type(v)](v) for v in values]) + "}"
-    except KeyError as exc:
-        raise TypeError(f"no array element text for {exc.args[0].__name__}") from None
+    except KeyError:  # a subclass: found by isinstance, one value at a time
+        return "{" + ",".join(["NULL" if v is None else _format(v) for v in values]) + "}"
+
+
+def _format(value) -> str:
+    for kind in (bool, str, int, Decimal, datetime, date):  # bool before int, datetime before date
+        if isinstance(value, kind):
+            return _FORMATS[kind](kind(value) if kind in (str, int) else value)
+    raise TypeError(f"no array element text for {type(value).__name__}")
 
 
 def array_params(prefix: str, names, rows) -> dict[str, str]:

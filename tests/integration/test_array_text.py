@@ -2,6 +2,7 @@
 values they were built from, whatever the text holds."""
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import IntEnum, StrEnum
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,6 +44,18 @@ def test_columns_of_rows_go_as_one_literal_each(engine):
 
 def test_no_rows_give_empty_arrays():
     assert array_params("k", ("a", "b"), []) == {"k_a": "{}", "k_b": "{}"}
+
+
+def test_subclasses_are_their_base_values(engine):
+    class Color(StrEnum):
+        RED = 'r"ed'
+
+    class Size(IntEnum):
+        BIG = 7
+    with engine.connect() as conn:
+        texts, ints = conn.exec_driver_sql("SELECT %(t)s::text[], %(i)s::int[]", {
+            "t": array_text([Color.RED, "x", None]), "i": array_text([Size.BIG, 1, None])}).one()
+    assert texts == ['r"ed', "x", None] and ints == [7, 1, None]
 
 
 def test_an_element_without_a_text_form_is_refused():
