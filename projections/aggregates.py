@@ -12,7 +12,7 @@ from decimal import Decimal, localcontext
 
 from sqlalchemy import Connection
 
-from infra.array_text import array_params
+from infra.array_text import array_params, array_text
 from projections.derive import ActivityRow, FunnelDelta, StageVisit
 from projections import sums_sql as sql
 from projections.schema import columns_of, schema_name
@@ -43,8 +43,9 @@ def apply_changes(conn: Connection, schema: str, removed: Mapping[str, Sequence[
                     lambda v: v[0] < 0 or (v[0] == 0 and v[10] != 0))
     if rep_keys:
         batch.add(sql.REP_TEAM, array_params("t", ("month", "who"), rep_keys))
+    # entered_stages as a text[] literal element (rows differ in length: no 2-D array parameter)
     batch.write("c", sql.COHORT_UPSERT, sql.COHORT_GONE, sql.COHORT_NAMES,
-                {(*key[:-1], _text_array(key[-1])): n for key, n in cohorts.items()}, lambda v: v[0] < 0)
+                {(*key[:-1], array_text(key[-1])): n for key, n in cohorts.items()}, lambda v: v[0] < 0)
     batch.write("cm", *_COHORT_MONTH, months, lambda v: v[0] < 0)
     batch.write("ce", *_ENTERED, entered, lambda v: v[0] < 0)
     if batch.statements:
@@ -166,11 +167,6 @@ def _cohort_months(cohorts: dict[tuple, list]) -> tuple[dict[tuple, list], dict[
         for stage in stages:
             entered[(pipeline, month, owner, team, segment, stage)] += n
     return ({key: [n] for key, n in months.items() if n}, {key: [n] for key, n in entered.items() if n})
-
-
-def _text_array(values: Sequence[str]) -> str:
-    """A text[] literal (a per-row array cannot ride in a 2-D array parameter: rows differ in length)."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def _changed(sums: dict[tuple, list]) -> dict[tuple, list]:

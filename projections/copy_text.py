@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from events.canonical import canonical_json
+from infra.array_text import array_text
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -18,8 +19,7 @@ def _text(value: str) -> str:
 
 
 def _array(value: list) -> str:
-    items = ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value)
-    return _text("{" + items + "}")
+    return _text(array_text(value))
 
 
 _FORMATS = {str: _text, int: str, float: repr, Decimal: str, datetime: datetime.isoformat,
