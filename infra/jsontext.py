@@ -14,13 +14,17 @@ _LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
 
 
 def loads(text: str | bytes):
+    """A run of 19 digits may be an integer beyond 64 bits, which orjson reads as a float; it is
+    mostly a run inside a string (a genesis hash of 64 zeros in a new stream's head): then orjson's
+    value holds no float and is the stdlib's."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
     long_number = _LONG_NUMBER_BYTES if isinstance(text, (bytes, bytearray)) else _LONG_NUMBER
-    if long_number.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    if long_number.search(text) is not None and _holds_float(value):
+        return json.loads(text)
+    return value
 
 
 def loads_decimal(text: str | bytes):

@@ -24,6 +24,18 @@ def test_integers_beyond_64_bits_stay_integers():  # orjson alone makes them flo
     same('[18446744073709551615, 18446744073709551616]')
 
 
+def test_long_digit_runs_inside_strings_stay_with_orjson(monkeypatch):
+    head = '[["deal-1", 0, "' + "0" * 64 + '", {"n": 12, "at": "2026-11-02T09:00:00+00:00"}]]'
+    same(head)
+    same('["' + "0" * 64 + '", 123456789012345678901234, 0.5]')  # a long integer too: the stdlib's
+    same(b'["' + b"1" * 40 + b'", -98765432109876543210]')
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("parsed by the stdlib")
+    monkeypatch.setattr(json, "loads", refuse)  # a new stream's head (genesis hash): orjson's value
+    assert _loads(head) == [["deal-1", 0, "0" * 64, {"n": 12, "at": "2026-11-02T09:00:00+00:00"}]]
+
+
 def test_what_orjson_refuses():
     same('["\\ud800 lone", "\\udfff"]')
 
