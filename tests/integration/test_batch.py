@@ -1,6 +1,7 @@
 """POST /v1/events/batch: atomic, names the failing index, idempotent on retry."""
 import uuid
 
+from services.api.models import AppendOut, BatchOut
 from tests import factories as f
 from tests.integration.helpers import log_size
 
@@ -79,3 +80,24 @@ def test_large_batch_of_10000(client, engine, deal_id):
     assert r.status_code == 201
     assert log_size(engine)[0] == before[0] + 10_000
     assert client.get(f"/v1/deals/{deal_id}-4999").json()["stage"] == "contacted"
+
+
+def _appended(client, event_type: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(f'dealtrail_events_appended_total{{type="{event_type}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_batch_answer_is_the_response_model_and_counts_each_type(client, engine, deal_id):
+    """The answer is written from dicts: the same JSON as the declared BatchOut of the events."""
+    events = [item(deal_id, f.created()), item(deal_id, f.contact()), item(deal_id, f.contact()),
+              item(deal_id + "-b", f.created())]
+    contacts = _appended(client, "deal.contact_logged")
+    r = client.post("/v1/events/batch", json={"events": events})
+    assert r.status_code == 201 and r.headers["content-type"] == "application/json"
+    stored = client.get(f"/v1/deals/{deal_id}/events").json()["events"] + \
+        client.get(f"/v1/deals/{deal_id}-b/events").json()["events"]
+    declared = BatchOut(results=[AppendOut(**{k: e[k] for k in AppendOut.model_fields}) for e in stored])
+    assert r.content == declared.model_dump_json().encode()
+    assert _appended(client, "deal.contact_logged") == contacts + 2
