@@ -17,6 +17,7 @@ from events import broker
 from events.envelope import Envelope
 from events.log_reader import Shape, read_committed
 from events.outgoing import COLUMNS, Outgoing, outgoing_from_row
+from events.page_producer import Page, PageProducer
 from events.tables import consumer_checkpoint, event, relay_checkpoint
 
 log = logging.getLogger("dealtrail.relay")
@@ -117,7 +118,7 @@ class Relay:
         if created and self.position > 0:
             self._rewind("the topic was missing")
         self._check_topic()
-        self._producer = broker.make_producer(self.config.bootstrap, broker.KeyHashCache())
+        self._producer = PageProducer(self.config.bootstrap)
 
     def _check_topic(self) -> None:
         """A topic recreated behind our back (e.g. auto-created by a consumer after the broker
@@ -156,22 +157,21 @@ class Relay:
         page = read_committed(self.engine, after, self.config.batch, shape=PUBLISHED)
         if not page.envelopes:
             return None
-        futures = [self._producer.send(self.config.topic, key=out.deal_id.encode(), value=out.value,
-                                       headers=message_headers(out)) for out in page.envelopes]
-        return _Sent(after, page.through, futures)
+        messages = [(out.deal_id.encode(), out.value, message_headers(out)) for out in page.envelopes]
+        return _Sent(after, page.through, self._producer.send(self.config.topic, messages))
 
     def _settle(self, sent: "_Sent") -> None:
         """Wait for a sent page's acknowledgements, then move the checkpoint past it."""
         offsets = dict(self.offsets)
-        for future in sent.futures:
-            meta = future.get(timeout=30)
-            if meta.offset < self.offsets.get(meta.partition, 0):
+        acks = self._producer.acknowledged(sent.page)
+        for partition, offset in acks:
+            if offset < self.offsets.get(partition, 0):
                 # Someone recreated the topic behind our back; the partition log went back.
-                self._rewind(f"partition {meta.partition} offsets went back")
+                self._rewind(f"partition {partition} offsets went back")
                 return
-            offsets[meta.partition] = max(offsets.get(meta.partition, 0), meta.offset + 1)
+            offsets[partition] = max(offsets.get(partition, 0), offset + 1)
         self._save_checkpoint(sent.through, offsets)
-        self.published += len(sent.futures)
+        self.published += len(acks)
 
     def _drain(self) -> None:
         """On a stop: record the page sent ahead if the broker acknowledges it (else it is
@@ -215,7 +215,7 @@ class Relay:
         self._in_flight = None  # unacknowledged: published again from the checkpoint
         if self._producer is not None:
             try:
-                self._producer.close(timeout=1)
+                self._producer.close(timeout=1.0)
             except Exception:  # closing a producer whose broker is gone may fail; nothing to keep
                 log.debug("producer close failed", exc_info=True)
             self._producer = None
@@ -223,10 +223,10 @@ class Relay:
 
 @dataclass(frozen=True)
 class _Sent:
-    """A page handed to the producer: its messages' futures and the position it reaches."""
+    """A page handed to the producer: its messages in flight and the position it reaches."""
     after: int
     through: int
-    futures: list
+    page: Page
 
 
 class LeadershipLost(RuntimeError):
