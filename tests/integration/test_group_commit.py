@@ -184,7 +184,8 @@ def test_concurrent_posts_across_and_within_deals(client, fresh_engine):
 def _terminate(engine, where: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                 f"WHERE datname = current_database() AND pid <> pg_backend_pid() AND {where}")
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                 f"AND backend_type = 'client backend' AND {where}")
                             ).scalar_one()
 
 

@@ -55,7 +55,8 @@ def test_the_api_recovers_when_its_pooled_connections_were_cut(fresh_engine, dea
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'")  # an autovacuum worker may be busy there
         assert cur.fetchone()[0] >= 1
     admin.close()
     assert client.get(f"/v1/deals/{deal_id}").status_code == 200
