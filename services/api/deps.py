@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from events import store
 from services.group_commit import GroupCommitter
+from services.origins import check_source
 from services.ownership import WriterScope
 from infra.settings import Settings
 from services.api.correlation import PRINTABLE, correlation_id
@@ -73,10 +74,18 @@ def make_appender(engine: Engine, settings: Settings) -> GroupCommitter:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def context_of(principal: Principal, source: str | None, correlation: str) -> store.Context:
+    """Who appends (the key's name and id) and from where: the client's `X-Dealtrail-Source`,
+    unless it claims the system's own (ReservedSource, 422). Both front doors of an append (this
+    route's dependency and services.api.append_lane) build it here."""
+    check_source(source)
+    return store.Context(actor=principal.actor, source=source or principal.source,
+                         correlation_id=correlation, key_id=principal.key_id)
+
+
 async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: TraceHeader = None,
                      x_correlation_id: TraceHeader = None, x_causation_id: TraceHeader = None) -> Origin:
-    context = store.Context(actor=principal.actor, source=x_dealtrail_source or principal.source,
-                            correlation_id=x_correlation_id or correlation_id(request.scope))
+    context = context_of(principal, x_dealtrail_source, x_correlation_id or correlation_id(request.scope))
     writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
     return Origin(context=context, causation_id=x_causation_id, writer=writer)
 

@@ -58,6 +58,9 @@ class EnvelopeOut(BaseModel):
     occurred_at: str
     recorded_at: str
     actor: str
+    actor_key_id: str | None = Field(default=None, description=(
+        "The key that appended the event (`actor` is its name); null for the system's own events and "
+        "those recorded before keys were recorded. Hashed only when not null."))
     source: str
     correlation_id: str | None
     causation_id: str | None
