@@ -35,6 +35,9 @@ class Origin:
 
 # Headers that are stored on events: printable ASCII, at most 200 characters (else 422).
 TraceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description="Printable ASCII, 1-200 characters.")]
+SourceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description=(
+    "Printable ASCII, 1-200 characters; not one of the system's own sources (`/bootstrap`, `/watch`, "
+    "`import:*`: 422 `reserved_source`)."))]
 
 
 async def get_engine(request: Request) -> Engine:
@@ -83,7 +86,7 @@ def context_of(principal: Principal, source: str | None, correlation: str) -> st
                          correlation_id=correlation, key_id=principal.key_id)
 
 
-async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: TraceHeader = None,
+async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: SourceHeader = None,
                      x_correlation_id: TraceHeader = None, x_causation_id: TraceHeader = None) -> Origin:
     context = context_of(principal, x_dealtrail_source, x_correlation_id or correlation_id(request.scope))
     writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
