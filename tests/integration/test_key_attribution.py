@@ -4,7 +4,10 @@ shown to auditors and in every export, inside the hash; a client cannot claim th
 source in `X-Dealtrail-Source` (422 `reserved_source`, nothing written), through either front
 door of the append."""
 import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -22,7 +25,12 @@ from tests.integration.helpers import assert_error, assert_writes_nothing, post
 from tests.integration.test_immutability import owner_conn
 from tests.keys import bearer
 
+REHASH = Path(__file__).resolve().parents[2] / "examples" / "rehash.py"
 ROUTE_ONLY = {"Content-Type": "application/vnd.dealtrail+json"}  # JSON the append lane leaves to the route
+
+
+def _rehash(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REHASH), str(path)], capture_output=True, text=True, timeout=60)
 
 
 def _name() -> str:
@@ -106,13 +114,22 @@ def test_every_export_format_carries_the_key_id(client, engine, deal_id):
     assert "actor_key_id" in header.split(",") and key.key_id in row.split(",")
 
 
-def test_a_rewritten_key_id_breaks_the_chain(fresh_engine, deal_id):
-    key, headers = _keyed(fresh_engine)
+def test_an_export_with_key_ids_rehashes_and_a_rewritten_key_id_breaks_the_chain(fresh_engine, deal_id, tmp_path):
+    key, headers = _keyed(fresh_engine, "admin")
     app = create_app(Settings(DATABASE_URL="unused"), engine=fresh_engine)
     with TestClient(app, headers=headers) as client:
         assert post(client, deal_id, f.created()).status_code == 201
-        assert client.get("/v1/audit/verify").status_code == 403  # a manager; the check below is the same
-    assert verify_chains(fresh_engine).ok
+        assert post(client, deal_id, f.contact()).status_code == 201
+        assert client.get("/v1/audit/verify").json()["ok"] is True
+        exported = tmp_path / "log.ndjson"
+        exported.write_bytes(client.get("/v1/export").content)  # the bootstrap event (no key id) and two keyed
+    assert _rehash(exported).stdout.startswith("ok: 3 events")
+    lines = exported.read_text().splitlines()
+    forged = json.loads(lines[2])
+    assert forged["actor_key_id"] == key.key_id
+    forged["actor_key_id"] = str(uuid.uuid4())
+    exported.write_text("\n".join([*lines[:2], json.dumps(forged)]) + "\n")
+    assert _rehash(exported).returncode == 1
     other, _ = _keyed(fresh_engine)
     with owner_conn(fresh_engine).cursor() as cur:
         cur.execute("SET session_replication_role = replica")  # bypasses triggers, as a superuser can
@@ -120,6 +137,8 @@ def test_a_rewritten_key_id_breaks_the_chain(fresh_engine, deal_id):
     result = verify_chains(fresh_engine)
     assert not result.ok and result.first_broken["deal_id"] == deal_id
     assert "hash" in result.first_broken["reason"]
+    with TestClient(app, headers=headers) as client:
+        assert client.get("/v1/audit/verify").json()["first_broken"]["deal_id"] == deal_id
 
 
 @pytest.mark.parametrize("source", ["/bootstrap", "/watch", "/Watch/", "import:salesforce"])
