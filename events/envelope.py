@@ -1,4 +1,9 @@
-"""The event envelope of SPEC §2: stored, published, returned to auditors."""
+"""The event envelope of SPEC §2: stored, published, returned to auditors.
+
+`actor_key_id` (the key that appended the event, beside its name in `actor`) came later: when
+null (the system's own events, and every event from before it existed) it is left out of the
+envelope's JSON altogether, so those events hash, publish and export exactly as they always
+did; when set it is hashed like every other field, so attribution cannot be rewritten unseen."""
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -7,7 +12,8 @@ from events.canonical import canonical_json, chain_hash, format_ts
 
 ENVELOPE_FIELDS = (
     "event_id", "type", "deal_id", "stream_version", "position", "occurred_at", "recorded_at",
-    "actor", "source", "correlation_id", "causation_id", "schema_version", "data", "prev_hash", "hash",
+    "actor", "actor_key_id", "source", "correlation_id", "causation_id", "schema_version", "data",
+    "prev_hash", "hash",
 )
 
 
@@ -28,6 +34,7 @@ class Envelope:
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    actor_key_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (timestamps as canonical strings); `data` is shared, not copied."""
@@ -49,6 +56,7 @@ class Envelope:
             "datacontenttype": "application/json", "data": self.data,
             "dealtrailposition": self.position, "dealtrailstreamversion": self.stream_version,
             "dealtrailrecordedat": format_ts(self.recorded_at), "dealtrailactor": self.actor,
+            "dealtrailactorkeyid": self.actor_key_id,
             "dealtrailcorrelationid": self.correlation_id, "dealtrailcausationid": self.causation_id,
             "dealtrailschemaversion": self.schema_version, "dealtrailprevhash": self.prev_hash,
             "dealtrailhash": self.hash,
@@ -61,10 +69,13 @@ def sealed(**fields: Any) -> Envelope:
 
 
 def _json_safe(fields: dict[str, Any]) -> dict[str, Any]:
-    """Envelope fields with the timestamps as canonical strings (a new dict; `data` is shared)."""
+    """Envelope fields with the timestamps as canonical strings and a null `actor_key_id` left
+    out (a new dict; `data` is shared)."""
     out = dict(fields)
     out["occurred_at"] = format_ts(fields["occurred_at"])
     out["recorded_at"] = format_ts(fields["recorded_at"])
+    if out.get("actor_key_id", "") is None:
+        del out["actor_key_id"]
     return out
 
 
@@ -77,4 +88,5 @@ def envelope_from_row(row: Any) -> Envelope:
         source=row["source"], correlation_id=row["correlation_id"],
         causation_id=row["causation_id"], schema_version=row["schema_version"],
         data=row["data"], prev_hash=row["prev_hash"], hash=row["hash"],
+        actor_key_id=row["actor_key_id"],
     )

@@ -37,12 +37,13 @@ def _csv_row(values: list) -> str:
 
 
 def csv_rows(envs: Iterable[Envelope]) -> Iterator[str]:
-    """Header, then one row per event; `data` as canonical JSON text, null as empty."""
+    """Header, then one row per event; `data` as canonical JSON text, null (or left out, as a
+    null `actor_key_id` is) as empty."""
     yield _csv_row(list(ENVELOPE_FIELDS))
     for env in envs:
         fields = env.to_dict()
         fields["data"] = canonical_json(env.data)
-        yield _csv_row(["" if fields[k] is None else fields[k] for k in ENVELOPE_FIELDS])
+        yield _csv_row(["" if fields.get(k) is None else fields[k] for k in ENVELOPE_FIELDS])
 
 
 ENCODERS = {"ndjson": ndjson, "cloudevents": cloudevents, "csv": csv_rows}

@@ -41,6 +41,8 @@ def outgoing_from_row(row) -> Outgoing:
     # plain str keys: SQLAlchemy's labels are a str subclass, which orjson refuses (the stdlib
     # encoder would take over for every message)
     envelope = dict(zip(ENVELOPE_FIELDS, row.values()))
+    if envelope["actor_key_id"] is None:  # left out when null, as Envelope.to_json leaves it
+        del envelope["actor_key_id"]
     data = envelope["data"]
     envelope["data"] = loads(data)
     value = canonical_bytes(envelope, float_free=_MAYBE_FLOAT.search(data) is None)

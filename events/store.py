@@ -44,10 +44,12 @@ class NewEvent(NamedTuple):
 
 @dataclass(frozen=True)
 class Context:
-    """Who and where an append comes from (the same for a whole request)."""
+    """Who and where an append comes from (the same for a whole request). `key_id`: the API key
+    that `actor` names (None for the system's own appends)."""
     actor: str
     source: str
     correlation_id: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,11 @@ SELECT (SELECT json_agg(json_build_array(deal_id, version, last_hash, state)) FR
 _INSERT_AND_MOVE = """
 WITH inserted AS (
     INSERT INTO events.event (position, event_id, deal_id, stream_version, type, occurred_at,
-        recorded_at, actor, source, correlation_id, causation_id, schema_version, data,
-        prev_hash, hash, request_digest)
+        recorded_at, actor, actor_key_id, source, correlation_id, causation_id, schema_version,
+        data, prev_hash, hash, request_digest)
     SELECT * FROM json_to_recordset($1::json) AS r("p" bigint, "e" uuid, "d" text, "v" int,
-        "t" text, "o" timestamptz, "r" timestamptz, "a" text, "s" text, "c" text, "k" text,
-        "n" int, "j" jsonb, "h0" text, "h" text, "q" text)
+        "t" text, "o" timestamptz, "r" timestamptz, "a" text, "ak" text, "s" text, "c" text,
+        "k" text, "n" int, "j" jsonb, "h0" text, "h" text, "q" text)
     RETURNING 1
 )
 UPDATE events.stream_head h
@@ -105,7 +107,7 @@ SET version = u.v, last_hash = u.h, state = u.j, updated_at = $3::timestamptz
 FROM json_to_recordset($2::json) AS u("d" text, "v" int, "h" text, "j" jsonb)
 WHERE h.deal_id = u.d
 """
-_EVENT_KEYS = ("p", "e", "d", "v", "t", "o", "r", "a", "s", "c", "k", "n", "j", "h0", "h", "q")
+_EVENT_KEYS = ("p", "e", "d", "v", "t", "o", "r", "a", "ak", "s", "c", "k", "n", "j", "h0", "h", "q")
 _HEAD_KEYS = ("d", "v", "h", "j")
 
 _PREPARED = {"dealtrail_lock": _LOCK, "dealtrail_read_and_number": _READ_AND_NUMBER,
@@ -176,14 +178,14 @@ def _seal(new: NewEvent, ctx: Context, version: int, position: int,
     return sealed(
         event_id=new.event_id, type=new.type, deal_id=new.deal_id, stream_version=version,
         position=position, occurred_at=new.occurred_at or recorded_at, recorded_at=recorded_at,
-        actor=ctx.actor, source=ctx.source, correlation_id=ctx.correlation_id,
+        actor=ctx.actor, actor_key_id=ctx.key_id, source=ctx.source, correlation_id=ctx.correlation_id,
         causation_id=new.causation_id, schema_version=new.schema_version, data=new.data,
         prev_hash=prev_hash)
 
 
 def _row(env: Envelope) -> tuple:
     return (env.position, env.event_id, env.deal_id, env.stream_version, env.type, env.occurred_at,
-            env.recorded_at, env.actor, env.source, env.correlation_id, env.causation_id,
+            env.recorded_at, env.actor, env.actor_key_id, env.source, env.correlation_id, env.causation_id,
             env.schema_version, env.data, env.prev_hash, env.hash)
 
 

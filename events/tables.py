@@ -22,6 +22,7 @@ event = Table(
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Column("request_digest", Text, nullable=False),
+    Column("actor_key_id", Text),  # migration 0022: null before it and for the system's own events
 )
 
 stream_head = Table(

@@ -23,7 +23,7 @@ def ensure_admin_key(engine: Engine, data_dir: Path) -> str | None:
         return None
     try:
         _, secret = keys.create(engine, "admin", keys.Role.ADMIN)
-    except keys.KeyExists:  # "admin" names a key of another role
+    except keys.NameTaken:  # "admin" names another key (another role, or revoked)
         _, secret = keys.create(engine, f"admin-{uuid.uuid4().hex[:6]}", keys.Role.ADMIN)
     write_secret(path, secret)
     print(f"admin API key: {secret}", flush=True)

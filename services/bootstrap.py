@@ -10,6 +10,7 @@ from events.schema import EVENT_MODELS
 from events.streams import Kind, stream_id
 from services.appending import Command, append_events
 from domain.errors import IdempotencyConflict
+from services.origins import BOOTSTRAP_ACTOR, BOOTSTRAP_SOURCE
 
 DEFAULT_TARGET_CONVERSION = {"lead": "0.60", "contacted": "0.60", "needs_analysis": "0.60",
                              "proposal": "0.50", "negotiation": "0.50"}
@@ -26,7 +27,7 @@ def ensure_default_pipeline(engine: Engine, currency: str) -> bool:
     """True when this call recorded the default pipeline's first definition."""
     event = EVENT_MODELS["pipeline.defined"].model_validate(
         {"type": "pipeline.defined", "event_id": str(EVENT_ID), "data": default_definition()})
-    ctx = store.Context(actor="dealtrail-bootstrap", source="/bootstrap")
+    ctx = store.Context(actor=BOOTSTRAP_ACTOR, source=BOOTSTRAP_SOURCE)
     try:
         [result] = append_events(engine, [Command(stream_id(Kind.PIPELINE, "default"), event)], ctx, currency=currency)
     except IdempotencyConflict:

@@ -497,7 +497,7 @@ def keys_create(name: str, role: RoleOption = "writer",
     with _keys_engine(database_url, data_dir) as engine:
         try:
             key, secret = keys.create(engine, name, role, owner_id)
-        except keys.KeyExists as exc:
+        except keys.NameTaken as exc:
             typer.echo(exc.message, err=True)
             raise typer.Exit(1) from None
     typer.echo(_key_json(key, key=secret))
@@ -514,12 +514,13 @@ def keys_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> Non
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """Revoke a key (idempotent); running APIs stop accepting it within their auth cache TTL (5 s)."""
+    """Revoke a key (idempotent); running APIs stop accepting it within their auth cache TTL (5 s).
+    The last active admin key is refused: create another admin key first."""
     from services import keys
     with _keys_engine(database_url, data_dir) as engine:
         try:
             key = keys.revoke(engine, key_id)
-        except keys.KeyNotFound as exc:
+        except (keys.KeyNotFound, keys.LastAdminKey) as exc:
             typer.echo(exc.message, err=True)
             raise typer.Exit(1) from None
     typer.echo(_key_json(key))

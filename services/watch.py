@@ -25,6 +25,7 @@ from events import store, streams
 from events.schema import EVENT_MODELS
 from projections.reports import forecast
 from services.appending import Command, append_events
+from services import origins
 from services.bootstrap import record_loop_settings
 from domain.errors import IdempotencyConflict, ReviewExists
 
@@ -85,7 +86,7 @@ def _append_review(engine: Engine, review_id: str, data: dict, currency: str) ->
             return False
     event = EVENT_MODELS["review.opened"].model_validate({
         "type": "review.opened", "event_id": str(uuid.uuid5(NAMESPACE, review_id)), "data": data})
-    ctx = store.Context(actor="dealtrail-watch", source="/watch", correlation_id=review_id)
+    ctx = store.Context(actor=origins.WATCH_ACTOR, source=origins.WATCH_SOURCE, correlation_id=review_id)
     try:
         [result] = append_events(engine, [Command(stream_id, event)], ctx, currency=currency)
     except (ReviewExists, IdempotencyConflict):  # another watcher opened it since the check

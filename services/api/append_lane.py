@@ -15,16 +15,16 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from events import store
 from infra.jsontext import loads_decimal
 from services.api import access_log
 from services.api.access import ACCESS, ADMIN
 from services.api.bodies import EVENT_BODY_LIMIT
 from services.api.correlation import HEADER, PRINTABLE, chosen, correlation_id
 from services.api.deals import events_router
-from services.api.deps import appender_of
+from services.api.deps import appender_of, context_of
 from services.api.models import AppendOut
 from services.appending import Command, Post
+from services.origins import ReservedSource
 from services.ownership import WriterScope
 
 ROUTE = "/v1/deals/{deal_id}/events"
@@ -78,8 +78,10 @@ class AppendLane:
         kept = scope.setdefault("state", {})
         if "correlation_id" not in kept:  # what correlation_id(scope) would choose, headers read once
             kept["correlation_id"] = chosen(trace[0])
-        context = store.Context(actor=principal.actor, source=trace[2] or principal.source,
-                                correlation_id=kept["correlation_id"])
+        try:
+            context = context_of(principal, trace[2], kept["correlation_id"])
+        except ReservedSource:
+            raise Declined from None  # the route answers 422 itself
         writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
         return Post(Command(deal_id, event, trace[1]), context, writer)
 

@@ -91,7 +91,8 @@ def get_deal(deal_id: DealIdPath, engine: EngineDep, as_of: AsOf = None) -> dict
     return as_api(state)
 
 
-@read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut, responses=documented(404))
+@read_router.get("/v1/deals/{deal_id}/events", response_model=StreamOut, responses=documented(404),
+                 response_model_exclude_unset=True)  # a null actor_key_id is left out, as in the hash
 def get_stream(deal_id: DealIdPath, engine: EngineDep,
                after_version: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from events import store
 from services.group_commit import GroupCommitter
+from services.origins import check_source
 from services.ownership import WriterScope
 from infra.settings import Settings
 from services.api.correlation import PRINTABLE, correlation_id
@@ -34,6 +35,9 @@ class Origin:
 
 # Headers that are stored on events: printable ASCII, at most 200 characters (else 422).
 TraceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description="Printable ASCII, 1-200 characters.")]
+SourceHeader = Annotated[str | None, Header(pattern=PRINTABLE, description=(
+    "Printable ASCII, 1-200 characters; not one of the system's own sources (`/bootstrap`, `/watch`, "
+    "`import:*`: 422 `reserved_source`)."))]
 
 
 async def get_engine(request: Request) -> Engine:
@@ -73,10 +77,18 @@ def make_appender(engine: Engine, settings: Settings) -> GroupCommitter:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: TraceHeader = None,
+def context_of(principal: Principal, source: str | None, correlation: str) -> store.Context:
+    """Who appends (the key's name and id) and from where: the client's `X-Dealtrail-Source`,
+    unless it claims the system's own (ReservedSource, 422). Both front doors of an append (this
+    route's dependency and services.api.append_lane) build it here."""
+    check_source(source)
+    return store.Context(actor=principal.actor, source=source or principal.source,
+                         correlation_id=correlation, key_id=principal.key_id)
+
+
+async def get_origin(request: Request, principal: PrincipalDep, x_dealtrail_source: SourceHeader = None,
                      x_correlation_id: TraceHeader = None, x_causation_id: TraceHeader = None) -> Origin:
-    context = store.Context(actor=principal.actor, source=x_dealtrail_source or principal.source,
-                            correlation_id=x_correlation_id or correlation_id(request.scope))
+    context = context_of(principal, x_dealtrail_source, x_correlation_id or correlation_id(request.scope))
     writer = WriterScope(principal.owner_id) if principal.role == "writer" else None
     return Origin(context=context, causation_id=x_causation_id, writer=writer)
 

@@ -21,13 +21,13 @@ log = logging.getLogger("dealtrail.api")
 # Domain errors know codes, not HTTP: the status of each code, here and only here.
 DOMAIN_STATUS = {
     **dict.fromkeys(("validation_error", "unknown_stage", "unsupported_currency", "occurred_at_in_future",
-                     "invalid_query"), 422),
+                     "invalid_query", "reserved_source"), 422),
     **dict.fromkeys(("deal_not_found", "event_not_found", "review_not_found", "action_not_found",
                      "key_not_found"), 404),
     **dict.fromkeys(("deal_exists", "stage_conflict", "deal_closed", "deal_not_closed", "version_conflict",
                      "idempotency_conflict", "before_creation", "out_of_order", "void_conflict",
                      "review_exists", "review_closed", "action_conflict", "pipeline_conflict",
-                     "key_exists"), 409),
+                     "key_name_taken", "last_admin_key"), 409),
     "forbidden": 403,
     "payload_too_large": 413,
     "unavailable": 503,

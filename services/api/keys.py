@@ -1,4 +1,5 @@
-"""`/v1/keys` (admin): create (the secret is in that response only), list, revoke."""
+"""`/v1/keys` (admin): create (the secret is in that response only; a name any key ever had
+→ 409 `key_name_taken`), list, revoke (not the last active admin key → 409 `last_admin_key`)."""
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -67,9 +68,10 @@ def list_keys(engine: EngineDep):
     return {"keys": [_out(k) for k in keys.listed(engine)]}
 
 
-@router.delete("/{key_id}", response_model=KeyOut, responses=documented(404))
+@router.delete("/{key_id}", response_model=KeyOut, responses=documented(404, 409))
 async def revoke_key(key_id: Annotated[str, Path(max_length=64)], engine: EngineDep, request: Request):
-    """Idempotent. This process stops accepting the key at once, others within the auth cache TTL."""
+    """Idempotent. This process stops accepting the key at once, others within the auth cache TTL.
+    The last active admin key is refused (409 `last_admin_key`): nobody could manage keys after it."""
     key = await run_in_threadpool(keys.revoke, engine, key_id)
     request.app.state.authenticate.forget(key.key_id)
     return _out(key)

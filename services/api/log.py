@@ -15,7 +15,8 @@ from services.api.read_models_out import ProjectionsOut, VerifyOut, ok
 router = APIRouter()
 
 
-@router.get("/v1/events", response_model=LogOut, tags=["audit"], responses=documented(422))
+@router.get("/v1/events", response_model=LogOut, tags=["audit"], responses=documented(422),
+            response_model_exclude_unset=True)  # a null actor_key_id is left out, as in the hash
 def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
             limit: Annotated[int, Query(ge=1, le=10_000)] = 1000):
     """Events after `after` in commit order. `next_after` is the position to ask from next;

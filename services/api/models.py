@@ -58,6 +58,9 @@ class EnvelopeOut(BaseModel):
     occurred_at: str
     recorded_at: str
     actor: str
+    actor_key_id: str | None = Field(default=None, description=(
+        "The key that appended the event (`actor` is its name). Absent (as it is from the hashed "
+        "envelope) for the system's own events and those recorded before migration 0022."))
     source: str
     correlation_id: str | None
     causation_id: str | None

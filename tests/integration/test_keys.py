@@ -45,13 +45,13 @@ def test_revoking_is_immediate_idempotent_and_404_for_unknown_keys(client):
     assert_error(client.delete("/v1/keys/unknown"), 404, "key_not_found")
 
 
-def test_owner_binds_writer_keys_only_and_active_names_are_unique(client):
+def test_owner_binds_writer_keys_only_and_names_are_unique(client):
     assert_error(client.post("/v1/keys", json={"name": _name(), "role": "manager", "owner_id": "r"}),
                  422, "validation_error")
     assert_error(client.post("/v1/keys", json={"name": _name(), "role": "root"}), 422, "validation_error")
     name = _name()
     assert client.post("/v1/keys", json={"name": name, "role": "auditor"}).status_code == 201
-    assert_error(client.post("/v1/keys", json={"name": name, "role": "auditor"}), 409, "key_exists")
+    assert_error(client.post("/v1/keys", json={"name": name, "role": "auditor"}), 409, "key_name_taken")
 
 
 def test_a_bound_writer_creates_and_changes_only_its_owners_deals(client, engine):
