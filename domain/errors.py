@@ -114,3 +114,7 @@ class ActionConflict(DomainError):
 
 class PipelineConflict(DomainError):
     code = "pipeline_conflict"
+
+
+class TooManyStreams(DomainError):
+    code = "too_many_streams"

@@ -26,7 +26,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/deals/{deal_id}/events"): DEALS_READ,
     ("GET", "/v1/deals/{deal_id}/timeline"): DEALS_READ,
     ("GET", "/v1/events"): AUDIT,
-    ("GET", "/v1/events/stream"): REPORTS,  # auditors, and managers' dashboards refreshing
+    ("GET", "/v1/events/stream"): AUDIT,  # the log, as GET /v1/events
     ("GET", "/v1/audit/verify"): AUDIT,
     ("GET", "/v1/projections"): REPORTS,
     ("GET", "/v1/reports/funnel"): REPORTS,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
 from events.upcasting import upcast_envelope
+from services.api.batch_gate import one_at_a_time
 from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
 from services.api.errors import documented
@@ -24,7 +25,7 @@ from domain.errors import DealNotFound
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
 WRITE_ERRORS = documented(404, 409, 413, 415, 422)
 events_router = APIRouter(route_class=limited_route(EVENT_BODY_LIMIT), tags=["events"], responses=WRITE_ERRORS)
-batch_router = APIRouter(route_class=limited_route(BATCH_BODY_LIMIT), tags=["events"], responses=WRITE_ERRORS)
+batch_router = APIRouter(route_class=one_at_a_time(limited_route(BATCH_BODY_LIMIT)), tags=["events"], responses=WRITE_ERRORS)
 read_router = APIRouter(tags=["deals"], responses=documented(422))
 
 EXAMPLES = {

@@ -29,6 +29,7 @@ DOMAIN_STATUS = {
                      "review_exists", "review_closed", "action_conflict", "pipeline_conflict",
                      "key_name_taken", "last_admin_key"), 409),
     "forbidden": 403,
+    "too_many_streams": 429,
     "payload_too_large": 413,
     "unavailable": 503,
 }
@@ -39,6 +40,7 @@ _DESCRIPTIONS = {401: "No, unknown or revoked API key (`unauthenticated`)",
                  403: "The key's role may not do this (`forbidden`)", 404: "Not found", 405: "Method not allowed (see the Allow header)",
                  409: "Conflict with the current state", 413: "Request body too large",
                  415: "Request body is not JSON", 422: "Invalid input; nothing was written",
+                 429: "Too many at once for this key (`too_many_streams`); retry later",
                  500: "Unexpected error (`internal_error`, with a correlation id)"}
 
 
@@ -51,6 +53,7 @@ _EXAMPLES = {
     413: ("payload_too_large", "request body exceeds 262144 bytes", {"limit": 262144}),
     415: ("unsupported_media_type", "request body must be JSON", {}),
     422: ("validation_error", "invalid request", {"errors": [{"loc": ["data", "amount"], "msg": "Input should be greater than 0", "type": "greater_than"}]}),
+    429: ("too_many_streams", "this key has 8 event streams open, the most allowed", {"limit": 8}),
     500: ("internal_error", "unexpected error; correlation id 3f2a…", {}),
 }
 

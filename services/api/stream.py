@@ -1,62 +1,115 @@
 """GET /v1/events/stream: the log as server-sent events, in commit order, live.
 
 Each event is sent as `id: <position>`, `event: <type>`, `data: <envelope JSON>` (the envelope of
-GET /v1/events). A client that reconnects sends the last id it saw as `Last-Event-ID` (browsers'
+GET /v1/events). Without `after=` or `Last-Event-ID` a stream starts at the log's head: it sends
+what commits after it opened (replaying the whole log to every subscriber once made 200 of them
+stall the API). A client that reconnects sends the last id it saw as `Last-Event-ID` (browsers'
 EventSource do it themselves) and gets every later event exactly once, in order; `after=` starts
-a new subscription at a position (0: the beginning). `deal_id=` and `type=` filter. The server
+at a position (0: the beginning), read in pages of 500 on the streams' own threads. `deal_id=`
+and `type=` filter. At most DEALTRAIL_MAX_STREAMS_PER_KEY streams per key are open at once (429
+`too_many_streams` beyond; a slot is free again when its client disconnects). The server
 suggests reconnecting after 1 s (`retry:`), and sends a comment line every 15 s of quiet so that
 proxies keep the connection open."""
 import asyncio
-import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidQuery
+from events.log_head import Opening, opening
 from events.log_reader import read_committed
 from events.payloads import PAYLOADS
 from events.schema import DEAL_ID_PATTERN
-from services.api.deps import EngineDep
+from services.api.deps import EngineDep, SettingsDep, get_principal
 from services.api.errors import documented
+from services.api.stream_hub import POLL_SECONDS, StreamHub, hub_of
 
 router = APIRouter(tags=["audit"])
-POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
 PAGE = 500
-Position = Annotated[int, Query(ge=0, le=2**63 - 1, description="Start after this position (0: the beginning).")]
+GAP_WAIT_SECONDS = 0.02  # how long one read waits for an earlier position's transaction (then: a poll later)
+Position = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Start after this position (0: the beginning; none: the head).")]
 
 
-@router.get("/v1/events/stream", responses={**documented(422), 200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, `data: <envelope JSON>`; `: keepalive` comments.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+@dataclass(frozen=True)
+class Filter:
+    deal_id: str | None
+    kind: str | None
+    opened: Opening
+
+    def wants(self, e) -> bool:
+        return ((self.deal_id is None or e.deal_id == self.deal_id) and (self.kind is None or e.type == self.kind)
+                and self.opened.unseen(e.position))
+
+
+@router.get("/v1/events/stream", responses={**documented(422, 429), 200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, `data: <envelope JSON>`; `: keepalive` comments.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
             response_class=StreamingResponse, description=__doc__)
-async def event_stream(request: Request, engine: EngineDep, after: Position = 0,
+async def event_stream(request: Request, engine: EngineDep, settings: SettingsDep, after: Position = None,
                        deal_id: Annotated[str | None, Query(pattern=DEAL_ID_PATTERN)] = None,
                        type: Annotated[str | None, Query(description="An event type, e.g. deal.signed.")] = None,
                        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^[0-9]{1,18}$",
                                                                    description="Resume after this position.")] = None):
     if type is not None and type not in PAYLOADS:
         raise InvalidQuery(f"unknown event type '{type}'", type=type)
-    start = int(last_event_id) if last_event_id is not None else after
-    return StreamingResponse(_events(request, engine, start, deal_id, type), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    hub = hub_of(request.app.state, engine, settings.max_streams_per_key)
+    principal = await get_principal(request)
+    key = principal.key_id or principal.actor
+    hub.take_slot(key)
+    try:
+        start = int(last_event_id) if last_event_id is not None else after
+        opened = Opening(start) if start is not None else await hub.run(opening, engine)
+    except BaseException:
+        hub.release(key)
+        raise
+    return SlotResponse(_events(hub, engine, Filter(deal_id, type, opened)), lambda: hub.release(key),
+                        media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _events(request: Request, engine: Engine, after: int, deal_id: str | None,
-                  kind: str | None) -> AsyncIterator[str]:
+class SlotResponse(StreamingResponse):
+    """Gives the stream's slot back however the response ends (a client that disconnects
+    cancels it: a `finally` in the generator would wait for its garbage collection)."""
+    def __init__(self, content, release, **kwargs):
+        super().__init__(content, **kwargs)
+        self.release = release
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
+
+
+async def _events(hub: StreamHub, engine: Engine, wanted: Filter) -> AsyncIterator[str]:
     yield "retry: 1000\n\n"
-    quiet_since = time.monotonic()
-    while not await request.is_disconnected():
-        page = await run_in_threadpool(read_committed, engine, after, PAGE, 1.0)
-        for e in page.envelopes:
-            if (deal_id is None or e.deal_id == deal_id) and (kind is None or e.type == kind):
-                yield f"id: {e.position}\nevent: {e.type}\ndata: {e.to_json()}\n\n"
-                quiet_since = time.monotonic()
-        after = page.through
-        if len(page.envelopes) < PAGE:
-            if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                yield ": keepalive\n\n"
-                quiet_since = time.monotonic()
+    after, quiet = wanted.opened.after, 0.0
+    while True:
+        head = hub.position
+        text, after, full = await hub.run(_page_text, engine, after, wanted)
+        if text:
+            yield text
+            quiet = 0.0
+        if full:
+            await asyncio.sleep(0)  # catching up: page after page, others get their turn between
+        elif after < head:  # an earlier position's transaction is still in flight
             await asyncio.sleep(POLL_SECONDS)
+            quiet += POLL_SECONDS
+        else:
+            waited = asyncio.get_running_loop().time()
+            await hub.wait_past(after, KEEPALIVE_SECONDS - quiet)
+            quiet += asyncio.get_running_loop().time() - waited
+        if quiet >= KEEPALIVE_SECONDS:
+            yield ": keepalive\n\n"
+            quiet = 0.0
+
+
+def _page_text(engine: Engine, after: int, wanted: Filter) -> tuple[str, int, bool]:
+    """One page of the log after `after` as SSE text (built here, off the event loop), the
+    position read through and whether the page was full."""
+    page = read_committed(engine, after, PAGE, GAP_WAIT_SECONDS)
+    text = "".join(f"id: {e.position}\nevent: {e.type}\ndata: {e.to_json()}\n\n"
+                   for e in page.envelopes if wanted.wants(e))
+    return text, page.through, len(page.envelopes) == PAGE

@@ -1,7 +1,8 @@
 // The Dealtrail dashboard: plain ES module, no build step, every figure from the public API.
 // The API key lives in sessionStorage (this tab only) and is sent as a Bearer header; pages a
 // key's role may not see say so instead of failing. Live updates: the SSE log stream, read with
-// fetch (EventSource cannot send headers), refreshes the page shown.
+// fetch (EventSource cannot send headers), refreshes the page shown (roles without the stream
+// poll the projections' checkpoints).
 
 const KEY = "dealtrail.key";
 const view = document.getElementById("view");
@@ -249,7 +250,8 @@ async function follow() {
       const response = await fetch(`/v1/events/stream?after=${after}`, {
         headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}`, "Last-Event-ID": String(after) },
         signal: streaming.signal });
-      if (!response.ok) { live.textContent = response.status === 403 ? "no live updates for this role" : "offline"; return; }
+      if (response.status === 403) return poll(live);
+      if (!response.ok) { live.textContent = "offline"; return; }
       live.textContent = "live"; live.classList.add("on");
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
@@ -268,6 +270,26 @@ async function follow() {
       if (e.name === "AbortError") return;
     }
     live.textContent = "reconnecting"; live.classList.remove("on");
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+// Keys that may not read the log (managers: the stream's roles are GET /v1/events's) follow the
+// projections' checkpoints instead: the page re-renders when what it shows has moved.
+async function poll(live) {
+  const key = sessionStorage.getItem(KEY);
+  let seen = null;
+  while (sessionStorage.getItem(KEY) === key) {
+    try {
+      const now = JSON.stringify((await api("/v1/projections")).projections.map((p) => p.position));
+      if (seen !== null && now !== seen) refreshSoon();
+      seen = now;
+      live.textContent = "live"; live.classList.add("on");
+    } catch (e) {
+      live.textContent = e.status === 403 ? "no live updates for this role" : "offline";
+      live.classList.remove("on");
+      if (e.status === 403 || e.status === 401) return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
