@@ -158,6 +158,18 @@ def create_bi_login(owner_url: str, name: str) -> str:
     return password
 
 
+def tcp_address(owner_url: str) -> tuple[str, int] | None:
+    """Where the server listens on TCP, from its own settings (its first listen address; the
+    embedded one listens on 127.0.0.1 only, with `up --pg-port`); None on no TCP address."""
+    with _owner(owner_url) as (_, cur):
+        cur.execute("SELECT current_setting('listen_addresses'), current_setting('port')::int")
+        addresses, port = cur.fetchone()
+    first = addresses.split(",")[0].strip()
+    if not first:
+        return None
+    return ("127.0.0.1" if first in ("*", "0.0.0.0", "localhost") else first), port
+
+
 def bi_logins(owner_url: str) -> list[str]:
     with _owner(owner_url) as (_, cur):
         cur.execute("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s ORDER BY 1",

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="DEALTRAIL_HOST")
     port: int = Field(default=8000, alias="DEALTRAIL_PORT")
     data_dir: Path = Field(default=Path("./.dealtrail"), alias="DEALTRAIL_DATA_DIR")
-    # The embedded PostgreSQL also on TCP 127.0.0.1:<pg_port> for local BI tools (infra.pg_gateway).
+    # The embedded PostgreSQL also on TCP 127.0.0.1:<pg_port> for local BI tools (infra.pg_listen).
     pg_port: int | None = Field(default=None, ge=1, le=65535, alias="DEALTRAIL_PG_PORT")
     currency: str = Field(default="USD", alias="DEALTRAIL_CURRENCY")
     relay_batch: int = Field(default=2000, ge=1, alias="DEALTRAIL_RELAY_BATCH")
