@@ -436,7 +436,7 @@ def bi_login_create(name: str, database_url: DatabaseUrl = None, data_dir: DataD
     settings = _settings(database_url=database_url, data_dir=data_dir)
     with _database(settings, admin=True) as url:
         try:
-            password = logins.create_bi_login(url, name)
+            password = logins.create_bi_login(url, name, logins.limits_of(settings))
         except logins.BadLogin as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
