@@ -22,10 +22,10 @@ SWAP_PATIENCE = 60.0  # seconds; beyond BI's default statement_timeout (30 s)
 T = TypeVar("T")
 
 _END_BI_READERS = text(
-    "SELECT count(*) FROM (SELECT DISTINCT l.pid, pg_terminate_backend(l.pid) FROM pg_locks l "
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM (SELECT DISTINCT l.pid FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation "
     "WHERE c.relnamespace = 'read_models'::regnamespace AND l.pid <> pg_backend_pid() "
-    "AND pg_has_role(a.usesysid, :bi, 'MEMBER')) ended")
+    "AND pg_has_role(a.usesysid, :bi, 'MEMBER')) blockers")
 
 
 def limit_lock_waits(conn: Connection) -> None:

@@ -1,6 +1,9 @@
 """A BI login holds every lock it can and the longest query it can, with its own timeouts SET off;
 the projections still apply new events, the ledger still extends (what /v1/audit/digest does),
 and a rebuild still swaps its tables in. The BI login has its timeouts and no TEMP."""
+import os
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -141,3 +144,28 @@ def test_projections_ledger_and_rebuild_go_on_while_a_bi_login_holds_all_it_can(
         holder.close()
     sleeping.join(DEADLINE)
     assert sleeper.get("ended") not in (None, "finished")  # ended by the rebuild, not by itself
+
+
+def test_migrate_sets_the_configured_limits_on_existing_bi_logins_and_revokes_temp(fresh_engine):
+    owner = owner_url(fresh_engine)
+    name = f"analyst_{uuid.uuid4().hex[:8]}"
+    url = logins.login_url(owner, name, logins.create_bi_login(owner, name, BiLimits(5, 7)))
+    try:
+        env = {**os.environ, "DATABASE_URL": owner, "DEALTRAIL_BI_STATEMENT_TIMEOUT": "12",
+               "DEALTRAIL_BI_IDLE_TIMEOUT": "13"}
+        migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"], env=env,
+                                  capture_output=True, text=True, timeout=300)
+        assert migrated.returncode == 0, migrated.stderr
+        conn = connect(url, autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("SHOW statement_timeout")
+            assert cur.fetchone() == ("12s",)
+            cur.execute("SHOW idle_in_transaction_session_timeout")
+            assert cur.fetchone() == ("13s",)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("CREATE TEMP TABLE mine (x int)")
+        conn.close()
+        with fresh_engine.begin() as conn:  # the app role keeps TEMP (its snapshots use it)
+            conn.exec_driver_sql("CREATE TEMP TABLE app_scratch (x int) ON COMMIT DROP")
+    finally:
+        logins.drop_bi_login(owner, name)
