@@ -1,6 +1,6 @@
 """A BI login holds every lock it can and the longest query it can, with its own timeouts SET off;
-the projections still apply new events, the ledger still extends (what /v1/audit/digest does),
-and a rebuild still swaps its tables in. The BI login has its timeouts and no TEMP."""
+the projections still apply new events (relay and worker), the ledger still extends (what
+/v1/audit/digest does), migrate runs, and a rebuild still swaps its tables in. The BI login has its timeouts and no TEMP."""
 import os
 import subprocess
 import sys
@@ -15,6 +15,7 @@ from events import ledger
 from infra import logins
 from infra.bi_limits import BiLimits
 from infra.db import make_engine
+from infra.migrate import upgrade
 from projections import rebuild
 from tests import factories as f
 from tests.integration.projection_helpers import History, project_all
@@ -131,6 +132,7 @@ def test_projections_ledger_and_rebuild_go_on_while_a_bi_login_holds_all_it_can(
                                         "WHERE deal_id LIKE 'bi-new-%%'").scalar() == 5
         head = finishes(lambda: ledger.extend(fresh_engine, wait_seconds=1.0))
         assert head.tree_size >= 10
+        finishes(lambda: upgrade(owner_url(fresh_engine)))  # migrate's lock is not the advisory one held
         owner = make_engine(owner_url(fresh_engine), pool_size=2)
         try:
             through = finishes(lambda: rebuild.rebuild(owner, swap_patience=3.0))
