@@ -4,7 +4,7 @@ with O(log n) node look-ups for roots and proofs.
 `extend` follows `read_committed` from the frontier's last position, so the tree is the log in
 position order with no late commit skipped: a position is added only once everything before it
 has committed or rolled back for good. Each batch adds its completed perfect nodes, its leaves'
-indexes and the new frontier in one transaction under an advisory lock (one extender at a time;
+indexes and the new frontier in one transaction under a coordination lock (infra.coordination: one extender at a time, none a reader can hold;
 the others wait and then find the work done). Nothing is ever rescanned: a batch of b events
 costs b leaf hashes, about b inner hashes and ~2b inserted node rows."""
 from dataclasses import dataclass
@@ -13,9 +13,10 @@ from sqlalchemy import Connection, Engine, func, select, text, tuple_
 
 from events.ledger_tables import leaf, merkle_frontier, merkle_node
 from events.log_reader import read_committed
+from infra import coordination
 from events.merkle import Frontier, consistency_proof, event_leaf_hash, inclusion_proof, tree_root
 
-LOCK_KEY = "dealtrail.ledger"
+LOCK_KEY = coordination.LEDGER
 _PLACEHOLDER = bytes(32)
 
 
@@ -37,7 +38,7 @@ def extend(engine: Engine, batch: int = 2000, wait_seconds: float = 2.0) -> Tree
 def _extend_once(engine: Engine, batch: int, wait_seconds: float) -> tuple[TreeHead, int]:
     with engine.begin() as conn:
         # Before any write: this transaction has no xid yet, so read_committed never waits on it.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": LOCK_KEY})
+        coordination.hold(conn, LOCK_KEY)
         row = conn.execute(select(merkle_frontier)).mappings().one()
         frontier = Frontier.from_json(row["frontier"])
         page = read_committed(engine, row["last_position"], batch, wait_seconds)

@@ -1,7 +1,8 @@
 """The relay: committed events, in commit order, to Kafka (key = deal_id).
 
 At least once: the checkpoint moves only after the broker acknowledged the batch. One relay
-is active at a time (a Postgres advisory lock); others wait as hot standbys. If the broker
+is active at a time (LOCK TABLE coordination.relay in a transaction it keeps open, see
+infra.coordination: no reader can take it); others wait as hot standbys. If the broker
 lost its log (the embedded one keeps none across restarts), the relay rewinds to the lowest
 position a consumer has applied and publishes again; consumers skip what they already have."""
 import logging
@@ -19,13 +20,12 @@ from events.log_reader import Shape, read_committed
 from events.outgoing import COLUMNS, Outgoing, outgoing_from_row
 from events.page_producer import Page, PageProducer
 from events.tables import consumer_checkpoint, event, relay_checkpoint
+from infra import coordination
 
 log = logging.getLogger("dealtrail.relay")
-LOCK_KEY = "dealtrail.relay"
+LOCK_KEY = coordination.RELAY
 TOPIC_CHECK_SECONDS = 5.0
 LEADERSHIP_CHECK_SECONDS = 5.0
-_HOLDS_LOCK = text("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                   "AND pid = pg_backend_pid()")
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,7 @@ class Relay:
 
     def _acquire_leadership(self, conn: Connection, stop: threading.Event) -> bool:
         while not stop.is_set():
-            got = conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": LOCK_KEY}).scalar()
-            conn.commit()
-            if got:
+            if coordination.try_hold(conn, LOCK_KEY):  # held while this transaction stays open
                 return True
             stop.wait(1.0)
         return False
@@ -235,8 +233,7 @@ class LeadershipLost(RuntimeError):
 
 def _ensure_leader(conn: Connection) -> None:
     try:
-        held = conn.execute(_HOLDS_LOCK).scalar()
-        conn.commit()
+        held = coordination.holds(conn, LOCK_KEY)  # no commit: that would let the lock go
     except SQLAlchemyError as exc:
         raise LeadershipLost() from exc
     if not held:
@@ -245,8 +242,7 @@ def _ensure_leader(conn: Connection) -> None:
 
 def _release(conn: Connection) -> None:
     try:
-        conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": LOCK_KEY})
-        conn.commit()
+        conn.rollback()
     except SQLAlchemyError:
         pass  # the session is gone, and its lock with it
 

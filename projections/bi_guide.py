@@ -7,8 +7,10 @@ INTRO = """# Dealtrail for BI analysts
 
 Every table and view below lives in the schema `read_models` and is readable by the role
 `bi_reader`: make a login for your tool with `dealtrail bi-login create NAME` (it prints the URL;
-`dealtrail up --pg-port 5433` serves the embedded database on TCP). They are projections of the event
-log, rebuilt from it at any time; business times (`occurred_at`, `created_at`, `closed_at`,
+`dealtrail up --pg-port 5433` serves the embedded database on TCP). A statement ends after 30 s, a
+transaction left open after 60 s (the deployment may set other limits), and temporary tables are
+not allowed. The tables are projections of the event log, rebuilt from it at any time (a rebuild
+ends BI sessions that hold its tables for over a minute); business times (`occurred_at`, `created_at`, `closed_at`,
 `day`, `month`, ...) are UTC. Money is `numeric` in the deployment's reporting currency. This
 file is generated from the tables' own comments by `dealtrail bi-guide`: do not edit it by hand.
 """

@@ -16,11 +16,12 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from events.log_reader import read_committed, settled_horizon
+from infra import coordination
 from infra.jsontext import loads
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import aggregates, checkpoints, rollups, sales, snapshots, tables
+from projections import aggregates, checkpoints, rollups, sales, snapshots, swap_wait, tables
 from projections.schema import SALES_TABLES, SNAPSHOT_TABLES, schema_name
 from projections.loop import derive_stream
 from projections.quarantine import as_rows, guarded, refused, stream_failure
@@ -334,17 +335,25 @@ def _derive_chunks(conn: Connection, schema: str, cursor, pipelines, progress: P
     progress(seen % PROGRESS_EVERY)
 
 
-def rebuild(engine: Engine, progress: Progress | None = None, snapshot_every: int = snapshots.EVERY) -> int:
+def rebuild(engine: Engine, progress: Progress | None = None, snapshot_every: int = snapshots.EVERY,
+            swap_patience: float = swap_wait.SWAP_PATIENCE) -> int:
     """Build fresh tables (the sums snapshotted every `snapshot_every` positions too), catch up
-    under the projection lock, swap them in atomically. Returns the position the new tables reflect."""
+    under the projection lock, swap them in atomically. Returns the position the new tables reflect.
+    A swap kept waiting by a reader's lock is undone and tried again (projections.swap_wait)."""
     upto = settled_horizon(engine)
     build(engine, BUILD_SCHEMA, upto, progress=progress, snapshot_every=snapshot_every)
+    through = swap_wait.retrying(engine, lambda: _swap_in(engine, upto), swap_patience)
+    log.info("rebuilt %s through position %d", sales.NAME, through)
+    return through
+
+
+def _swap_in(engine: Engine, upto: int) -> int:
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
+        coordination.hold(conn, sales.TABLES_LOCK)
         through = _catch_up(engine, conn, upto)
+        swap_wait.limit_lock_waits(conn)
         _swap(conn)
         checkpoints.set_watermark(conn, sales.NAME, through)
-    log.info("rebuilt %s through position %d", sales.NAME, through)
     return through
 
 

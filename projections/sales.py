@@ -27,7 +27,7 @@ from projections.versions import Step, steps
 from projections.writer import DealWrite, copy_tables, replace_streams, write_deals
 
 NAME = "sales"
-TABLES_LOCK = "dealtrail.projection.sales"
+TABLES_LOCK = "projection_sales"  # infra.coordination: LOCK TABLE coordination.projection_sales
 
 
 class Paths:

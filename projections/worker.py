@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaException
 from kafka.errors import KafkaError
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from events import broker
+from infra import coordination
 from projections import checkpoints, sales, snapshots
 from projections.quarantine import describe, refused
 
@@ -105,7 +106,7 @@ def apply_poll(engine: Engine, poll: Poll, schema: str = "read_models", partitio
 
 def _apply(engine: Engine, poll: Poll, schema: str, partition_count: int | None, isolate: bool) -> int:
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
+        coordination.hold(conn, sales.TABLES_LOCK)
         applied = checkpoints.applied_streams(conn, sales.NAME, list(poll.streams))
         upto = {s: p for s, p in poll.streams.items() if p > applied.get(s, 0)}  # else redelivered
         if isolate:
@@ -152,7 +153,7 @@ def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) 
     taken, started = 0, time.monotonic()
     while True:
         with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": sales.TABLES_LOCK})
+            coordination.hold(conn, sales.TABLES_LOCK)
             if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every):
                 return taken
         taken += 1

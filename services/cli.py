@@ -417,12 +417,10 @@ app.add_typer(bi_app, name="bi-login")
 
 
 def bi_url(settings: Settings, owner_url: str, name: str, password: str) -> str:
-    """How a BI tool connects as `name`: over TCP to the embedded PostgreSQL while `up --pg-port`
-    serves it, else the database URL itself (its socket or host) with the new login."""
-    from infra import pg_gateway
-    address = None if settings.database_url else pg_gateway.recorded(settings.data_dir)
-    if address is None and settings.pg_port and not settings.database_url:
-        address = ("127.0.0.1", settings.pg_port)
+    """How a BI tool connects as `name`: over TCP to the embedded PostgreSQL when it listens there
+    (`up --pg-port`; the server's own listen_addresses and port say so), else the database URL
+    itself (its socket or host) with the new login."""
+    address = None if settings.database_url else logins.tcp_address(owner_url)
     if address is not None:
         database = make_url(owner_url).database
         return f"postgresql://{name}:{password}@{address[0]}:{address[1]}/{database}"
@@ -438,7 +436,7 @@ def bi_login_create(name: str, database_url: DatabaseUrl = None, data_dir: DataD
     settings = _settings(database_url=database_url, data_dir=data_dir)
     with _database(settings, admin=True) as url:
         try:
-            password = logins.create_bi_login(url, name)
+            password = logins.create_bi_login(url, name, logins.limits_of(settings))
         except logins.BadLogin as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None

@@ -4,16 +4,14 @@ import logging
 import os
 import sys
 import threading
-from urllib.parse import urlparse
 
 from kafka.errors import KafkaError
 
 from events import broker as kafka
-from infra import broker_address, logins, pg_gateway
+from infra import broker_address, logins
 from infra.db import make_engine
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres
 from infra.migrate import upgrade
-from infra.pg_gateway import PgGateway
 from infra.processes import ChildProcess, Output
 from infra.settings import Settings
 from infra.supervisor import GaveUp, Supervisor
@@ -26,14 +24,10 @@ SERVICES = {"api": "api", "relay": "relay", "worker": "project", "watch": "watch
 
 def run_all(settings: Settings, stop: threading.Event) -> int:
     supervisor = Supervisor()
-    gateway = None
     try:
+        if settings.pg_port and settings.database_url:
+            log.warning("--pg-port opens the embedded PostgreSQL; with DATABASE_URL it does nothing")
         database_url = settings.database_url or _embedded_postgres(supervisor, settings)
-        if settings.pg_port:
-            if settings.database_url:
-                log.warning("--pg-port opens the embedded PostgreSQL; with DATABASE_URL it does nothing")
-            else:
-                gateway = _pg_gateway(settings, database_url)
         broker = None if settings.kafka_bootstrap_servers else _embedded_broker(supervisor, settings)
         bootstrap = broker.bootstrap if broker else settings.kafka_bootstrap_servers
         app_url = _migrate(settings, database_url, embedded=not settings.database_url)
@@ -47,31 +41,22 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         log.error("%s; stopping everything", exc)
         return 1
     finally:
-        if gateway is not None:
-            gateway.stop()
-            pg_gateway.forget(settings.data_dir)
         supervisor.stop()
         broker_address.forget(settings.data_dir)
 
 
 def _embedded_postgres(supervisor: Supervisor, settings: Settings) -> str:
-    postgres = EmbeddedPostgres(settings.data_dir)
+    """Listening on TCP 127.0.0.1:--pg-port for BI logins, else on its Unix socket only
+    (restarted if it runs otherwise, e.g. from an `up` with another --pg-port)."""
+    postgres = EmbeddedPostgres(settings.data_dir, listen=True, tcp_port=settings.pg_port)
     first = not (postgres.data_dir / "pg" / "PG_VERSION").exists()
     log.info("starting the embedded PostgreSQL%s", " (first start: initialising its data directory)" if first else "")
     url = supervisor.start(postgres)
     log.info("embedded PostgreSQL running (data in %s)", postgres.data_dir / "pg")
+    if settings.pg_port:
+        log.info("embedded PostgreSQL on TCP 127.0.0.1:%d for BI logins only (`dealtrail bi-login "
+                 "create NAME`)", settings.pg_port)
     return url
-
-
-def _pg_gateway(settings: Settings, owner_url: str) -> PgGateway:
-    """The embedded PostgreSQL on TCP for local BI tools, password logins only."""
-    owner = urlparse(owner_url).username or "postgres"
-    gateway = PgGateway(pg_gateway.socket_of(owner_url), "127.0.0.1", settings.pg_port, refused_users={owner})
-    gateway.start()
-    pg_gateway.record(settings.data_dir, "127.0.0.1", settings.pg_port)
-    log.info("embedded PostgreSQL on TCP 127.0.0.1:%d for BI logins (`dealtrail bi-login create NAME`)",
-             settings.pg_port)
-    return gateway
 
 
 def _embedded_broker(supervisor: Supervisor, settings: Settings) -> EmbeddedBroker:

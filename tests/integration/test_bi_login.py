@@ -1,6 +1,5 @@
 """BI onboarding: `dealtrail bi-login create NAME` makes a login in bi_reader and prints the URL to
-connect with; it reads read_models and nothing else. `dealtrail up --pg-port N` serves the
-embedded PostgreSQL on TCP through infra.pg_gateway, to password logins only."""
+connect with; it reads read_models and nothing else. Over TCP (`up --pg-port N`): test_bi_port."""
 import os
 import subprocess
 import sys
@@ -10,8 +9,6 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from infra.embedded import free_port
-from infra.pg_gateway import PgGateway, socket_of
 from tests.integration.projection_helpers import History, project_all
 from tests.owners import owner_url
 
@@ -57,24 +54,3 @@ def test_names_are_checked_and_drop_only_removes_bi_logins(login):
     assert cli("bi-login", "drop", "dealtrail_app", url=owner).returncode == 2
     assert cli("bi-login", "drop", name, url=owner).returncode == 0
     assert name not in cli("bi-login", "list", url=owner).stdout.split()
-
-
-def test_the_gateway_serves_password_logins_over_tcp_and_refuses_the_owner(login):
-    name, url, owner = login
-    port = free_port()
-    gateway = PgGateway(socket_of(owner), "127.0.0.1", port, refused_users={make_url(owner).username})
-    gateway.start()
-    try:
-        parsed = make_url(url)
-        tcp = psycopg2.connect(host="127.0.0.1", port=port, dbname=parsed.database, user=name,
-                               password=parsed.password)  # libpq asks for SSL first: the gateway says no
-        with tcp.cursor() as cur:
-            cur.execute("SELECT count(*) FROM read_models.deal_current")
-            assert cur.fetchone()[0] == 1
-        tcp.close()
-        with pytest.raises(psycopg2.OperationalError, match="may not connect over TCP"):
-            psycopg2.connect(host="127.0.0.1", port=port, dbname=parsed.database, user=make_url(owner).username)
-        with pytest.raises(psycopg2.OperationalError, match="password"):
-            psycopg2.connect(host="127.0.0.1", port=port, dbname=parsed.database, user=name, password="wrong")
-    finally:
-        gateway.stop()

@@ -6,8 +6,8 @@ from events import relay as relaying
 from tests import factories as f
 from tests.integration.relay_helpers import RunningRelay, append, lag, wait_for
 
-LOCK_HOLDERS = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+LOCK_HOLDERS = ("SELECT pid FROM pg_locks WHERE locktype = 'relation' AND granted "
+                "AND relation = 'coordination.relay'::regclass")
 
 
 def holders(admin) -> list[int]:
