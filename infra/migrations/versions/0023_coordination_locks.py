@@ -9,12 +9,12 @@ holding one before its first write is never waited on by the log reader's xmin r
 `coordination.migrate` is made by infra.migrate itself, before any migration runs. DDL frozen.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
