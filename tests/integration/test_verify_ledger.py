@@ -186,3 +186,15 @@ def test_a_recorded_digest_signed_by_another_key_fails_verify(audited):
     assert result.exit_code == 1 and body["ok"] is False
     assert body["ledger"]["digest"]["signature"].startswith("digest was signed by key")
     assert "latest recorded digest" in body["ledger"]["first_mismatch"]["reason"]
+
+
+def test_verify_reads_the_public_key_from_the_key_file(audited, tmp_path):
+    """Without --public-key, `verify` checks the digest with the ledger key file digests are
+    signed with (DEALTRAIL_AUDIT_KEY_FILE or <data-dir>/audit.key); with none, it says so."""
+    url = audited.engine.url.render_as_string(hide_password=False)
+    for key_file, signature in ((tmp_path / "audit.key", "valid"), (tmp_path / "absent.key", "not checked")):
+        result = CliRunner().invoke(app, ["verify", "--database-url", url],
+                                    env={"DEALTRAIL_AUDIT_KEY_FILE": str(key_file)})
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["ledger"]["digest"]["signature"].startswith(signature)
+    assert not (tmp_path / "absent.key").exists()  # verify never creates a key
