@@ -355,7 +355,7 @@ def verify(public_key: PublicKey = None, database_url: DatabaseUrl = None, data_
     settings = _settings(database_url=database_url, data_dir=data_dir)
     public_key = public_key or _key_file_public_key(settings)
     with _database(settings) as url:
-        engine = _engine(url, pool_size=1)
+        engine = _engine(url, pool_size=2)  # extending the tree reads the log beside its transaction
         try:
             result = verify_log(engine, public_key)
         finally:
@@ -410,14 +410,11 @@ def _check_via_api(checking, saved: dict, api_url: str, api_key: str | None, pub
 
 
 def _check_via_database(checking, saved: dict, settings: Settings, public_key: str | None, export):
-    from events.digest import load_private_key, public_key_hex
     from services.audit_key import key_path
+    public_key = public_key or _key_file_public_key(settings)
     if public_key is None:
-        path = key_path(settings)
-        if not path.exists():
-            typer.echo(f"no --public-key given and no key file at {path}", err=True)
-            raise typer.Exit(2)
-        public_key = public_key_hex(load_private_key(path.read_bytes()))
+        typer.echo(f"no --public-key given and no key file at {key_path(settings)}", err=True)
+        raise typer.Exit(2)
     with _database(settings) as url:
         engine = _engine(url, pool_size=2)
         try:

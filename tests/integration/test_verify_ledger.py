@@ -198,3 +198,12 @@ def test_verify_reads_the_public_key_from_the_key_file(audited, tmp_path):
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["ledger"]["digest"]["signature"].startswith(signature)
     assert not (tmp_path / "absent.key").exists()  # verify never creates a key
+
+
+def test_audit_check_reads_the_public_key_from_the_key_file(audited, tmp_path):
+    url = audited.engine.url.render_as_string(hide_password=False)
+    args = ["audit", "check", "--digest", str(audited.saved), "--database-url", url]
+    found = CliRunner().invoke(app, args, env={"DEALTRAIL_AUDIT_KEY_FILE": str(tmp_path / "audit.key")})
+    assert found.exit_code == 0 and "ok: the log of" in found.output, found.output
+    absent = CliRunner().invoke(app, args, env={"DEALTRAIL_AUDIT_KEY_FILE": str(tmp_path / "absent.key")})
+    assert absent.exit_code == 2 and "no --public-key given and no key file at" in absent.output
