@@ -14,14 +14,18 @@ from sqlalchemy import Connection, func, select, text
 from events.merkle import Frontier, event_leaf_hash
 from events.tables import event
 
+# One page of leaves, each joined to its leaf node and its event by index look-ups (LATERAL): a
+# plain join let the planner hash the whole events table for every page (O(n^2) over the log:
+# 200k events 14 s, 400k 64 s).
 _PAGE = text("""
 SELECT l.leaf_index, l.position, l.event_id::text AS event_id, e.deal_id, e.hash AS event_hash,
        n.hash AS node_hash
-FROM audit.leaf l
-JOIN audit.merkle_node n ON n.level = 0 AND n.idx = l.leaf_index
-LEFT JOIN events.event e ON e.position = l.position AND e.event_id = l.event_id
-WHERE l.leaf_index >= :start AND l.leaf_index < :end
-ORDER BY l.leaf_index LIMIT :n
+FROM (SELECT * FROM audit.leaf WHERE leaf_index >= :start AND leaf_index < :end
+      ORDER BY leaf_index LIMIT :n) l
+CROSS JOIN LATERAL (SELECT hash FROM audit.merkle_node WHERE level = 0 AND idx = l.leaf_index) n
+LEFT JOIN LATERAL (SELECT deal_id, hash FROM events.event
+                   WHERE position = l.position AND event_id = l.event_id) e ON true
+ORDER BY l.leaf_index
 """)
 
 
