@@ -6,15 +6,19 @@ the proof must take the saved root to the current root. If it does not, history 
 size was rewritten; given a trusted copy of the old leaves (an export of event hashes, taken
 when the digest was), the first rewritten leaf is found in O(log n) node comparisons. On the
 database it then re-hashes every event into its leaf (O(n), streaming): a rewrite that leaves
-the audit tables alone keeps the tree's own proofs valid."""
+the audit tables alone keeps the tree's own proofs valid; the leaves must also rebuild the saved
+root and the latest recorded digest's (services.verification). Through the API the export's
+hashes must rebuild the saved and the API's signed roots (services.export_leaves)."""
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from events import ledger
-from events.ledger_leaves import first_stale_leaf
 from events.digest import check_digest
+from events.ledger_leaves import Anchor
 from events.merkle import MemoryNodes, event_leaf_hash, first_difference, verify_consistency
+from services import export_leaves
+from services.verification import verify_ledger
 
 
 @dataclass(frozen=True)
@@ -40,15 +44,22 @@ def check_with_database(engine, saved: dict, public_key: str, export: Path | Non
         proof = ledger.consistency(conn, size, now.tree_size)
         if not verify_consistency(size, now.tree_size, saved_root, now.root_hash, proof):
             return Outcome(False, _rewritten(conn, size, saved_root, export))
-        stale = first_stale_leaf(conn, now.tree_size, now.last_position)
-    if stale:
-        return Outcome(False, f"the events no longer match the tree: leaf {stale.leaf_index} (position "
-                              f"{stale.position}, event_id {stale.event_id}): {stale.reason}")
+    checked = verify_ledger(engine, public_key, (Anchor(size, saved_root, f"the saved digest (tree_size {size})"),))
+    if not checked["ok"]:
+        return Outcome(False, f"the events no longer match the tree: {named(checked['first_mismatch'])}")
     return Outcome(True, f"ok: the log of {now.tree_size} events extends the digest of {size}")
 
 
-def check_with_api(client, saved: dict, public_key: str) -> Outcome:
-    """The same check against a running API (`client`: an httpx.Client with base URL and key)."""
+def named(mismatch: dict) -> str:
+    """`leaf i (position p, event_id e, deal_id d): why`, with what is known of the event."""
+    where = [f"{k} {mismatch[k]}" for k in ("position", "event_id", "deal_id") if mismatch.get(k) is not None]
+    leaf = "the ledger" if mismatch.get("leaf_index") is None else f"leaf {mismatch['leaf_index']}"
+    return f"{leaf} ({', '.join(where)}): {mismatch['reason']}" if where else f"{leaf}: {mismatch['reason']}"
+
+
+def check_with_api(client, saved: dict, public_key: str, export: Path | None = None) -> Outcome:
+    """The same check against a running API (`client`: an httpx.Client with base URL and key):
+    the consistency proof, then the API's export re-hashed into leaves against both signed roots."""
     problem = check_digest(saved, public_key)
     if problem:
         return Outcome(False, f"the saved digest is not valid: {problem}")
@@ -59,12 +70,26 @@ def check_with_api(client, saved: dict, public_key: str) -> Outcome:
     size, now = saved["tree_size"], current["tree_size"]
     if now < size:
         return Outcome(False, f"the log has {now} events, fewer than the digest's {size}: history was deleted")
+    saved_root, now_root = bytes.fromhex(saved["root_hash"]), bytes.fromhex(current["root_hash"])
     proof = _get(client, "/v1/audit/consistency", first=size, second=now)["proof"]
-    if verify_consistency(size, now, bytes.fromhex(saved["root_hash"]), bytes.fromhex(current["root_hash"]),
-                          [bytes.fromhex(h) for h in proof]):
-        return Outcome(True, f"ok: the log of {now} events extends the digest of {size}")
-    return Outcome(False, f"history before tree_size {size} was rewritten: the log of {now} events "
-                          f"does not extend the digest of {size}")
+    if not verify_consistency(size, now, saved_root, now_root, [bytes.fromhex(h) for h in proof]):
+        return Outcome(False, _rewritten_via_api(client, size, now, export))
+    found = export_leaves.first_mismatch(client, [Anchor(size, saved_root, f"the saved digest (tree_size {size})"),
+                                                  Anchor(now, now_root, f"the API's digest (tree_size {now})")],
+                                         until=current["last_position"])
+    if found:
+        return Outcome(False, f"the exported events no longer match the signed tree: {named(found)}")
+    return Outcome(True, f"ok: the log of {now} events extends the digest of {size}")
+
+
+def _rewritten_via_api(client, size: int, now: int, export: Path | None) -> str:
+    said = (f"history before tree_size {size} was rewritten: the log of {now} events "
+            f"does not extend the digest of {size}")
+    if export is None:
+        return said + "; give --export FILE (event hashes from then) to name the first rewritten event"
+    found = export_leaves.first_difference(client, export, size)
+    return said + (f"; first rewritten event: {named(found)}" if found
+                   else "; the API's export matches the given export (the tree was damaged)")
 
 
 def _get(client, path: str, **params) -> dict:

@@ -12,9 +12,10 @@ from domain.errors import EventNotFound, InvalidQuery
 from events import ledger
 from events.digest import public_key_document
 from services.audit_key import signing_key
-from services import digests
+from services import digests, verification
 from services.api.deps import EngineDep
 from services.api.errors import documented
+from services.api.read_models_out import VerifyOut, ok
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int, Query(ge=0, le=2**63 - 1)]
@@ -60,6 +61,14 @@ def _key(request: Request):
 def get_digest(request: Request, engine: EngineDep):
     """A digest of the whole committed log, signed now (Ed25519 over its canonical JSON)."""
     return digests.issue(engine, _key(request))
+
+
+@router.get("/verify", responses=ok(VerifyOut))
+def audit_verify(request: Request, engine: EngineDep):
+    """Recompute every per-deal hash chain, and check every event against its Merkle leaf and
+    the leaves against the latest recorded signed digest (`ledger`); `first_broken` names the
+    first event that fails either."""
+    return verification.verify_log(engine, public_key_document(_key(request))["public_key"])
 
 
 @router.get("/public-key", response_model=PublicKeyOut)

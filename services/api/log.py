@@ -1,16 +1,15 @@
-"""The global log for auditors, and relay and projection lag."""
+"""The global log for auditors, and relay and projection lag (verification: services.api.audit)."""
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from events.log_reader import read_committed
 from events.relay import relay_lag
-from events.verify import verify_chains
 from projections import checkpoints, sales
 from services.api.deps import EngineDep
 from services.api.errors import documented
 from services.api.models import EnvelopeOut, LogOut
-from services.api.read_models_out import ProjectionsOut, VerifyOut, ok
+from services.api.read_models_out import ProjectionsOut, ok
 
 router = APIRouter()
 
@@ -23,15 +22,6 @@ def get_log(engine: EngineDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] 
     an event committing later never appears before it."""
     page = read_committed(engine, after, limit, wait_seconds=2.0)
     return {"events": [EnvelopeOut(**e.to_dict()) for e in page.envelopes], "next_after": page.through}
-
-
-@router.get("/v1/audit/verify", tags=["audit"], responses=ok(VerifyOut))
-def audit_verify(engine: EngineDep):
-    """Recompute every per-deal hash chain; `first_broken` names the first event that fails."""
-    result = verify_chains(engine)
-    return {"ok": result.ok, "events_checked": result.events_checked,
-            "streams_checked": result.streams_checked, "first_broken": result.first_broken,
-            "problems": result.problems}
 
 
 @router.get("/v1/projections", tags=["operations"], responses=ok(ProjectionsOut))

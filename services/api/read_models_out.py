@@ -195,12 +195,32 @@ class PipelinesOut(Out):
     pipelines: list[dict[str, str | list[PipelineStageOut]]]
 
 
+class LedgerDigestOut(Out):
+    tree_size: int
+    root_hash: str
+    issued_at: str
+    key_id: str
+    signature: str = Field(description="`valid`, why it is not, or why it was not checked.")
+
+
+class LedgerCheckOut(Out):
+    ok: bool
+    checked: int = Field(description="Events whose hash was compared with their Merkle leaf.")
+    tree_size: int
+    digest: LedgerDigestOut | None = Field(description="The latest recorded signed digest the leaves "
+                                                       "were checked against (none recorded: null).")
+    first_mismatch: dict | None = Field(description="The first leaf, event or digest that does not "
+                                                     "match: leaf_index, position, event_id, deal_id, reason.")
+
+
 class VerifyOut(Out):
     ok: bool
     events_checked: int
     streams_checked: int
     first_broken: dict | None = Field(description="The first event whose hash does not verify, if any.")
     problems: list
+    ledger: LedgerCheckOut | None = Field(None, description="Events against the Merkle tree and the "
+                                                            "latest signed digest (README: Audit).")
 
 
 class LagOut(Out):
