@@ -18,9 +18,10 @@ class AlreadyRunning(RuntimeError):
     """Another `up` holds the data dir; the message names its pid."""
 
 
-def hold(data_dir: Path) -> int:
+def hold(data_dir: Path, api_url: str = "") -> int:
     """Take the data dir's lock for this process's lifetime (the descriptor is returned and
-    simply kept open); raises AlreadyRunning at once if another process holds it."""
+    simply kept open); raises AlreadyRunning at once if another process holds it. The file
+    says `<pid>\n<api url>\n` (`dealtrail status` asks that API)."""
     path = Path(data_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -32,12 +33,12 @@ def hold(data_dir: Path) -> int:
         raise AlreadyRunning(f"`dealtrail up` already runs on {Path(data_dir).resolve()} "
                              f"(pid {pid or 'unknown'}); stop it first or use another --data-dir") from None
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.pwrite(fd, f"{os.getpid()}\n{api_url}\n".encode(), 0)
     return fd
 
 
-def holder(data_dir: Path) -> int | None:
-    """The pid of the `up` running on the data dir, or None when none runs."""
+def holder(data_dir: Path) -> tuple[int, str] | None:
+    """(pid, API URL) of the `up` running on the data dir, or None when none runs."""
     path = Path(data_dir) / FILE
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -46,7 +47,8 @@ def holder(data_dir: Path) -> int | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return _read_pid(fd) or -1
+        rest = os.pread(fd, 4096, 0).decode(errors="replace").partition("\n")[2]
+        return _read_pid(fd) or -1, rest.strip()
     else:
         return None  # nobody holds it; closing lets go of our shared lock
     finally:
@@ -54,5 +56,5 @@ def holder(data_dir: Path) -> int | None:
 
 
 def _read_pid(fd: int) -> int | None:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
+    first = os.pread(fd, 32, 0).decode(errors="replace").partition("\n")[0].strip()
+    return int(first) if first.isdigit() else None

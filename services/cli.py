@@ -159,11 +159,12 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
         os.environ["DATABASE_URL"] = url  # the API process never sees the owner's URL
         lifeline.watch_parent()
         # idle keep-alive connections close after 5 s; a request's headers and body must
-        # arrive within DEALTRAIL_READ_TIMEOUT_SECONDS (services.api.read_timeout); a stop
-        # waits at most 5 s for requests in flight
+        # arrive within DEALTRAIL_READ_TIMEOUT_SECONDS (services.api.protocol); a stop waits
+        # at most 5 s for requests in flight
+        from services.api.protocol import TimedHttpProtocol
         uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_level="warning", access_log=False, timeout_keep_alive=5,
-                    timeout_graceful_shutdown=5)
+                    workers=workers, log_level="warning", access_log=False, http=TimedHttpProtocol,
+                    timeout_keep_alive=5, timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -359,33 +360,36 @@ def bi_guide(output: Annotated[Path, typer.Option(help="Where to write it.")] = 
 
 @app.command()
 def status(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
-           data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-           ) -> None:
+           data_dir: DataDir = None, host: Host = None, port: Port = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Health and lag of `up`, the API, database, broker, relay and worker; exit 1 if one is DOWN."""
+    from infra import up_lock
     from services import status as report
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
-                         data_dir=data_dir)
+                         data_dir=data_dir, host=host, port=port)
     try:
         bootstrap = instance.bootstrap(settings)
     except instance.NotConfigured:
         bootstrap = None  # no broker known: shown as not configured
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
-    up_check = None if settings.database_url else _up_check(settings.data_dir)
+    running = up_lock.holder(settings.data_dir)
+    api_url = running[1] if running and running[1] else f"http://{host}:{settings.port}"
+    up_check = None if settings.database_url else _up_check(settings.data_dir, running)
     with _database(settings) as url:
         engine = _engine(url, pool_size=1)
-        result = report.status(engine, bootstrap, api_url=f"http://{host}:{settings.port}", up=up_check)
+        result = report.status(engine, bootstrap, api_url=api_url, up=up_check)
         engine.dispose()
     typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(report.lines(result)))
     raise typer.Exit(0 if result["ok"] else 1)
 
 
-def _up_check(data_dir: Path):
+def _up_check(data_dir: Path, running: tuple[int, str] | None):
     """With the embedded database, whether a `dealtrail up` runs on the data dir (else this
     command started its PostgreSQL just to look)."""
-    from infra import up_lock
     from services.readiness import Check
-    pid = up_lock.holder(data_dir)
-    return Check(True, None, (("pid", pid),)) if pid else Check(False, f"not running on {data_dir}")
+    if running is None:
+        return Check(False, f"not running on {data_dir}")
+    return Check(True, f"pid {running[0]}", (("pid", running[0]),))
 
 
 @app.command()
@@ -585,7 +589,9 @@ def up(database_url: UpDatabaseUrl = None, kafka_bootstrap_servers: UpKafkaServe
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic, host=host, port=port, data_dir=data_dir, pg_port=pg_port)
-    lock = up_lock.hold(settings.data_dir)  # before anything: a second `up` touches nothing
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    # before anything: a second `up` touches nothing
+    lock = up_lock.hold(settings.data_dir, f"http://{shown}:{settings.port}")
     _port_free(settings.host, settings.port)
     from services import lifeline
     code = run_all(settings, lifeline.stop_on_signals(grace=None))

@@ -41,7 +41,7 @@ def run_all(settings: Settings, stop: threading.Event) -> int:
         bootstrap = broker.bootstrap if broker else settings.kafka_bootstrap_servers
         app_url, secret = _migrate(settings, database_url, embedded=not settings.database_url)
         _start_services(supervisor, settings, app_url, bootstrap, broker, output)
-        announce_when_ready(settings, secret, output, stop)
+        announce_when_ready(settings, secret, output, stop, supervisor.all_running)
         supervisor.run(stop)
         log.info("stopping")
         return 0

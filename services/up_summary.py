@@ -4,6 +4,7 @@ Printed last so they are not lost among the services' startup lines (migration n
 at DEBUG: services.logs)."""
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -21,10 +22,11 @@ def summary(settings: Settings, secret: str | None) -> list[str]:
 
 
 def announce_when_ready(settings: Settings, secret: str | None, output: Output,
-                        stop: threading.Event) -> None:
-    """From a thread (it only polls HTTP; children are started from the main thread)."""
+                        stop: threading.Event, all_started: Callable[[], bool]) -> None:
+    """From a thread (it only polls; children are started from the main thread): once the
+    API is ready and every unit started, so no startup line of `up` comes after."""
     def wait_then_print():
-        ready = _wait_ready(settings, stop)
+        ready = _wait_ready(settings, stop, all_started)
         if stop.is_set():
             return
         note = [] if ready else [f"(the API was not ready after {READY_WAIT_SECONDS:.0f} s; see /readyz)"]
@@ -32,13 +34,13 @@ def announce_when_ready(settings: Settings, secret: str | None, output: Output,
     threading.Thread(target=wait_then_print, name="up-summary", daemon=True).start()
 
 
-def _wait_ready(settings: Settings, stop: threading.Event) -> bool:
+def _wait_ready(settings: Settings, stop: threading.Event, all_started: Callable[[], bool]) -> bool:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     url = f"http://{host}:{settings.port}/readyz"
     deadline = time.monotonic() + READY_WAIT_SECONDS
     while not stop.is_set() and time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if all_started() and httpx.get(url, timeout=2).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass
