@@ -38,7 +38,7 @@ def server(fresh_engine, monkeypatch):
 
 def _post_head(port: int, headers: dict, length: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    lines = [f"POST /v1/deals/d-half/events HTTP/1.1", f"Host: 127.0.0.1:{port}",
+    lines = ["POST /v1/deals/d-half/events HTTP/1.1", f"Host: 127.0.0.1:{port}",
              "Content-Type: application/json", f"Content-Length: {length}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
