@@ -57,6 +57,7 @@ class Relay:
         self._checked_at = 0.0
         self._producer = None
         self._in_flight: _Sent | None = None
+        self._started = True  # until the first connect: an empty broker then is a fresh one
 
     def run(self, stop: threading.Event) -> None:
         """Lead until `stop`. A database restart ends the session that holds the lock (and
@@ -114,7 +115,11 @@ class Relay:
     def _connect(self) -> None:
         created = broker.ensure_topic(self.config.bootstrap, self.config.topic, self.config.partitions)
         if created and self.position > 0:
-            self._rewind("the topic was missing")
+            # at this process's start that is how an embedded broker (in memory) always begins:
+            # said at INFO, so a clean restart of `up` logs no WARNING
+            self._rewind("the topic was missing", level=logging.INFO if self._started else logging.WARNING)
+            self.topic_id = None  # the new topic's id is recorded next, without a second rewind
+        self._started = False
         self._check_topic()
         self._producer = PageProducer(self.config.bootstrap)
 
@@ -182,12 +187,12 @@ class Relay:
             log.warning("the page sent ahead was not recorded (%s); it is published again", exc.__class__.__name__)
         self._in_flight = None
 
-    def _rewind(self, why: str) -> None:
+    def _rewind(self, why: str, level: int = logging.WARNING) -> None:
         with self.engine.begin() as conn:
             target = conn.execute(select(func.coalesce(func.min(consumer_checkpoint.c.position), 0))).scalar()
         target = min(target, self.position)
-        log.warning("broker lost its log (%s): republishing from position %d (was %d)",
-                    why, target, self.position)
+        log.log(level, "broker lost its log (%s): republishing from position %d (was %d)",
+                why, target, self.position)
         self._in_flight = None  # sent after what is now published again
         self._save_checkpoint(target, {})
 

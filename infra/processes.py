@@ -36,6 +36,12 @@ class Output:
             self.out.write(f"{prefix} {line.rstrip()}\n")
             self.out.flush()
 
+    def plain(self, lines: list[str]) -> None:
+        """Unprefixed lines, together (`up`'s closing summary)."""
+        with self._lock:
+            self.out.write("".join(f"{line}\n" for line in lines))
+            self.out.flush()
+
 
 class ChildProcess:
     """A restartable command (a supervisor unit). `stop` allows `grace` seconds after SIGTERM."""

@@ -79,6 +79,10 @@ class Supervisor:
     def _find(self, unit: Unit | None) -> _Watched | None:
         return next((w for w in self._watched if w.unit is unit), None) if unit else None
 
+    def all_running(self) -> bool:
+        """Every unit started (read from another thread: a snapshot, good enough to report)."""
+        return all(w.running for w in list(self._watched))
+
     def run(self, stop: threading.Event) -> None:
         """Restart what dies until `stop` is set; raises GaveUp for a unit that never came up."""
         while not stop.is_set():

@@ -1,6 +1,7 @@
 """The first admin key: `dealtrail up` makes one when the database has no active admin key,
-prints `admin API key: <key>` once (stdout, unprefixed: scripts grep it) and keeps it in
-`<data-dir>/admin.key` (mode 0600). Later starts print nothing new and only say where it is."""
+keeps it in `<data-dir>/admin.key` (mode 0600) and returns it: `up` prints
+`admin API key: <key>` once (stdout, unprefixed: scripts grep it) at the end of its startup
+lines. Later starts print nothing new and only say where it is."""
 import logging
 import os
 import uuid
@@ -26,7 +27,6 @@ def ensure_admin_key(engine: Engine, data_dir: Path) -> str | None:
     except keys.NameTaken:  # "admin" names another key (another role, or revoked)
         _, secret = keys.create(engine, f"admin-{uuid.uuid4().hex[:6]}", keys.Role.ADMIN)
     write_secret(path, secret)
-    print(f"admin API key: {secret}", flush=True)
     log.info("admin API key written to %s (mode 0600)", path)
     return secret
 

@@ -1,7 +1,6 @@
 """The `dealtrail` command: entry points read settings and wire things; nothing else does."""
 import json
 import os
-import signal
 import sys
 import threading
 from contextlib import contextmanager, nullcontext
@@ -44,6 +43,32 @@ DataDir = Annotated[Optional[Path], typer.Option(
     help="Where the embedded database lives (default: ./.dealtrail); used when DATABASE_URL is not set.")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+        typer.echo(f"dealtrail {version('dealtrail')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Dealtrail: event-sourced deal tracking."""
+
+
+def main() -> None:
+    """The `dealtrail` script: expected failures are one line on stderr (services.cli_errors)."""
+    from services.cli_errors import describe
+    try:
+        app()
+    except Exception as exc:
+        line = describe(exc)
+        if line is None:
+            raise
+        typer.echo(f"dealtrail: {line}", err=True)
+        sys.exit(1)
+
+
 def _settings(**overrides) -> Settings:
     return Settings().with_overrides(**overrides)
 
@@ -58,10 +83,14 @@ def _name_connections(service: str) -> None:
     os.environ["PGAPPNAME"] = application_name(service)
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+def _stop_on_signals(grace: float | None = None) -> threading.Event:
+    """SIGINT/SIGTERM set the event; a service that has not returned `grace` seconds later
+    (DEALTRAIL_STOP_SECONDS, default 10: a round stuck on a dead database or broker) exits
+    anyway. Under `up` the parent is watched too (services.lifeline)."""
+    from services import lifeline
+    grace = float(os.environ.get("DEALTRAIL_STOP_SECONDS", "10")) if grace is None else grace
+    stop = lifeline.stop_on_signals(grace)
+    lifeline.watch_parent()
     return stop
 
 
@@ -122,12 +151,20 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
         data_dir: DataDir = None) -> None:
     """Serve the HTTP API."""
     import uvicorn
+    from services import lifeline
     settings = _settings(database_url=database_url, host=host, port=port, data_dir=data_dir)
+    _port_free(settings.host, settings.port)
     with _database(settings) as url:
         _name_connections("api")
         os.environ["DATABASE_URL"] = url  # the API process never sees the owner's URL
+        lifeline.watch_parent()
+        # idle keep-alive connections close after 5 s; a request's headers and body must
+        # arrive within DEALTRAIL_READ_TIMEOUT_SECONDS (services.api.protocol); a stop waits
+        # at most 5 s for requests in flight
+        from services.api.protocol import TimedHttpProtocol
         uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_level="warning", access_log=False)
+                    workers=workers, log_level="warning", access_log=False, http=TimedHttpProtocol,
+                    timeout_keep_alive=5, timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -323,22 +360,36 @@ def bi_guide(output: Annotated[Path, typer.Option(help="Where to write it.")] = 
 
 @app.command()
 def status(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
-           data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-           ) -> None:
-    """Health and lag of the database, broker, relay and projection worker; exit 1 if one is down."""
+           data_dir: DataDir = None, host: Host = None, port: Port = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Health and lag of `up`, the API, database, broker, relay and worker; exit 1 if one is DOWN."""
+    from infra import up_lock
     from services import status as report
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
-                         data_dir=data_dir)
+                         data_dir=data_dir, host=host, port=port)
     try:
         bootstrap = instance.bootstrap(settings)
     except instance.NotConfigured:
         bootstrap = None  # no broker known: shown as not configured
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    running = up_lock.holder(settings.data_dir)
+    api_url = running[1] if running and running[1] else f"http://{host}:{settings.port}"
+    up_check = None if settings.database_url else _up_check(settings.data_dir, running)
     with _database(settings) as url:
         engine = _engine(url, pool_size=1)
-        result = report.status(engine, bootstrap)
+        result = report.status(engine, bootstrap, api_url=api_url, up=up_check)
         engine.dispose()
     typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(report.lines(result)))
     raise typer.Exit(0 if result["ok"] else 1)
+
+
+def _up_check(data_dir: Path, running: tuple[int, str] | None):
+    """With the embedded database, whether a `dealtrail up` runs on the data dir (else this
+    command started its PostgreSQL just to look)."""
+    from services.readiness import Check
+    if running is None:
+        return Check(False, f"not running on {data_dir}")
+    return Check(True, f"pid {running[0]}", (("pid", running[0]),))
 
 
 PublicKey = Annotated[Optional[str], typer.Option(
@@ -543,15 +594,27 @@ def up(database_url: UpDatabaseUrl = None, kafka_bootstrap_servers: UpKafkaServe
            help="Also serve the embedded PostgreSQL on TCP 127.0.0.1:PORT for BI tools (password logins only).")] = None,
        ) -> None:
     """Start everything: database and broker (embedded unless configured), migrations, API, relay."""
+    from infra import up_lock
     from services.launcher import run_all
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic, host=host, port=port, data_dir=data_dir, pg_port=pg_port)
-    raise typer.Exit(run_all(settings, _stop_on_signals()))
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    # before anything: a second `up` touches nothing
+    lock = up_lock.hold(settings.data_dir, f"http://{shown}:{settings.port}")
+    _port_free(settings.host, settings.port)
+    from services import lifeline
+    code = run_all(settings, lifeline.stop_on_signals(grace=None))
+    os.close(lock)
+    raise typer.Exit(code)
 
 
-if __name__ == "__main__":
-    app()
+def _port_free(host: str, port: int) -> None:
+    """Refused at once, before anything starts (the API child would fail and be retried)."""
+    from infra.embedded import port_in_use
+    from services.cli_errors import PortInUse
+    if port_in_use(host, port):
+        raise PortInUse(host, port)
 
 
 @app.command()
@@ -582,3 +645,7 @@ def export(fmt: Annotated[str, typer.Option("--format", help="ndjson, cloudevent
         with (open(output, "wb") if output else nullcontext(sys.stdout.buffer)) as out:
             export_cli.run(engine, fmt, wanted, out, show)
         engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

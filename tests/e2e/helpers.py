@@ -30,15 +30,16 @@ class Up:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=120):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "".join(self.lines)
             try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
+                ready = httpx.get(self.base + "/readyz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
+                ready = False
+            if ready and any(line.startswith("docs:") for line in self.lines):
+                return  # `up`'s closing lines (services.up_summary) are out too
             time.sleep(0.2)
         raise AssertionError("not ready:\n" + "".join(self.lines))
 

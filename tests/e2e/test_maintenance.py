@@ -60,7 +60,8 @@ def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_p
     status = dealtrail("status", "--data-dir", str(up.data_dir), cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr
     assert [line.split()[:2] for line in status.stdout.splitlines()] == [
-        ["database", "OK"], ["broker", "OK"], ["relay", "OK"], ["worker", "OK"]]
+        ["up", "OK"], ["api", "OK"], ["database", "OK"], ["broker", "OK"], ["relay", "OK"], ["worker", "OK"]]
+    assert f"pid {up.proc.pid}" in status.stdout
     detail = json.loads(dealtrail("status", "--json", "--data-dir", str(up.data_dir), cwd=tmp_path).stdout)
     assert detail["worker"]["lag"]["events_behind"] == 0 and detail["relay"]["lag"]["head_position"] >= 3
     assert up.interrupt() == 0
