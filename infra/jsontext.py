@@ -68,8 +68,9 @@ def loads_decimal(text: str | bytes):
 
 def _key_ends(text: str | bytes) -> int:
     """Spots where a string is followed by a colon: each key, plus any `\\":` inside a string.
-    `count` when no quote is followed by whitespace (most bodies: ~0.3 ms for a 1,000-event
-    batch), the regex otherwise (~2 ms)."""
+    `count` when no quote is followed by whitespace (most bodies), the regex otherwise: CPU time
+    for a 1,000-event batch (300 KB) ~1.9 and ~3.9 ms on the busy 2-core test machine, beside
+    ~7 ms for the rest of the parse."""
     if isinstance(text, (bytes, bytearray)):
         pattern, colon, spaced = _KEY_END, b'":', _SPACED
     else:
