@@ -179,10 +179,13 @@ class ReviewClosed(Payload):
     summary: Text | None = None
 
 
+Share = Annotated[Decimal, PlainDecimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint]  # 0..1
+
+
 class StageDefinition(Payload):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    probability: Annotated[Decimal, PlainDecimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint]
-    target_conversion: Annotated[Decimal, PlainDecimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint] | None = None
+    probability: Share
+    target_conversion: Share | None = None
     stall_after_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
 
 

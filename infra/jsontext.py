@@ -1,8 +1,9 @@
 """Decoding JSON text fast: orjson (in C) where it gives what the stdlib gives, the stdlib for
 the rest. orjson turns integers beyond 64 bits into floats and refuses NaN and lone
 surrogates, so text that orjson refuses goes to the stdlib, and so does text with a run of 19
-digits or more whose orjson value holds a float. Used for json/jsonb columns and wherever events are read back; `loads_decimal` for
-request bodies."""
+digits or more whose orjson value holds a float. Used for json/jsonb columns and wherever
+events are read back; `loads_decimal` for request bodies, which it also holds to strict JSON
+(no duplicated key, bounded number text: issue 23)."""
 import json
 import re
 from decimal import Decimal

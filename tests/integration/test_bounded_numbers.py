@@ -17,10 +17,12 @@ from tests.keys import admin_headers
 
 HUGE = ["1e7000000", "-1e7000000", "1" + "0" * 200_000, "1e-7000000"]
 _LANE, _ROUTE = "application/json", "application/vnd.dealtrail+json"  # the lean lane; the declared route
-_QUOTE = '{"type": "deal.quote_issued", "data": {"quote_id": "q", "amount": "1", "currency": "USD", "line_items": [%s]}}'
+_QUOTE = ('{"type": "deal.quote_issued", "data": {"quote_id": "q", "amount": "1", "currency": "USD", '
+          '"line_items": [%s]}}')
 _ITEM = '{"sku": "s", "qty": %s, "unit_price": %s, "discount": %s}'
 _STAGE = '{"stages": [{"key": "lead", "probability": %s, "target_conversion": %s, "stall_after_days": %s}]}'
-_TARGET = '{"scope": "rep", "scope_id": "r1", "period": "2026-11", "metric": "deals_won", "value": %s, "expected_version": %s}'
+_TARGET = ('{"scope": "rep", "scope_id": "r1", "period": "2026-11", "metric": "deals_won", "value": %s, '
+           '"expected_version": %s}')
 _REVIEW = '{"scope": "rep", "scope_id": "r1", "period": "2026-11", "metric": "deals_won", "expected": %s, "actual": %s}'
 
 
