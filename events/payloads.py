@@ -5,11 +5,12 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictInt, StringConstraints,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, StrictBool,
+                      StrictInt, StringConstraints, model_validator)
 
 from events.values import (NO_NUL, Amount, Currency, Day, FixedPoint, Id, Metric, NonNegativeAmount,
-                           Number, Period, ReviewMetric, Scope, Text)
+                           Number, Period, PlainDecimal, ReviewMetric, Scope, Text, float_range,
+                           stored_float)
 
 __all__ = ["Amount", "Currency", "Day", "Id", "Metric", "NonNegativeAmount", "Number", "Period",
            "ReviewMetric", "Scope", "Text", "PAYLOADS", "DEAL_EVENT_TYPES"]
@@ -38,13 +39,19 @@ class DealCreated(Payload):
     pipeline: Id = "default"
     stage: Id = "lead"
 
+    @model_validator(mode="after")
+    def _amount_has_currency(self) -> "DealCreated":
+        if self.expected_amount is not None and self.currency is None:
+            raise ValueError("expected_amount needs its currency")
+        return self
+
 
 class ContactLogged(Payload):
     channel: Literal["call", "email", "meeting", "visit", "chat", "other"]
     direction: Literal["inbound", "outbound"] | None = None
     contact_person: Text | None = None
     summary: Text | None = None
-    duration_minutes: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    duration_minutes: Annotated[int, Field(ge=0, le=100_000, strict=True)] | None = None
 
 
 class StageMoved(Payload):
@@ -57,7 +64,7 @@ class LineItem(Payload):
     sku: Id
     qty: Amount
     unit_price: NonNegativeAmount
-    discount: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint] | None = None
+    discount: Annotated[Decimal, PlainDecimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint] | None = None
 
 
 class QuoteIssued(Payload):
@@ -103,8 +110,11 @@ class CustomerUpdate(Payload):
 
 
 MAX_CUSTOM_FIELDS = 50
-# A custom field's value; null removes the field.
-FieldValue = StrictBool | StrictInt | FiniteFloat | Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None
+# A custom field's value; null removes the field. A number with a fraction or an exponent is
+# kept as PostgreSQL's jsonb keeps it (events.values.stored_float), so that its hash survives.
+FieldValue = Annotated[StrictBool | StrictInt | FiniteFloat
+                       | Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None,
+                       BeforeValidator(float_range), AfterValidator(stored_float)]
 
 
 class DealUpdated(Payload):
@@ -169,11 +179,14 @@ class ReviewClosed(Payload):
     summary: Text | None = None
 
 
+Share = Annotated[Decimal, PlainDecimal, Field(ge=0, le=1, allow_inf_nan=False), FixedPoint]  # 0..1
+
+
 class StageDefinition(Payload):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    probability: Annotated[Decimal, Field(ge=0, le=1), FixedPoint]
-    target_conversion: Annotated[Decimal, Field(ge=0, le=1), FixedPoint] | None = None
-    stall_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    probability: Share
+    target_conversion: Share | None = None
+    stall_after_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
 
 
 class PipelineDefined(Payload):

@@ -8,7 +8,12 @@ Bounds, so that one accepted request can never poison a projection or a report:
 - dates and periods lie in the years 1970-9998 (every period's end is representable);
 - text holds no NUL (PostgreSQL cannot store it in text or jsonb); ids hold no control
   characters at all;
-- decimals are finite with bounded digits, so sums stay exact."""
+- decimals are finite with bounded digits, so sums stay exact; given as text they are plain
+  ASCII decimals (`"1250.00"`: no spaces, `_`, exponents or other scripts' digits, which
+  Python's Decimal would all take);
+- counts and versions are JSON integers (never `true` or `"2"`, which lax parsing reads as 1
+  and 2)."""
+import math
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -58,6 +63,45 @@ def _date_in_range(value: date) -> date:
     return value
 
 
+_PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def _plain_decimal(value: Any) -> Any:
+    """JSON numbers come parsed (int or Decimal, infra.jsontext); text must be ASCII digits."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError("must be a decimal number or a decimal string such as \"1250.00\"")
+    if isinstance(value, str) and not _PLAIN_DECIMAL.match(value):
+        raise ValueError("must be a plain decimal string: ASCII digits with an optional - and "
+                         "fraction, e.g. \"1250.00\"")
+    return value
+
+
+def float_range(value: Any) -> Any:
+    """A number with a fraction or an exponent (a Decimal, infra.jsontext) becomes a float: one too
+    small would be stored as 0.0, one too large is no number at all; both refused, not rounded."""
+    if isinstance(value, Decimal) and value.is_finite() and value != 0:
+        as_float = float(value)  # the exponent is bounded by the body parser: quick
+        if as_float == 0.0:
+            raise ValueError(f"{value} is too small for a float (it would be stored as 0.0)")
+        if math.isinf(as_float):
+            raise ValueError(f"{value} is too large for a float")
+    return value
+
+
+def stored_float(value: Any) -> Any:
+    """The float as PostgreSQL's jsonb gives it back, so that a hash made before storing it
+    still matches after (issue 23): jsonb keeps a number as an exact decimal and prints it
+    positionally, so a float Python writes with a positive exponent (1e+16, 1.5e+300: every
+    one from 1e16 up is integral) comes back as an integer, and -0.0 as 0.0 (jsonb has no
+    negative zero). Every other float comes back as the same float, as Python writes it."""
+    if type(value) is not float:
+        return value
+    if value == 0.0:
+        return 0.0
+    text = repr(value)
+    return int(Decimal(text)) if "e+" in text else value
+
+
 def _iso_currency(code: str) -> str:
     if pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"'{code}' is not an ISO-4217 currency code")
@@ -74,11 +118,12 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_C
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)]
 # Decimals are stored as fixed-point strings ("1000", never "1E+3") so they round-trip exactly.
 FixedPoint = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
-Amount = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
+PlainDecimal = BeforeValidator(_plain_decimal)
+Amount = Annotated[Decimal, PlainDecimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
 NonNegativeAmount = Annotated[
-    Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
-Number = Annotated[Decimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False), FixedPoint]
-Version = Annotated[int, Field(ge=0, le=2**31 - 1)]
+    Decimal, PlainDecimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False), FixedPoint]
+Number = Annotated[Decimal, PlainDecimal, Field(max_digits=24, decimal_places=6, allow_inf_nan=False), FixedPoint]
+Version = Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)]
 Metric = Literal["revenue", "deals_won", "new_deals", "win_rate", "avg_cycle_days", "contacts"]
 ReviewMetric = Metric | Literal["stalled_deals"]
 Scope = Literal["rep", "team", "company"]

@@ -25,7 +25,8 @@ _stalled = table("stalled_deals", column("deal_id"), schema="read_models")
 
 @dataclass(frozen=True)
 class DealFilter:
-    """Every filter of GET /v1/deals; None (False for `stalled`) matches everything."""
+    """Every filter of GET /v1/deals; None matches everything (`stalled=False`: the deals that
+    are not stalled)."""
     q: str | None = None
     stage: str | None = None
     status: str | None = None
@@ -33,7 +34,7 @@ class DealFilter:
     team_id: str | None = None
     segment: str | None = None
     customer_id: str | None = None
-    stalled: bool = False
+    stalled: bool | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
     created_from: datetime | None = None
@@ -82,8 +83,8 @@ def conditions(f: DealFilter) -> list[ColumnElement[bool]]:
     found += _between(deal_current.c.created_at, f.created_from, f.created_to, high_inclusive=False)
     if f.close_from is not None or f.close_to is not None:
         found += _between(deal_current.c.expected_close_date, f.close_from, f.close_to, high_inclusive=True)
-    if f.stalled:
-        found.append(_is_stalled())
+    if f.stalled is not None:
+        found.append(_is_stalled() if f.stalled else ~_is_stalled())
     return found
 
 

@@ -36,7 +36,8 @@ def deal_filter(q: Annotated[Id | None, Query(description="Case-insensitive text
                 stage: Stage = None, status: Status = None,
                 owner_id: Filter = None, team_id: Filter = None, segment: Filter = None,
                 customer_id: Filter = None,
-                stalled: Annotated[bool, Query(description="Only stalled deals (see read_models.stalled_deals).")] = False,
+                stalled: Annotated[bool | None, Query(description="true: only stalled deals (see read_models."
+                                                    "stalled_deals); false: only deals not stalled.")] = None,
                 min_amount: Amount = None, max_amount: Amount = None,
                 created_from: Created = None, created_to: Created = None,
                 close_from: Close = None, close_to: Close = None) -> deal_list.DealFilter:

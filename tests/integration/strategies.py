@@ -23,7 +23,8 @@ def histories(draw):
         out.append((deal, {"type": "deal.created", "occurred_at": day(draw(st.integers(0, 30))), "data": {
             "title": deal, "customer": {"id": deal, "name": deal, "segment": draw(st.sampled_from(["smb", "ent"]))},
             "owner_id": f"{tag}r{draw(st.integers(0, 2))}", "team_id": f"{tag}t{draw(st.integers(0, 1))}",
-            "expected_amount": str(draw(st.integers(0, 5000))), "stage": draw(st.sampled_from(STAGES[:3]))}}))
+            "expected_amount": str(draw(st.integers(0, 5000))), "currency": "USD",
+            "stage": draw(st.sampled_from(STAGES[:3]))}}))
         for _ in range(draw(st.integers(0, 8))):
             out.append((deal, draw(_step(tag))))
     return draw(st.permutations(out)) if draw(st.booleans()) else out

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from infra.jsontext import loads as _loads, loads_decimal
+from infra.jsontext import MAX_EXPONENT, MAX_NUMBER_TEXT, BodyRefused, loads as _loads, loads_decimal
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70)
@@ -101,3 +101,45 @@ def test_deep_bodies_are_read_as_the_stdlib_reads_them():
             for _ in range(depth):
                 ours, expected = ours[0], expected[0]
             assert type(ours) is type(expected) is Decimal and ours == expected
+
+
+# Issue 23: strict bodies. A duplicated key is refused wherever it is, however it is spaced; a
+# number's text is bounded before it is converted.
+@pytest.mark.parametrize("text", [
+    b'{"a": 1, "a": 2}', b'{"a":1,"a":1}', b'[{"x": {"k": 1, "k" :2}}]', b'{"a": 1,\n"a"\n:\t2}',
+    '{"é": 1, "é": 2}', b'{"a": {"b": 1}, "c": 0.5, "a": {"b": 1}}', b'{"s": "\\":", "t": 1, "t": 2}'])
+def test_a_duplicated_key_is_refused(text):
+    with pytest.raises(BodyRefused) as refused:
+        loads_decimal(text)
+    assert refused.value.kind == "duplicate_key"
+
+
+@given(st.dictionaries(st.text(), _json, min_size=1, max_size=4), st.sampled_from([None, 1]), st.booleans())
+def test_a_duplicated_key_is_refused_in_any_body(value, indent, nested):
+    first = next(iter(value))
+    text = json.dumps({"outer": value} if nested else value, indent=indent)
+    duplicate = json.dumps(first) + ": null, "
+    at = text.index("{", 1) + 1 if nested else 1
+    with pytest.raises(BodyRefused):
+        loads_decimal((text[:at] + duplicate + text[at:]).encode())
+
+
+@given(st.dictionaries(st.text(), _json, max_size=6), st.sampled_from([None, 1]))
+def test_bodies_without_duplicates_are_not_refused(value, indent):
+    same_as_decimal_stdlib(json.dumps(value, indent=indent).encode())
+
+
+@pytest.mark.parametrize("number, kind", [
+    ("1" * (MAX_NUMBER_TEXT + 1), "number_too_long"), ("1." + "0" * MAX_NUMBER_TEXT, "number_too_long"),
+    (f"1e{MAX_EXPONENT + 1}", "number_out_of_range"), (f"-2.5E-{MAX_EXPONENT + 1}", "number_out_of_range"),
+    ("1e7000000", "number_out_of_range")])
+def test_numbers_beyond_the_bounds_are_refused_before_conversion(number, kind):
+    with pytest.raises(BodyRefused) as refused:
+        loads_decimal(('{"n": [%s]}' % number).encode())
+    assert refused.value.kind == kind
+
+
+def test_numbers_at_the_bounds_are_read():
+    edge = ["1" * MAX_NUMBER_TEXT, f"1e{MAX_EXPONENT}", f"-1E-{MAX_EXPONENT}", "1.7976931348623157e308"]
+    for number in edge:
+        same_as_decimal_stdlib(('{"n": %s}' % number).encode())
