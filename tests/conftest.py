@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from hypothesis import settings
 from psycopg2 import sql
 
 from infra import logins
@@ -17,6 +18,11 @@ from services.bootstrap import ensure_default_pipeline
 from tests.owners import register_admin
 
 APP_ROLE = logins.APP_LOGIN
+
+# Hypothesis fails an example slower than 200 ms by default ("Unreliable test timings" when the
+# retry is fast): on a busy machine that is noise, not a finding. Tests that need a bound say so.
+settings.register_profile("dealtrail", deadline=None)
+settings.load_profile("dealtrail")
 
 
 def _with_database(url: str, database: str) -> str:
