@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -83,7 +84,9 @@ def sign_in(browser, base: str, engine, role: str) -> None:
 
 
 def wait(browser, condition):
-    return WebDriverWait(browser, BROWSER_WAIT).until(condition)
+    """`condition(browser)` once truthy; an element a re-render replaced while it was being read
+    (the live refresh can land at any moment) means: look again."""
+    return WebDriverWait(browser, BROWSER_WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def wait_live(browser) -> None:
