@@ -1,5 +1,6 @@
 """Real PostgreSQL and a real Kafka-protocol broker, started here once per test session
 (or taken from DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)."""
+import hashlib
 import os
 import tempfile
 import uuid
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from hypothesis import settings
 from psycopg2 import sql
 
 from infra import logins
@@ -17,6 +19,22 @@ from services.bootstrap import ensure_default_pipeline
 from tests.owners import register_admin
 
 APP_ROLE = logins.APP_LOGIN
+
+# Hypothesis fails an example slower than 200 ms by default ("Unreliable test timings" when the
+# retry is fast): on a busy machine that is noise, not a finding. Tests that need a bound say so.
+settings.register_profile("dealtrail", deadline=None)
+settings.load_profile("dealtrail")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """tmp_path under a directory of this checkout's own, not /tmp/pytest-of-<user>: every pytest
+    session that starts on the machine (another checkout's `make test`) resets that one to 0700,
+    and a PostgreSQL that `up` is initialising or restarting there as its own OS user then fails
+    with 'Permission denied' (seen under load: the fault test's initdb). --basetemp still wins."""
+    if config.option.basetemp is None:
+        checkout = hashlib.sha1(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:10]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"dealtrail-tests-{checkout}")
 
 
 def _with_database(url: str, database: str) -> str:

@@ -10,6 +10,7 @@ import time
 import httpx
 
 from infra.embedded import free_port
+from tests.waiting import PATIENCE
 
 
 class Up:
@@ -30,7 +31,7 @@ class Up:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def wait_ready(self, timeout=120):
+    def wait_ready(self, timeout=3 * PATIENCE):  # a first start: initdb, migrations, broker, services
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "".join(self.lines)
@@ -59,7 +60,7 @@ class Up:
                 return match.group(1)
         raise AssertionError("broker address not logged")
 
-    def interrupt(self, timeout=30) -> int:
+    def interrupt(self, timeout=PATIENCE) -> int:
         self.proc.send_signal(signal.SIGINT)
         try:
             return self.proc.wait(timeout)
@@ -68,7 +69,8 @@ class Up:
             return self.proc.wait()
 
 
-def wait_until(fetch, ready, timeout=60):
+def wait_until(fetch, ready, timeout=PATIENCE):
+    """fetch()'s value once ready(value) holds (polled); fails showing the last value."""
     deadline = time.monotonic() + timeout
     while True:
         value = fetch()

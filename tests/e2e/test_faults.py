@@ -18,6 +18,7 @@ from sqlalchemy import text
 from infra.db import make_engine
 from tests.e2e.helpers import Up, wait_until
 from tests.integration.worker_helpers import caught_up, rebuilt, tables
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.slow
 
@@ -110,8 +111,8 @@ def test_up_brings_back_whatever_is_killed_and_loses_nothing(tmp_path):
                    "postgres": lambda: postmaster(tmp_path / "data")[0]}
         for name, pid in victims.items():
             _kill_and_recover(up, load, ready, name, pid())
-        load.halt.set(), load.join(10)
-        ready.halt.set(), ready.join(10)
+        load.halt.set(), load.join(PATIENCE)
+        ready.halt.set(), ready.join(PATIENCE)
         _check_nothing_lost(tmp_path / "data", load)
         assert (503, "unavailable") in load.answers, load.answers
         assert not [a for a in load.answers if a != "no answer" and a[0] >= 500 and a[0] != 503], load.answers
@@ -130,15 +131,15 @@ def _kill_and_recover(up: Up, load: Load, ready: Readiness, name: str, pid: int)
     """Back means: `up` restarted it, and an event acknowledged after that went all the way
     through the relay and the broker into the read models."""
     ready.phase = name
-    wait_until(lambda: len(load.acked), lambda n: n > 20, timeout=30)
+    wait_until(lambda: len(load.acked), lambda n: n > 20)
     killed_at, starts = time.monotonic(), _count(up, f"{name} started")
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: _count(up, f"{name} started"), lambda n: n > starts, timeout=30)
+    wait_until(lambda: _count(up, f"{name} started"), lambda n: n > starts)
     acked = len(load.acked)
-    wait_until(lambda: len(load.acked), lambda n: n > acked + 5, timeout=30)
+    wait_until(lambda: len(load.acked), lambda n: n > acked + 5)
     head = wait_until(lambda: _projections(up), bool)["relay"]["head_position"]
-    wait_until(lambda: _projections(up), lambda p: p and p["projections"][0]["position"] >= head, timeout=60)
-    wait_until(lambda: _ready(up), bool, timeout=30)
+    wait_until(lambda: _projections(up), lambda p: p and p["projections"][0]["position"] >= head, timeout=2 * PATIENCE)
+    wait_until(lambda: _ready(up), bool)
     assert up.proc.poll() is None, "".join(up.lines)
     print(f"{name}: flowing and ready again {time.monotonic() - killed_at:.1f}s after kill -9")
 
@@ -164,7 +165,7 @@ def _ready(up: Up) -> bool:
 def _check_nothing_lost(data: Path, load: Load) -> None:
     engine = make_engine(postmaster(data)[1], pool_size=2)  # the owner: rebuilds need it
     try:
-        wait_until(lambda: caught_up(engine), bool, timeout=90)
+        wait_until(lambda: caught_up(engine), bool, timeout=2 * PATIENCE)
         with engine.connect() as conn:
             stored = set(conn.execute(text("SELECT event_id::text FROM events.event")).scalars())
         assert load.acked and not set(load.acked) - stored

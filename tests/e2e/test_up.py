@@ -2,7 +2,6 @@
 events in Postgres and on the Kafka topic, Ctrl-C stops everything."""
 import subprocess
 import sys
-import time
 
 import httpx
 
@@ -31,9 +30,8 @@ def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
     assert (state["status"], state["signed_amount"], state["version"]) == ("won", "11500.00", 6)
     log = httpx.get(f"{up.base}/v1/events", headers=up.headers, params={"after": 0}).json()
     assert [e["type"] for e in log["events"]] == ["pipeline.defined"] + [b["type"] for b in session]
-    deadline = time.monotonic() + 30
-    while httpx.get(f"{up.base}/v1/projections", headers=up.headers).json()["relay"]["events_behind"] and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: httpx.get(f"{up.base}/v1/projections", headers=up.headers).json(),
+               lambda b: b["relay"]["events_behind"] == 0)
     messages = read_topic(up.broker(), "dealtrail.events", expect=7)
     ours = sorted((m for m in messages if m["key"] == "acme-1"), key=lambda m: m["offset"])
     assert [m["envelope"]["stream_version"] for m in ours] == [1, 2, 3, 4, 5, 6]

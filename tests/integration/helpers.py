@@ -27,3 +27,19 @@ def assert_writes_nothing(engine, send, status: int, code: str) -> dict:
     error = assert_error(send(), status, code)
     assert log_size(engine) == before
     return error
+
+
+def a_reader_waits_for_older_transactions(engine) -> bool:
+    """Some session is in events.log_reader's wait for older transactions to finish (the query
+    it repeats there): a test commits its held transaction only once the reader waits on it."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query LIKE 'SELECT pg_snapshot_xmin(pg_current_snapshot())%'")).scalar())
+
+
+def lock_waits(engine) -> int:
+    """Sessions of this database waiting for a lock (a row, a transaction, an advisory lock)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar()

@@ -4,8 +4,10 @@ import time
 
 from kafka import KafkaConsumer, TopicPartition
 
+from tests.waiting import PATIENCE
 
-def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30.0) -> list[dict]:
+
+def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = PATIENCE) -> list[dict]:
     """Every message on the topic as dicts (partition, offset, key, headers, envelope);
     with `expect`, waits until at least that many are there."""
     deadline = time.monotonic() + timeout

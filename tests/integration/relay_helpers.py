@@ -11,7 +11,7 @@ from events.relay import Relay, RelayConfig, relay_lag
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
-from tests.waiting import until
+from tests.waiting import PATIENCE, until
 
 CTX = store.Context(actor="test", source="/test")
 
@@ -43,11 +43,11 @@ class RunningRelay:
 
     def halt(self):
         self.stop.set()
-        self.thread.join(30)
+        self.thread.join(PATIENCE)
         assert not self.thread.is_alive()
 
 
-def wait_for(predicate, timeout=30.0):
+def wait_for(predicate, timeout=PATIENCE):
     until(predicate, timeout, interval=0.05)
 
 

@@ -1,15 +1,18 @@
 """The dashboard in a real headless Chromium (Debian `chromium` + `chromedriver`, installed by
 `make test` via .ci/test-tools): every page renders the demo data's figures as the API gives them,
 its charts have data points, the browser logs no errors, a writer's key is told what it may not
-see, and the board follows the live event stream. Screenshots go to test-artifacts/dashboard/."""
+see, and the board follows the live event stream. Screenshots go to test-artifacts/dashboard/.
+
+Every browser wait is on the condition the next step needs, with BROWSER_WAIT as the point to
+give up (a headless Chromium on a busy 2-core machine can take seconds per render)."""
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -22,11 +25,13 @@ from services.demo import generate
 from tests.integration.projection_helpers import DEMO_END, api, project_all
 from tests.conftest import APP_ROLE
 from tests.keys import key_headers
+from tests.waiting import PATIENCE, until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 PAGES = ("pipeline", "funnel", "cycle", "leaderboard", "forecast", "reviews", "stalled")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000")
+BROWSER_WAIT = 90  # seconds; only a page that never gets there waits this long
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +51,10 @@ def site(module_engine):
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: server.started, message="the dashboard's server started")
     yield f"http://127.0.0.1:{port}", client
     server.should_exit = True
-    thread.join(10)
+    thread.join(PATIENCE)
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +76,38 @@ def sign_in(browser, base: str, engine, role: str) -> None:
     browser.shots = role  # screenshots are named by role and page
     browser.get(f"{base}/dashboard#pipeline")
     browser.execute_script("sessionStorage.clear(); location.reload()")
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "key").is_displayed())
+    wait(browser, lambda b: b.find_element(By.ID, "key").is_displayed())
     browser.find_element(By.ID, "key").send_keys(headers["Authorization"].removeprefix("Bearer "))
     browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    browser.execute_script("performance.setResourceTimingBufferSize(100000)")  # see asked_since
     browser.get_log("browser")  # what the previous key's page left in flight is not this page's
+
+
+def wait(browser, condition):
+    """`condition(browser)` once truthy; an element a re-render replaced while it was being read
+    (the live refresh can land at any moment) means: look again."""
+    return WebDriverWait(browser, BROWSER_WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
+def wait_live(browser) -> None:
+    """The page follows the stream from the log's head as of now (what is appended next reaches it)."""
+    wait(browser, lambda b: b.find_element(By.ID, "live").text == "live")
+
+
+def now(browser) -> float:
+    return browser.execute_script("return performance.now()")
+
+
+def asked_since(browser, since: float) -> bool:
+    """The page got an answer from the API to a request it made after `since` (performance.now())."""
+    return browser.execute_script("return performance.getEntriesByType('resource').some("
+                                  "(e) => e.startTime > arguments[0] && e.name.includes('/v1/'))", since)
 
 
 def open_page(browser, page: str, wait_for: str = "h2"):
     browser.execute_script(f"location.hash = '{page}'")
     name = page.split("/")[0]
-    WebDriverWait(browser, 15).until(lambda b: b.execute_script(
+    wait(browser, lambda b: b.execute_script(
         "const v = document.getElementById('view'); return v.dataset.page === arguments[0] "
         "&& v.querySelector(arguments[1]) !== null", name, wait_for))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -138,17 +163,23 @@ def test_a_writer_is_told_what_it_may_not_see_and_an_auditor_verifies(site, brow
     assert errors(browser) == []
 
 
-def test_the_board_follows_the_live_stream(site, browser, module_engine):
+def test_the_board_follows_the_live_stream_when_the_worker_is_behind(site, browser, module_engine):
+    """The page hears of the event (and asks the API) before the worker applied it: what it then
+    shows must still be the projected figure, not the one from before the event."""
     base, client = site
     sign_in(browser, base, module_engine, "manager")
     before = dict(points(open_page(browser, "pipeline", "svg.chart")))
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "live").text == "live")
+    wait_live(browser)
+    since = now(browser)
     created = client.post("/v1/deals/dash-live-1/events", json={"type": "deal.created", "data": {
         "title": "Live one", "customer": {"id": "c-live", "name": "Live"}, "owner_id": "rep-1", "currency": "USD"}})
     assert created.status_code == 201
+    wait(browser, lambda b: asked_since(b, since))
     project_all(module_engine)
-    WebDriverWait(browser, 15).until(lambda b: dict(points(b.find_element(By.ID, "view"))).get("lead")
-                                     == str(int(before["lead"]) + 1))
+    wait(browser, lambda b: dict(points(b.find_element(By.ID, "view"))).get("lead") == str(int(before["lead"]) + 1))
+
+
+CARD, DONE = '[data-review="dash-review-1"]', '[data-review="dash-review-1"] button.complete-action'
 
 
 def test_a_review_meeting_adds_and_completes_action_items(site, browser, module_engine):
@@ -159,18 +190,25 @@ def test_a_review_meeting_adds_and_completes_action_items(site, browser, module_
     project_all(module_engine)
     sign_in(browser, base, module_engine, "manager")
     view = open_page(browser, "reviews", "form.add-action")
-    card = view.find_element(By.CSS_SELECTOR, '[data-review="dash-review-1"]')
+    wait_live(browser)
+    card = view.find_element(By.CSS_SELECTOR, CARD)
     card.find_element(By.NAME, "title").send_keys("Call the three stalled enterprise deals")
     card.find_element(By.NAME, "owner_id").send_keys("rep-1-1")
     card.find_element(By.CSS_SELECTOR, "form.add-action button").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "p.added"))
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "p.added"))
+    since = now(browser)  # after the POST: the requests the event makes the page send come later
+    wait(browser, lambda b: asked_since(b, since))  # the page heard of the event before the worker applied it
     project_all(module_engine)  # the worker's part; the live stream then refreshes the page
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(
-        By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action'))
-    browser.find_element(By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action').click()
-    WebDriverWait(browser, 10).until(lambda b: not b.find_elements(
-        By.CSS_SELECTOR, '[data-review="dash-review-1"] button.complete-action'))
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, DONE))
+    browser.execute_script("document.querySelector(arguments[0]).dataset.stale = 1", CARD)  # gone once re-rendered
+    browser.find_element(By.CSS_SELECTOR, DONE).click()
+    wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, DONE))
+    since = now(browser)
+    wait(browser, lambda b: asked_since(b, since))
     project_all(module_engine)
+    wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, "[data-stale]"))  # re-rendered from the projection
+    assert not browser.find_elements(By.CSS_SELECTOR, DONE)
+    assert [s.text for s in browser.find_elements(By.CSS_SELECTOR, CARD + ' td span.ok')] == ["done"]
     [action] = client.get("/v1/reviews/dash-review-1").json()["actions"]
     assert action["title"] == "Call the three stalled enterprise deals" and action["completed_at"] is not None
     browser.save_screenshot(str(ARTIFACTS / "manager-review-meeting.png"))

@@ -7,10 +7,10 @@ import time
 import psycopg2
 
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
-from tests.waiting import until
+from tests.waiting import PATIENCE, until
 
 
-def start_again(unit, timeout=20.0):
+def start_again(unit, timeout=PATIENCE):
     """What the supervisor does: try again until a start succeeds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -30,7 +30,7 @@ def test_postgres_comes_back_on_the_same_url_with_its_data(tmp_path):
             cur.execute("CREATE TABLE kept AS SELECT 42 AS answer")
         assert postgres.exit_status() is None
         os.kill(postgres.pid, signal.SIGKILL)
-        until(lambda: postgres.exit_status() is not None, timeout=15, interval=0.05)
+        until(lambda: postgres.exit_status() is not None, interval=0.05)
         assert start_again(postgres) == url
         assert postgres.exit_status() is None
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
@@ -46,9 +46,9 @@ def test_broker_comes_back_on_the_same_port():
     address = broker.start()
     try:
         os.kill(broker.pid, signal.SIGKILL)
-        until(lambda: broker.exit_status() == "-9", timeout=15, interval=0.05)
+        until(lambda: broker.exit_status() == "-9", interval=0.05)
         assert broker.start() == address
-        wait_for_port(broker.host, broker.port, 5)
+        wait_for_port(broker.host, broker.port, PATIENCE)
         assert broker.exit_status() is None
     finally:
         broker.stop()

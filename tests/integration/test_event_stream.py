@@ -20,7 +20,7 @@ from tests import factories as f
 from tests.integration.projection_helpers import History
 from tests.integration.relay_helpers import CTX
 from tests.keys import admin_headers, key_headers
-from tests.waiting import until
+from tests.waiting import PATIENCE, until
 
 
 @pytest.fixture
@@ -31,15 +31,13 @@ def server(fresh_engine):
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: running.started, message="the stream's server started")
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
-    thread.join(10)
+    thread.join(PATIENCE)
 
 
-def read_events(url, headers, count, params=None, timeout=10.0, then=None):
+def read_events(url, headers, count, params=None, timeout=PATIENCE, then=None):
     """The first `count` events of a subscription (calling `then` once the stream is open)."""
     events, current = [], {}
     with httpx.stream("GET", f"{url}/v1/events/stream", params=params or {}, headers=headers,
@@ -83,10 +81,12 @@ def test_bad_parameters_and_roles_are_refused(server, fresh_engine):
     headers = admin_headers(fresh_engine)
     for params, extra in (({"type": "deal.nope"}, {}), ({"after": "-1"}, {}), ({}, {"Last-Event-ID": "x1"}),
                           ({"deal": "s1"}, {})):
-        response = httpx.get(f"{server}/v1/events/stream", params=params, headers={**headers, **extra})
+        response = httpx.get(f"{server}/v1/events/stream", params=params, headers={**headers, **extra},
+                             timeout=PATIENCE)
         assert response.status_code == 422, (params, extra)
     for role in ("writer", "manager"):  # the roles of GET /v1/events: auditor and admin
-        refused = httpx.get(f"{server}/v1/events/stream", headers=key_headers(fresh_engine, role))
+        refused = httpx.get(f"{server}/v1/events/stream", headers=key_headers(fresh_engine, role),
+                            timeout=PATIENCE)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden", role
         assert httpx.get(f"{server}/v1/events", headers=key_headers(fresh_engine, role)).status_code == 403
 

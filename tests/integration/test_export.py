@@ -3,15 +3,16 @@ import csv
 import io
 import json
 import threading
-import time
 
 import pytest
 
 from events.canonical import canonical_json
 from tests import factories as f
 from tests.integration.export_helpers import client_for, small_log
+from tests.integration.helpers import a_reader_waits_for_older_transactions
 from tests.integration.relay_helpers import append
 from tests.integration.test_log_order import append_in_open_transaction
+from tests.waiting import PATIENCE, until
 
 
 @pytest.fixture()
@@ -97,9 +98,9 @@ def test_late_commit_below_the_end_is_waited_for(fresh_engine):
         later = append(fresh_engine, "b", f.created())     # a higher position, committed
         reader = threading.Thread(target=lambda: results.update(r=client.get("/v1/export")))
         reader.start()
-        time.sleep(0.3)
+        until(lambda: a_reader_waits_for_older_transactions(fresh_engine), message="the export waits")
         slow.commit()
-        reader.join(30)
+        reader.join(PATIENCE)
     positions = [json.loads(line)["position"] for line in results["r"].text.splitlines()]
     assert held.position in positions and positions[-1] == later.position
     assert positions == sorted(positions)

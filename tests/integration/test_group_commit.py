@@ -2,7 +2,6 @@
 answered as if it had been posted alone, in arrival order."""
 import re
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 
@@ -19,6 +18,7 @@ from services.group_commit import _Kept
 from tests import factories as f
 from tests.integration.helpers import assert_error, post
 from tests.keys import admin_headers, key_headers
+from tests.waiting import until
 
 
 @pytest.fixture()
@@ -34,10 +34,7 @@ def client(app, fresh_engine):
 
 
 def _wait(condition, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.005)
+    until(condition, interval=0.005, message=f"gave up waiting for {what}")
 
 
 @contextmanager

@@ -11,7 +11,9 @@ from sqlalchemy.exc import OperationalError
 from events import store
 from events.verify import verify_chains
 from tests import factories as f
+from tests.integration.helpers import lock_waits
 from tests.integration.relay_helpers import append, contacts_in_open_transaction as contacts
+from tests.waiting import PATIENCE, until
 
 
 def head_xmin(conn, deal_id: str) -> str:
@@ -43,10 +45,11 @@ def test_a_head_moved_while_waiting_for_its_lock_is_read_at_its_latest_version(f
             got["locked"] = store.lock_heads(second, {"a"}, 1)
         waiter = threading.Thread(target=wait_for_it)
         waiter.start()
-        waiter.join(0.5)
+        until(lambda: lock_waits(fresh_engine) or not waiter.is_alive(), message="the second writer waits")
         assert waiter.is_alive(), "the second writer did not wait for the head"
         first.commit()
-        waiter.join(10)
+        waiter.join(PATIENCE)
+        assert not waiter.is_alive()
         head = got["locked"].heads["a"]
         assert (head.version, head.last_hash) == (written.stream_version, written.hash)
         assert got["locked"].positions[0] > written.position
@@ -73,7 +76,7 @@ def test_overlapping_concurrent_batches_keep_every_stream_gap_free(fresh_engine)
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(2 * PATIENCE)
     assert errors == []
     by_deal: dict[str, list[int]] = {}
     for env in written:

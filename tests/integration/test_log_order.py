@@ -10,7 +10,9 @@ from events.log_reader import read_committed
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests import factories as f
+from tests.integration.helpers import a_reader_waits_for_older_transactions
 from tests.integration.relay_helpers import CTX, append, contacts_in_open_transaction
+from tests.waiting import PATIENCE, until
 
 
 def append_in_open_transaction(conn, deal_id):
@@ -52,12 +54,12 @@ def test_waits_for_a_slow_writer_then_returns_everything(fresh_engine):
     with fresh_engine.connect() as slow:
         held = append_in_open_transaction(slow, "a")
         append(fresh_engine, "c", f.created())
-        reader = threading.Thread(target=lambda: results.update(
-            page=read_committed(fresh_engine, created.position, 100)))
+        reader = threading.Thread(target=lambda: results.update(  # its wait outlasts any delay here
+            page=read_committed(fresh_engine, created.position, 100, wait_seconds=PATIENCE)))
         reader.start()
-        time.sleep(0.3)
+        until(lambda: a_reader_waits_for_older_transactions(fresh_engine), message="the reader waits")
         slow.commit()
-        reader.join(10)
+        reader.join(PATIENCE)
     assert [e.position for e in results["page"].envelopes][:1] == [held.position]
     assert len(results["page"].envelopes) == 2
 
@@ -88,7 +90,7 @@ def test_concurrent_writers_and_reader_never_miss_or_reorder(fresh_engine):
             for i in range(12):
                 with fresh_engine.connect() as conn:
                     env = append_in_open_transaction(conn, rng.choice(deals))
-                    conn.execute(text("SELECT pg_sleep(0.02)"))
+                    conn.execute(text("SELECT pg_sleep(0.02)"))  # on purpose: holds its position while others commit
                     if i % 3 == 0:
                         conn.rollback()
                         continue
@@ -120,8 +122,9 @@ def test_concurrent_writers_and_reader_never_miss_or_reorder(fresh_engine):
     for w in writers:
         w.join(120)
     stop.set()
-    read_thread.join(60)
+    read_thread.join(PATIENCE)
     assert not errors, errors
+    assert not any(t.is_alive() for t in (*writers, read_thread)), "a writer or the reader hangs"
 
     with fresh_engine.connect() as conn:
         stored = conn.execute(text("SELECT position, event_id::text FROM events.event ORDER BY position")).all()

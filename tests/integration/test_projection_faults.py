@@ -1,5 +1,6 @@
 """Issue 7: one poison event must not wedge the projections; a recreated or repartitioned topic
 must not make a worker skip anything; only the relay creates the topic."""
+import logging
 import time
 import uuid
 
@@ -16,6 +17,7 @@ from projections import checkpoints, rebuild, sales
 from projections.worker import apply_records
 from tests.integration.projection_helpers import CTX, api
 from tests.integration.relay_helpers import wait_for
+from tests.waiting import until
 from tests.integration.worker_helpers import (rebuilt, start_relay, start_worker, tables,
                                               wait_caught_up, workload)
 
@@ -147,12 +149,15 @@ def _relayed_all(engine) -> bool:
                                  "(SELECT max(position) FROM events.event)")).scalar()
 
 
-def test_only_the_relay_creates_the_topic(fresh_engine, broker):
+def test_only_the_relay_creates_the_topic(fresh_engine, broker, caplog):
     topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     workload(fresh_engine, deals=20)
+    caplog.set_level(logging.INFO, logger="dealtrail.worker")
     worker = start_worker(fresh_engine, broker.bootstrap, topic, group)
     try:
-        time.sleep(3)  # the worker is up and waiting
+        until(lambda: any("waiting for the relay to create topic" in r.getMessage() for r in caplog.records),
+              message="the worker found no topic")  # it asked the broker once
+        time.sleep(2.5)  # on purpose: it asks again every second; none of its asks may create the topic
         assert worker.thread.is_alive()
         assert kafka.describe_topic(broker.bootstrap, topic) is None, "a worker must not create the topic"
         relay = start_relay(fresh_engine, broker.bootstrap, topic)

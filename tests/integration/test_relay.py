@@ -62,11 +62,11 @@ def test_appends_continue_while_broker_is_down_and_relay_catches_up(fresh_engine
     wait_for(lambda: lag(fresh_engine)["events_behind"] == 0)
     broker.kill()
     seed(fresh_engine, deals=2, prefix="b")  # Postgres is the truth: appends still succeed
-    time.sleep(1.0)
+    time.sleep(1.0)  # on purpose: time passes with the broker down, so seconds_behind > 0.5 below
     behind = lag(fresh_engine)
     assert behind["events_behind"] == 6 and behind["seconds_behind"] > 0.5
     broker.start()  # same port; the embedded broker comes back with an empty log
-    wait_for(lambda: lag(fresh_engine)["events_behind"] == 0, timeout=60)
+    wait_for(lambda: lag(fresh_engine)["events_behind"] == 0)
     running.halt()
     messages = read_topic(broker.bootstrap, TOPIC, expect=12)
     applied = apply_once(messages)
@@ -104,7 +104,7 @@ def test_only_one_relay_is_active(fresh_engine, broker):
     wait_for(lambda: lag(fresh_engine)["events_behind"] == 0)
     first.halt()
     seed(fresh_engine, deals=2, prefix="y")  # the standby takes over
-    wait_for(lambda: lag(fresh_engine)["events_behind"] == 0, timeout=30)
+    wait_for(lambda: lag(fresh_engine)["events_behind"] == 0)
     second.halt()
     ids = [m["envelope"]["event_id"] for m in read_topic(broker.bootstrap, TOPIC, expect=24)]
     assert sorted(ids) == sorted(stored_ids(fresh_engine)) and len(ids) == len(set(ids))

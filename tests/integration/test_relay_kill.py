@@ -9,6 +9,7 @@ from services.appending import Command, append_events
 from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
 from tests.integration.relay_helpers import CTX, TOPIC, assert_per_deal_order, lag, stored_ids, wait_for
+from tests.waiting import PATIENCE
 
 
 def backlog(engine, deals=2000):
@@ -38,10 +39,10 @@ def test_relay_killed_mid_batch_loses_and_duplicates_nothing(fresh_engine, broke
     assert 0 < killed_at["events_behind"] < total, "kill should land mid-backlog"
     relay = start_relay(fresh_engine, broker.bootstrap)
     try:
-        wait_for(lambda: lag(fresh_engine)["events_behind"] == 0, timeout=120)
+        wait_for(lambda: lag(fresh_engine)["events_behind"] == 0, timeout=2 * PATIENCE)
     finally:
         relay.send_signal(signal.SIGTERM)
-        assert relay.wait(30) == 0
+        assert relay.wait(PATIENCE) == 0
     messages = read_topic(broker.bootstrap, TOPIC, expect=total)
     applied = apply_once(messages)
     assert sorted(e["event_id"] for e in applied) == sorted(stored_ids(fresh_engine))

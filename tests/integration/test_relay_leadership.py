@@ -26,9 +26,9 @@ def test_relay_takes_its_lock_again_after_losing_its_session(fresh_engine, broke
         [first] = holders(admin)
         with admin.cursor() as cur:
             cur.execute("SELECT pg_terminate_backend(%s)", (first,))
-        wait_for(lambda: holders(admin) not in ([], [first]), timeout=15)
+        wait_for(lambda: holders(admin) not in ([], [first]))
         append(fresh_engine, "after-cut", f.created())
-        wait_for(lambda: lag(fresh_engine)["events_behind"] == 0, timeout=15)
+        wait_for(lambda: lag(fresh_engine)["events_behind"] == 0)
     finally:
         running.halt()
         admin.close()

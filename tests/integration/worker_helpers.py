@@ -12,6 +12,7 @@ from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests.integration.projection_helpers import CTX
 from tests.integration.relay_helpers import wait_for
+from tests.waiting import PATIENCE
 
 
 class Running:
@@ -22,7 +23,7 @@ class Running:
 
     def halt(self):
         self.stop.set()
-        self.thread.join(30)
+        self.thread.join(PATIENCE)
         assert not self.thread.is_alive()
 
 

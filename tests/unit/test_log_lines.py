@@ -39,7 +39,7 @@ def test_info_lines_go_out_together_on_the_timer(logged):
         for n in range(3):
             logger.info("line %d", n)
         assert stream.writes == []
-    until(lambda: stream.writes, timeout=3)
+    until(lambda: stream.writes)
     assert stream.writes == ["INFO line 0\nINFO line 1\nINFO line 2\n"]
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from infra.supervisor import Backoff, GaveUp, Supervisor
-from tests.waiting import until
+from tests.waiting import PATIENCE, until
 
 
 class Fake:
@@ -47,7 +47,7 @@ class Running:
 
     def halt(self):
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(PATIENCE)
 
 
 def fast(**kw):
@@ -75,7 +75,7 @@ def test_backoff_resets_once_a_unit_stayed_up():
     sup.start(unit)
     running = Running(sup)
     for n in (2, 3, 4):
-        time.sleep(0.08)  # stable each time
+        time.sleep(0.08)  # on purpose: up longer than stable_after (0.05 s), so the backoff resets
         unit.crash()
         until(lambda: unit.starts == n)
     running.halt()
@@ -88,7 +88,7 @@ def test_failed_restarts_count_and_a_unit_that_never_came_up_gives_up():
     unit.fail_starts = 100
     running = Running(sup)
     unit.crash()
-    running.thread.join(5)
+    running.thread.join(PATIENCE)
     assert isinstance(running.error, GaveUp) and "giving up" in str(running.error)
 
 
@@ -109,7 +109,7 @@ def test_dependents_stop_with_what_they_need_and_start_after_it():
     sup.start(relay, needs=broker)
     sup.start(worker, needs=broker, when=topic.is_set)
     running = Running(sup)
-    time.sleep(0.05)
+    time.sleep(0.05)  # on purpose: ~10 ticks (0.005 s) in which a start would be wrong
     assert worker.starts == 0, "waits for its condition"
     topic.set()
     until(lambda: worker.starts == 1)
@@ -118,7 +118,7 @@ def test_dependents_stop_with_what_they_need_and_start_after_it():
     broker.crash()
     until(lambda: relay.stops == 1 and worker.stops == 1)
     until(lambda: broker.starts == 2 and relay.starts == 2)
-    time.sleep(0.05)
+    time.sleep(0.05)  # on purpose, as above: its condition is not met again yet
     assert worker.starts == 1
     topic.set()
     until(lambda: worker.starts == 2)

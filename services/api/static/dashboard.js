@@ -229,15 +229,26 @@ function bindReviewControls() {
 }
 
 // Live updates: the log as server-sent events (commit order, resumable by position).
-let streaming = null, refresh = null;
-// Refresh once the user is not typing into the page (a re-render would drop the input).
-function refreshSoon() {
+let streaming = null, refresh = null, announced = 0;
+// Refresh once the user is not typing into the page (a re-render would drop the input) and the
+// projection has applied what the stream announced: the pages show read models, and a render
+// before the worker caught up would show the old figures until the next event (a busy worker is
+// often more than the debounce behind). After ~30 s behind, render what there is.
+function refreshSoon(tries = 0) {
   clearTimeout(refresh);
-  refresh = setTimeout(() => {
+  refresh = setTimeout(async () => {
     const typing = [...view.querySelectorAll("input")].some(
       (i) => i === document.activeElement || (i.value && i.closest("form.add-action")));
-    if (typing) refreshSoon(); else show();
+    if (typing) refreshSoon(tries);
+    else if (tries < 30 && !(await projected(announced))) refreshSoon(tries + 1);
+    else show();
   }, 1000);
+}
+
+async function projected(position) {
+  try {
+    return (await api("/v1/projections")).projections.every((p) => p.position >= position);
+  } catch (e) { return true; /* a role that may not ask: render now */ }
 }
 
 async function follow() {
@@ -263,7 +274,7 @@ async function follow() {
         buffer = messages.pop();
         for (const message of messages) {
           const id = /^id: *(\d+)/m.exec(message);
-          if (id) { after = Number(id[1]); refreshSoon(); }
+          if (id) { after = announced = Number(id[1]); refreshSoon(); }
         }
       }
     } catch (e) {
