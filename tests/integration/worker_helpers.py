@@ -72,7 +72,7 @@ def workload(engine, deals=300, prefix="w"):
     steps = [
         [cmd(d, {"type": "deal.created", "data": {"title": d, "customer": {"id": d, "name": d},
                                                    "owner_id": f"r{i % 7}", "team_id": f"t{i % 3}",
-                                                   "expected_amount": "100"}}) for i, d in enumerate(ids)],
+                                                   "expected_amount": "100", "currency": "USD"}}) for i, d in enumerate(ids)],
         [cmd(d, {"type": "deal.contact_logged", "data": {"channel": "call"}}) for d in ids],
         [cmd(d, {"type": "deal.stage_moved", "data": {"from_stage": "lead", "to_stage": "contacted"}})
          for d in ids[: deals * 2 // 3]],
