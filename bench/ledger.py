@@ -5,6 +5,8 @@ import argparse
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -39,22 +41,29 @@ def measure(engine, total: int, batch: int, step: int) -> None:
               f"({spent / step * batch * 1000:6.1f} ms per batch of {batch}); proof {proof * 1000:5.2f} ms")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=2000)
-    parser.add_argument("--step", type=int, default=40_000)
-    args = parser.parse_args()
+@contextmanager
+def scratch_engine() -> Iterator:
+    """An owner's engine on a migrated database of a throw-away embedded PostgreSQL."""
     with tempfile.TemporaryDirectory(prefix="dealtrail-bench-") as tmp:
         server = EmbeddedPostgres(Path(tmp))
         url = server.start()
         try:
             upgrade(url)
             engine = make_engine(url, pool_size=2)
-            measure(engine, args.events, args.batch, args.step)
+            yield engine
             engine.dispose()
         finally:
             server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--step", type=int, default=40_000)
+    args = parser.parse_args()
+    with scratch_engine() as engine:
+        measure(engine, args.events, args.batch, args.step)
 
 
 if __name__ == "__main__":

@@ -3,21 +3,16 @@ the log grows: time, and the Python heap's peak (tracemalloc) of each. Flat memo
 streaming. The rows are bench.ledger's (no real chains: the chain pass finds them broken, which
 costs it the same). Asserts nothing. `python -m bench.verify_ledger --events 1000000`."""
 import argparse
-import tempfile
 import time
 import tracemalloc
 import uuid
-from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.ledger import _FILL
+from bench.ledger import _FILL, scratch_engine
 from events import ledger
 from events.ledger_leaves import Anchor, check_leaves
 from events.verify import verify_chains
-from infra.db import make_engine
-from infra.embedded import EmbeddedPostgres
-from infra.migrate import upgrade
 
 
 def _measured(run):
@@ -54,16 +49,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--step", type=int, default=250_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dealtrail-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp))
-        url = server.start()
-        try:
-            upgrade(url)
-            engine = make_engine(url, pool_size=2)
-            measure(engine, args.events, args.step)
-            engine.dispose()
-        finally:
-            server.stop()
+    with scratch_engine() as engine:
+        measure(engine, args.events, args.step)
 
 
 if __name__ == "__main__":
