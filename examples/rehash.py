@@ -1,4 +1,4 @@
-"""Re-hash a Dealtrail ndjson export with the standard library only (README: Export).
+"""Re-hash a Dealtrail ndjson export with the standard library only (docs/audit.md: Export).
 Usage: python rehash.py export.ndjson  -> "ok: N events", or the first broken event, exit 1."""
 import hashlib
 import json

@@ -627,7 +627,7 @@ def export(fmt: Annotated[str, typer.Option("--format", help="ndjson, cloudevent
            progress: Annotated[Optional[bool], typer.Option(
                "--progress/--no-progress", help="Progress bar on stderr (default: if stderr is a terminal).")] = None,
            database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """Export the log in position order, the same bytes as GET /v1/export (README: Export)."""
+    """Export the log in position order, the same bytes as GET /v1/export (docs/audit.md: Export)."""
     from events.export import ExportRange
     from events.export_formats import FORMATS
     from services import export_cli

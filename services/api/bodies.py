@@ -1,5 +1,5 @@
 """Request bodies: JSON only (415 otherwise; a body without Content-Type is read as JSON, as
-the README says), size limits (413), JSON numbers parsed as Decimal, never float, and strict
+docs/api.md says), size limits (413), JSON numbers parsed as Decimal, never float, and strict
 JSON (422 for a duplicated key or an unbounded number: infra.jsontext.loads_decimal)."""
 import json
 from collections.abc import Callable

@@ -20,7 +20,7 @@ Until = Annotated[Position | Timestamp | None, Query(
     description="Last position (inclusive), or a recorded time (ISO-8601 with a timezone, inclusive).")]
 
 
-STREAMED = {200: {"description": "The export file (README: Export)",
+STREAMED = {200: {"description": "The export file (docs/audit.md: Export)",
                    "content": {"application/x-ndjson": {}, "text/csv": {}}}}
 
 

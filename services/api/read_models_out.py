@@ -220,7 +220,7 @@ class VerifyOut(Out):
     first_broken: dict | None = Field(description="The first event whose hash does not verify, if any.")
     problems: list
     ledger: LedgerCheckOut | None = Field(None, description="Events against the Merkle tree and the "
-                                                            "latest signed digest (README: Audit).")
+                                                            "latest signed digest (docs/audit.md).")
 
 
 class LagOut(Out):

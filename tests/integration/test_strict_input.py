@@ -1,6 +1,6 @@
-"""Issue 23, finding 10: input the README does not allow is a 422 that writes nothing (each of
+"""Issue 23, finding 10: input docs/api.md does not allow is a 422 that writes nothing (each of
 these was accepted), by both front doors of the single append; `stalled=false` filters; a body
-without Content-Type is read as JSON, as the README says."""
+without Content-Type is read as JSON, as docs/api.md says."""
 import json
 
 import pytest
