@@ -49,25 +49,107 @@ GROUP BY s.period, s.won_to_date, s.historical_forecast, s.partial ORDER BY s.pe
      "rows recorded since before then plus its _past versions whose recorded range holds then)", """
 WITH moment AS (SELECT now() AS t),  -- any past moment, e.g. timestamptz '2026-10-01 09:00Z'
 deals AS (
-  SELECT stage, status, current_amount FROM read_models.deal_current, moment WHERE recorded_from <= moment.t
+  SELECT pipeline, stage, status, current_amount FROM read_models.deal_current, moment
+  WHERE recorded_from <= moment.t
   UNION ALL
-  SELECT stage, status, current_amount FROM read_models.deal_current_past, moment
+  SELECT pipeline, stage, status, current_amount FROM read_models.deal_current_past, moment
   WHERE recorded_from <= moment.t AND recorded_to > moment.t)
-SELECT stage, count(*) AS open_deals, sum(current_amount) AS open_amount
-FROM deals WHERE status = 'open' GROUP BY stage ORDER BY stage;"""),
+SELECT d.pipeline, d.stage, count(*) AS open_deals, sum(d.current_amount) AS open_amount
+FROM deals d JOIN read_models.pipeline_stage s USING (pipeline, stage)  -- stages in pipeline order
+WHERE d.status = 'open' GROUP BY d.pipeline, d.stage, s.stage_index ORDER BY d.pipeline, s.stage_index;"""),
 )
 
 
+# What a BI user needs, in the order a reader meets it; every other relation is listed apart.
+START_HERE = (
+    ("Deals", ("deal_current", "deal_stage_history", "deal_amount_history", "deal_activity", "feedback",
+               "stalled_deals")),
+    ("Funnel", ("funnel_daily", "funnel_cohort", "funnel_cohort_month", "funnel_cohort_month_entered",
+                "funnel_open_span", "pipeline_stage")),
+    ("Cycle time", ("cycle_time_deal", "cycle_time_stage")),
+    ("Performance, targets, reviews, forecast", ("rep_performance_month", "team_performance_month",
+                                                 "targets", "target_history", "target_attainment",
+                                                 "reviews", "review_actions", "overdue_actions",
+                                                 "forecast_snapshot")),
+)
+# Earlier versions of rows (reports as of a recorded moment; see the last example).
+HISTORY = ("deal_current_past", "deal_stage_history_past", "deal_amount_history_past", "deal_activity_past",
+           "cycle_time_deal_past", "versions_since")
+
+# Column types of the views, as PostgreSQL reports them for a migrated database (views declare
+# no types; tests/integration/test_bi_guide.py fails when these differ from the database's).
+VIEW_TYPES = {
+    "funnel_daily": {
+        "day": "date", "pipeline": "text", "stage": "text", "owner_id": "text", "team_id": "text",
+        "entered": "integer", "advanced": "integer", "regressed": "integer", "lost": "integer",
+        "open_end_of_day": "integer", "open_amount_end_of_day": "numeric",
+    },
+    "overdue_actions": {
+        "review_id": "text", "action_id": "text", "title": "text", "owner_id": "text", "due_date": "date",
+        "added_at": "timestamp with time zone", "completed_at": "timestamp with time zone", "outcome": "text",
+        "scope": "text", "scope_id": "text", "period": "text",
+    },
+    "rep_performance_month": {
+        "month": "date", "owner_id": "text", "team_id": "text", "revenue_won": "numeric",
+        "deals_won": "integer", "deals_lost": "integer", "win_rate": "double precision",
+        "avg_deal_size": "numeric", "avg_cycle_days": "double precision", "cycle_days_sum": "double precision",
+        "contacts": "integer", "quotes": "integer", "new_deals": "integer", "csat_avg": "double precision",
+        "csat_sum": "integer", "csat_count": "integer", "open_deals": "integer",
+        "sales_velocity": "double precision",
+    },
+    "stalled_deals": {
+        "deal_id": "text", "title": "text", "owner_id": "text", "team_id": "text", "pipeline": "text",
+        "stage": "text", "stage_entered_at": "timestamp with time zone",
+        "last_activity_at": "timestamp with time zone", "stall_after_days": "integer",
+        "days_since_activity": "numeric", "stalled_since": "timestamp with time zone",
+        "current_amount": "numeric",
+    },
+    "target_actuals": {
+        "target_id": "text", "metric": "text", "actual": "numeric",
+    },
+    "target_attainment": {
+        "target_id": "text", "scope": "text", "scope_id": "text", "period": "text", "metric": "text",
+        "target": "numeric", "actual": "numeric", "attainment": "numeric", "elapsed_fraction": "numeric",
+        "pace": "numeric", "status": "text", "deviation": "boolean",
+    },
+    "team_performance_month": {
+        "month": "date", "team_id": "text", "revenue_won": "numeric", "deals_won": "integer",
+        "deals_lost": "integer", "win_rate": "double precision", "avg_deal_size": "numeric",
+        "avg_cycle_days": "double precision", "cycle_days_sum": "double precision", "contacts": "integer",
+        "quotes": "integer", "new_deals": "integer", "csat_avg": "double precision", "csat_sum": "integer",
+        "csat_count": "integer", "open_deals": "integer", "sales_velocity": "double precision",
+    },
+}
+
+
+def _relations() -> dict[str, tuple[str | None, list[tuple[str, str, str | None]]]]:
+    """Every table and view by name (a view once, though two declarations list some)."""
+    found = {t.name: (t.comment, [(c.name, str(c.type), c.comment) for c in t.columns])
+             for t in tables.metadata.tables.values()}
+    for view in (*tables.AGGREGATE_VIEWS, *tables.VIEWS):
+        types = VIEW_TYPES.get(view.name, {})
+        found[view.name] = (view.comment, [(c, types.get(c, ""), doc) for c, doc in view.columns.items()])
+    return found
+
+
 def render() -> str:
-    parts = [INTRO, "## Example questions\n"]
+    relations = _relations()
+    start = [name for _, names in START_HERE for name in names]
+    internal = sorted(set(relations) - set(start) - set(HISTORY))
+    parts = [INTRO, "## Start here\n"]
+    for group, names in START_HERE:
+        parts.append(f"- {group}: " + ", ".join(f"[`{n}`](#read_models{n})" for n in names))
+    parts.append("\nEarlier versions of rows (reports as of a recorded moment): "
+                 + ", ".join(f"`{n}`" for n in HISTORY) + ". The other relations are the projection's "
+                 "own bookkeeping and the sums behind the views (listed last, not for reporting).\n")
+    parts.append("## Example questions\n")
     for question, sql in EXAMPLES:
         parts.append(f"### {question}\n\n```sql{sql}\n```\n")
-    parts.append("## Tables\n")
-    for table in sorted(tables.metadata.tables.values(), key=lambda t: t.name):
-        parts.append(_section(table.name, table.comment, [(c.name, str(c.type), c.comment) for c in table.columns]))
-    parts.append("## Views\n")
-    for view in sorted((*tables.AGGREGATE_VIEWS, *tables.VIEWS), key=lambda v: v.name):
-        parts.append(_section(view.name, view.comment, [(c, "", doc) for c, doc in view.columns.items()]))
+    for title, names in (("Tables and views for reporting", start),
+                         ("History: earlier versions of rows", HISTORY),
+                         ("Internal: bookkeeping and sums behind the views (not for reporting)", internal)):
+        parts.append(f"## {title}\n")
+        parts += [_section(name, *relations[name]) for name in names]
     return "\n".join(parts)
 
 
