@@ -10,10 +10,11 @@ model, lagging the log, could not be); projections.loop maps the same state to t
 `pipeline_stage` rows the reports join (so both sides hold one definition, the read side a
 projection's lag behind)."""
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import computed_field
 
 from domain.pipelines import PIPELINES, TERMINAL
 from events.schema import EventInBase
@@ -22,9 +23,9 @@ from domain.deal import Decided, Fact
 from domain.stream_state import StreamState
 
 
-class DefinedStage(BaseModel):
+@dataclass(frozen=True, slots=True)
+class DefinedStage:
     """One open stage of a definition, its parameters as recorded (fixed-point text)."""
-    model_config = ConfigDict(frozen=True)
     key: str
     probability: Any
     stall_after_days: int | None = None
@@ -43,12 +44,12 @@ class PipelineState(StreamState):
 
 
 def evolve(state: PipelineState, fact: Fact) -> PipelineState:
-    """The pipeline after `fact` (validated when appended: built as recorded, not validated again)."""
+    """The pipeline after `fact` (its values as recorded, validated when appended)."""
     if fact.type != "pipeline.defined":
         return state.model_copy(update={"version": fact.stream_version})
-    definition = tuple(DefinedStage.model_construct(key=s["key"], probability=s["probability"],
-                                                    stall_after_days=s.get("stall_after_days"),
-                                                    target_conversion=s.get("target_conversion"))
+    definition = tuple(DefinedStage(key=s["key"], probability=s["probability"],
+                                    stall_after_days=s.get("stall_after_days"),
+                                    target_conversion=s.get("target_conversion"))
                        for s in fact.data["stages"])
     return state.model_copy(update={"version": fact.stream_version, "definition": definition})
 

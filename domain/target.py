@@ -4,10 +4,9 @@ target.set supersedes the previous value; all stay in the history.
 `fold` is the target's one fold: decide checks its version, projections.loop maps the same state
 to the `targets` row (the value in force) and the `target_history` rows (every value set)."""
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from events.schema import EventInBase
 from events.streams import Kind, stream_id
@@ -16,9 +15,9 @@ from domain.deal import Decided, Fact
 from domain.stream_state import StreamState
 
 
-class TargetVersion(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TargetVersion:
     """One target.set: the stream version it took, the value, when it was set (business time)."""
-    model_config = ConfigDict(frozen=True)
     version: int
     value: Any  # as recorded (fixed-point text, or a count)
     set_at: datetime
@@ -47,11 +46,11 @@ def target_id(scope: str, scope_id: str, period: str, metric: str) -> str:
 
 
 def evolve(state: TargetState, fact: Fact) -> TargetState:
-    """The target after `fact` (validated when appended: built as recorded, not validated again)."""
+    """The target after `fact` (its values as recorded, validated when appended)."""
     if fact.type != "target.set":
         return state.model_copy(update={"version": fact.stream_version})
     d = fact.data
-    set_ = TargetVersion.model_construct(version=fact.stream_version, value=d["value"], set_at=fact.occurred_at)
+    set_ = TargetVersion(version=fact.stream_version, value=d["value"], set_at=fact.occurred_at)
     return state.model_copy(update={"version": fact.stream_version, "scope": d["scope"], "scope_id": d["scope_id"],
                                     "period": d["period"], "metric": d["metric"], "history": (*state.history, set_)})
 

@@ -1,5 +1,6 @@
 """The review, target and pipeline folds (domain/) give the states both sides use, and the
 read-model rows (projections.loop) are those states mapped, not a second fold."""
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -31,7 +32,7 @@ REVIEW = events(("review.opened", 0, OPENED),
 def test_the_review_fold_holds_what_decide_checks_and_what_the_rows_show():
     state = review.fold("rv1", reversed(REVIEW))  # stream order, whatever order they come in
     assert (state.review_id, state.version, state.status, state.summary) == ("rv1", 5, "closed", "back on track")
-    assert state.opened.model_dump() == {**OPENED, "notes": None, "at": T0}
+    assert asdict(state.opened) == {**OPENED, "notes": None, "at": T0}
     a1, a2 = state.actions.values()
     assert (a1.title, a1.due_date, a1.completed_at, a1.outcome) == ("call", date(2026, 1, 20), T0 + timedelta(3),
                                                                     "called")
