@@ -214,8 +214,12 @@ __all__ = ["GENESIS_HASH", "Head", "NewEvent", "Context", "Recorded", "LockedHea
 
 
 def pipeline_stage_lists(conn: Connection) -> dict[str, list[str]]:
-    """Ordered open stages of every pipeline defined by events (from the stream heads; the
-    literal LIKE lets PostgreSQL use the partial index of pipeline heads, migration 0019)."""
+    """Ordered open stages of every pipeline defined by events: the one source of stage lists,
+    for the write side and for the read side's validations (services.api reports). They are the
+    `stages` of the pipeline fold's state (domain.pipeline_config.PipelineState) as the stream
+    heads store it, current in the caller's transaction; read_models.pipeline_stage holds the
+    same fold mapped to rows (projections.loop), a projection's lag behind, for the reports'
+    joins. The literal LIKE lets PostgreSQL use the partial index of pipeline heads (migration 0019)."""
     rows = conn.execute(text(f"SELECT deal_id, state FROM events.stream_head "
                              f"WHERE deal_id LIKE '{prefix(Kind.PIPELINE)}%' AND version > 0"))
     return {StreamId.parse(deal_id).key: state["stages"] for deal_id, state in rows if state.get("stages")}

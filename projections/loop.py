@@ -1,65 +1,60 @@
-"""Read-model rows of target, review and pipeline streams (pure), like projections.derive for deals."""
+"""Read-model rows of target, review and pipeline streams (pure), like projections.derive for deals:
+each stream is folded once, by its aggregate's own fold in domain/ (the one the write side decides
+with), and its rows are a mapping of that state; nothing here folds events again."""
 from collections.abc import Iterable
-from datetime import date
 
+from domain import pipeline_config, review, target
+from domain.pipeline_config import PipelineState
+from domain.review import ReviewState
+from domain.target import TargetState
 from events import periods
 from events.streams import Kind, StreamId
 from projections.derive import Ev
 
+
 def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]]:
-    """{table: rows} for a target: or review: stream (empty for anything else)."""
-    events = sorted(events, key=lambda e: e.stream_version)
+    """{table: rows} for a target:, review: or pipeline: stream (empty for anything else)."""
     stream = StreamId.parse(stream_id)
-    derive_one = _DERIVERS.get(stream.kind)
-    return derive_one(stream.key, events) if derive_one else {}
-
-
-def _pipeline(key: str, events: list[Ev]) -> dict[str, list[tuple]]:
-    """The definition in force: the latest pipeline.defined."""
-    defined = [e for e in events if e.type == "pipeline.defined"]
-    if not defined:
+    fold_and_map = _ROWS.get(stream.kind)
+    if fold_and_map is None:
         return {}
-    stages = defined[-1].data["stages"]
-    return {"pipeline_stage": [(key, s["key"], i, s["probability"], s.get("stall_after_days"),
-                                s.get("target_conversion")) for i, s in enumerate(stages)]}
+    fold, rows = fold_and_map
+    return rows(fold(stream.key, events))
 
 
-def _target(target_id: str, events: list[Ev]) -> dict[str, list[tuple]]:
-    sets = [e for e in events if e.type == "target.set"]
-    if not sets:
+def pipeline_rows(state: PipelineState) -> dict[str, list[tuple]]:
+    """The definition in force: one pipeline_stage row per open stage, in order."""
+    if not state.definition:
         return {}
-    last = sets[-1].data
-    start, end = periods.parse(last["period"])
-    current = (target_id, last["scope"], last["scope_id"], last["period"], start, end, last["metric"],
-               last["value"], sets[-1].stream_version, sets[-1].occurred_at)
-    history = [(target_id, e.stream_version, e.data["value"], e.occurred_at) for e in sets]
-    return {"targets": [current], "target_history": history}
+    return {"pipeline_stage": [(state.pipeline, s.key, i, s.probability, s.stall_after_days, s.target_conversion)
+                               for i, s in enumerate(state.definition)]}
 
 
-def _review(review_id: str, events: list[Ev]) -> dict[str, list[tuple]]:
-    opened = next((e for e in events if e.type == "review.opened"), None)
-    if opened is None:
+def target_rows(state: TargetState) -> dict[str, list[tuple]]:
+    """The value in force (targets) and every value set (target_history)."""
+    current = state.current
+    if current is None:
         return {}
-    d = opened.data
-    periods.parse(d["period"])  # a review of a period the reports cannot handle is not applied
-    actions: dict[str, list] = {}
-    closed = None
-    for e in events:
-        if e.type == "review.action_added":
-            a = e.data
-            due = date.fromisoformat(a["due_date"]) if a.get("due_date") else None
-            actions[a["action_id"]] = [review_id, a["action_id"], a["title"], a["owner_id"], due,
-                                       e.occurred_at, None, None]
-        elif e.type == "review.action_completed" and e.data["action_id"] in actions:
-            actions[e.data["action_id"]][6:8] = [e.occurred_at, e.data.get("outcome")]
-        elif e.type == "review.closed":
-            closed = e
-    open_count = sum(1 for a in actions.values() if a[6] is None)
-    row = (review_id, d["trigger"], d["scope"], d["scope_id"], d["period"], d["metric"], d.get("expected"),
-           d.get("actual"), d.get("notes"), "closed" if closed else "open", opened.occurred_at,
-           closed.occurred_at if closed else None, closed.data.get("summary") if closed else None,
-           len(actions), open_count, events[-1].stream_version)
-    return {"reviews": [row], "review_actions": [tuple(a) for a in actions.values()]}
+    start, end = periods.parse(state.period)
+    row = (state.target_id, state.scope, state.scope_id, state.period, start, end, state.metric,
+           current.value, current.version, current.set_at)
+    history = [(state.target_id, v.version, v.value, v.set_at) for v in state.history]
+    return {"targets": [row], "target_history": history}
 
 
-_DERIVERS = {Kind.TARGET: _target, Kind.REVIEW: _review, Kind.PIPELINE: _pipeline}
+def review_rows(state: ReviewState) -> dict[str, list[tuple]]:
+    """The review (reviews) and its actions (review_actions)."""
+    o = state.opened
+    if o is None:
+        return {}
+    periods.parse(o.period)  # a review of a period the reports cannot handle is not applied
+    row = (state.review_id, o.trigger, o.scope, o.scope_id, o.period, o.metric, o.expected, o.actual, o.notes,
+           "closed" if state.closed_at is not None else "open", o.at, state.closed_at, state.summary,
+           len(state.actions), state.open_actions, state.version)
+    actions = [(state.review_id, a.action_id, a.title, a.owner_id, a.due_date, a.added_at, a.completed_at, a.outcome)
+               for a in state.actions.values()]
+    return {"reviews": [row], "review_actions": actions}
+
+
+_ROWS = {Kind.TARGET: (target.fold, target_rows), Kind.REVIEW: (review.fold, review_rows),
+         Kind.PIPELINE: (pipeline_config.fold, pipeline_rows)}

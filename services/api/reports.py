@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import Engine
 
-from domain.pipelines import PIPELINES, Pipeline, with_stages
+from domain.pipelines import Pipeline, known
+from events import store
 from events.values import Id
 from projections import asof, checkpoints, sales
 from projections.reports import cycle_time as cycle_report
@@ -26,14 +27,12 @@ PipelineKey = Annotated[Id, Query()]
 
 
 def _pipeline(engine: Engine, key: str) -> Pipeline:
-    """The pipeline's ordered stages, as defined (read_models.pipeline_stage)."""
+    """The pipeline's ordered stages, as defined: from the one source the write side decides with
+    (events.store.pipeline_stage_lists), so a pipeline is known here as soon as it is defined."""
     with engine.connect() as conn:
-        stages = conn.exec_driver_sql("SELECT stage FROM read_models.pipeline_stage WHERE pipeline = %(p)s "
-                                      "ORDER BY stage_index", {"p": key}).scalars().all()
-    if stages:
-        return with_stages(key, stages)
-    if key in PIPELINES:
-        return PIPELINES[key]
+        pipelines = known(store.pipeline_stage_lists(conn))
+    if key in pipelines:
+        return pipelines[key]
     raise InvalidQuery(f"unknown pipeline '{key}'", pipeline=key)
 
 
