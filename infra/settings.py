@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(default=256, ge=1, alias="DEALTRAIL_GROUP_COMMIT_MAX")
     group_commit_flushers: int = Field(default=1, ge=1, alias="DEALTRAIL_GROUP_COMMIT_FLUSHERS")
     # Log positions between the worker's snapshots of the sums (reports as_of a moment add the
-    # change since the newest one before it: projections.snapshots).
+    # change since the newest one before it: projections.sums.snapshots).
     snapshot_every: int = Field(default=10_000, ge=100, alias="DEALTRAIL_SNAPSHOT_EVERY")
 
     def with_overrides(self, **values) -> "Settings":

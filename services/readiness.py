@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from projections import checkpoints, sales
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 
 STALL_SECONDS = 30.0
 RELAY, WORKER = "relay", "worker"

@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 
 from domain.pipelines import PIPELINES, Pipeline, with_stages
 from events.values import Id
-from projections import asof, checkpoints, sales
+from projections.reports import as_of as asof
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from projections.reports import cycle_time as cycle_report
 from projections.reports import relations
 from projections.reports import forecast as forecast_report

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections.worker import take_snapshots
+from projections.runtime.worker import take_snapshots
 from tests.integration.projection_helpers import api, day, project_all
 from tests.integration.strategies import histories, play
 

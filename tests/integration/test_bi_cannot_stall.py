@@ -16,7 +16,7 @@ from infra import logins
 from infra.bi_limits import BiLimits
 from infra.db import make_engine
 from infra.migrate import upgrade
-from projections import rebuild
+from projections.runtime import rebuild
 from tests import factories as f
 from tests.integration.projection_helpers import History, project_all
 from tests.integration.relay_helpers import append

@@ -5,7 +5,7 @@ import pytest
 
 from infra.db import make_engine
 from tests.owners import owner_url
-from projections import rebuild
+from projections.runtime import rebuild
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
 from tests.integration.projection_helpers import api, project_all

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import rebuild
+from projections.runtime import rebuild
 from projections.reports import forecast
 from services import watch
 from tests.integration.projection_helpers import History, api, project_all

@@ -13,8 +13,9 @@ from events import broker as kafka
 from infra.db import make_engine
 from tests.owners import owner_url
 from events import store
-from projections import checkpoints, rebuild, sales
-from projections.worker import apply_records
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.runtime.worker import apply_records
 from tests.integration.projection_helpers import CTX, api
 from tests.integration.relay_helpers import wait_for
 from tests.waiting import until

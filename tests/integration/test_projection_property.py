@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from events.log_reader import settled_horizon
-from projections import rebuild
+from projections.runtime import rebuild
 from tests.integration.strategies import histories, play
 from tests.integration.worker_helpers import rebuilt, start_relay, start_worker, tables, wait_caught_up
 

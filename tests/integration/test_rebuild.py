@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from infra.db import make_engine
-from projections import checkpoints, rebuild, sales
-from projections import tables as tables_declared
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.tables import declared as tables_declared
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END

@@ -1,4 +1,4 @@
-"""The sums snapshotted at recorded moments (projections.snapshots): a relation as of any moment
+"""The sums snapshotted at recorded moments (projections.sums.snapshots): a relation as of any moment
 (the newest snapshot before it plus the change since) equals the sums aggregated from every
 versioned row; an event applied at or before a snapshotted moment drops the stale snapshots; the
 worker takes a step now and then while busy and the rest of the grid when idle; a rebuild takes
@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import rebuild, snapshots
-from projections import worker as worker_module
+from projections.runtime import rebuild
+from projections.sums import snapshots
+from projections.runtime import worker as worker_module
 from projections.reports.relations import DIRECT, AsOf
-from projections.worker import Worker, take_snapshots
+from projections.runtime.worker import Worker, take_snapshots
 from tests.integration.projection_helpers import History, api, day, project_all
 from tests.owners import owner_url
 

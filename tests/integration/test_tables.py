@@ -1,4 +1,4 @@
-"""Read-model tables and views have one declaration (projections.tables): the migrated database
+"""Read-model tables and views have one declaration (projections.tables.declared): the migrated database
 matches it, and a rebuild keeps every comment BI tools show."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -7,7 +7,8 @@ from sqlalchemy import create_engine, event, text
 from events.store import pipeline_stage_lists
 from infra.db import make_engine, to_sqlalchemy_url
 from tests.owners import owner_url
-from projections import rebuild, tables
+from projections.runtime import rebuild
+from projections.tables import declared as tables
 
 _COMMENTS = """
 SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') AS comment,

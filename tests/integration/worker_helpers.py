@@ -5,9 +5,10 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
-from projections import checkpoints, rebuild, sales
-from projections.schema import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
-from projections.worker import Worker
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.tables.groups import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
+from projections.runtime.worker import Worker
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests.integration.projection_helpers import CTX

@@ -1,9 +1,9 @@
-"""When the worker takes sums snapshots (projections.worker.Worker._snapshots): while applying, at
+"""When the worker takes sums snapshots (projections.runtime.worker.Worker._snapshots): while applying, at
 most one step per BUSY_PERIOD, the first one no sooner than BUSY_PERIOD after it started (it may
 start on a backlog); when idle, at once."""
 import pytest
 
-from projections import worker
+from projections.runtime import worker
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Views' columns are commented too (texts from projections.tables; columns a later revision
+"""Views' columns are commented too (texts from projections.tables.declared; columns a later revision
 adds are commented by that revision).
 
 Revision ID: 0009
@@ -7,7 +7,7 @@ Revises: 0008
 from alembic import op
 from sqlalchemy import text
 
-from projections.tables import VIEWS
+from projections.tables.declared import VIEWS
 
 revision = "0009"
 down_revision = "0008"

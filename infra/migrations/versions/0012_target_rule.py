@@ -1,4 +1,4 @@
-"""The target rule defined once: SQL functions (projections.tables.FUNCTIONS) that the
+"""The target rule defined once: SQL functions (projections.tables.declared.FUNCTIONS) that the
 target_attainment view, the API and the watcher evaluate, with the deviation threshold from
 read_models.loop_settings instead of a hard-coded 0.8/1.2.
 
@@ -7,7 +7,7 @@ Revises: 0011
 """
 from alembic import op
 
-from projections.tables import FUNCTIONS, VIEWS, grants
+from projections.tables.declared import FUNCTIONS, VIEWS, grants
 
 revision = "0012"
 down_revision = "0011"

@@ -10,7 +10,8 @@ Revises: 0015
 """
 from alembic import op
 
-from projections import aggregates, tables
+from projections.sums import deltas as aggregates
+from projections.tables import declared as tables
 
 revision = "0016"
 down_revision = "0015"

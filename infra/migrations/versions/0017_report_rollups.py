@@ -12,7 +12,7 @@ import importlib
 
 from alembic import op
 
-from projections import rollups
+from projections.sums import rollups
 
 revision = "0017"
 down_revision = "0016"
@@ -70,7 +70,7 @@ TABLES = [
 ]
 
 # Per filter (none, owner_id, team_id, segment): an outcome's rows in percentile order, the other
-# filter columns included (projections.tables.cycle_indexes).
+# filter columns included (projections.tables.declared.cycle_indexes).
 _INCLUDE = ("closed_at", "owner_id", "team_id", "segment", "pipeline")
 INDEXES = [
     (f"{table}_{'outcome_pipeline' if key is None else key + '_outcome'}_{'_'.join(ordered)}_idx", table,

@@ -12,7 +12,7 @@ Revises: 0017
 from alembic import op
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
-from projections import tables
+from projections.tables import declared as tables
 
 revision = "0018"
 down_revision = "0017"

@@ -2,7 +2,7 @@
 cohort funnel and the performance reports kept at recorded moments (`<sums>_at`, versioned by
 `during`; `sums_moment` lists the moments), an index for the rep's team as of a moment on
 deal_activity_past, deal_current_past by created_at, and the `_past` tables indexed by deal (reports as of a moment probe a deal's
-versions). The worker takes the snapshots (projections.snapshots).
+versions). The worker takes the snapshots (projections.sums.snapshots).
 
 Revision ID: 0020
 Revises: 0019
@@ -10,7 +10,7 @@ Revises: 0019
 from alembic import op
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
-from projections import tables
+from projections.tables import declared as tables
 
 revision = "0020"
 down_revision = "0019"

@@ -21,12 +21,15 @@ from infra.jsontext import loads
 from events.streams import is_deal_stream
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from projections import aggregates, checkpoints, rollups, sales, snapshots, swap_wait, tables
-from projections.schema import SALES_TABLES, SNAPSHOT_TABLES, schema_name
-from projections.loop import derive_stream
-from projections.quarantine import as_rows, guarded, refused, stream_failure
-from projections.versions import timeline
-from projections.writer import copy_tables, timeline_rows
+from projections.sums import deltas as aggregates, rollups, snapshots
+from projections.runtime import checkpoints, swap_wait
+from projections import sales_projection as sales
+from projections.tables import declared as tables
+from projections.tables.groups import SALES_TABLES, SNAPSHOT_TABLES, schema_name
+from projections.loop.rows import derive_stream
+from projections.runtime.quarantine import as_rows, guarded, refused, stream_failure
+from projections.deals.history import timeline
+from projections.deals.writer import copy_tables, timeline_rows
 
 log = logging.getLogger("dealtrail.rebuild")
 BUILD_SCHEMA = "read_models_build"
@@ -106,7 +109,7 @@ def build(engine: Engine, schema: str, upto: int, recorded_until: datetime | Non
     """Fill fresh tables in `schema` from every event at or below position `upto` (and
     recorded by `recorded_until`, if given). Streams the log: memory stays flat. `shares`:
     how many processes derive deals (default: one for small logs, SHARES from PARALLEL_FROM).
-    `snapshot_every`: also snapshot the sums on that grid (projections.snapshots)."""
+    `snapshot_every`: also snapshot the sums on that grid (projections.sums.snapshots)."""
     progress = progress or (lambda n: None)
     with engine.begin() as conn:
         create_tables(conn, schema)
@@ -339,7 +342,7 @@ def rebuild(engine: Engine, progress: Progress | None = None, snapshot_every: in
             swap_patience: float = swap_wait.SWAP_PATIENCE) -> int:
     """Build fresh tables (the sums snapshotted every `snapshot_every` positions too), catch up
     under the projection lock, swap them in atomically. Returns the position the new tables reflect.
-    A swap kept waiting by a reader's lock is undone and tried again (projections.swap_wait)."""
+    A swap kept waiting by a reader's lock is undone and tried again (projections.runtime.swap_wait)."""
     upto = settled_horizon(engine)
     build(engine, BUILD_SCHEMA, upto, progress=progress, snapshot_every=snapshot_every)
     through = swap_wait.retrying(engine, lambda: _swap_in(engine, upto), swap_patience)

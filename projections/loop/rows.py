@@ -1,10 +1,10 @@
-"""Read-model rows of target, review and pipeline streams (pure), like projections.derive for deals."""
+"""Read-model rows of target, review and pipeline streams (pure), like projections.deals.rows for deals."""
 from collections.abc import Iterable
 from datetime import date
 
 from events import periods
 from events.streams import Kind, StreamId
-from projections.derive import Ev
+from projections.deals.rows import Ev
 
 def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]]:
     """{table: rows} for a target: or review: stream (empty for anything else)."""

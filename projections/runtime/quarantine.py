@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import psycopg2
 
-from projections.derive import Ev
+from projections.deals.rows import Ev
 
 log = logging.getLogger("dealtrail.projection")
 T = TypeVar("T")

@@ -484,13 +484,13 @@ def _past(table: Table) -> Table:
 PAST_TABLES = tuple(_past(metadata.tables[f"{SCHEMA}.{name}"]) for name in VERSIONED_TABLES)
 # the deals created in a range as of a moment (the cohort funnel's days around whole months)
 Index('deal_current_past_created_at_idx', metadata.tables[f"{SCHEMA}.deal_current_past"].c.created_at)
-# the rep's team as of a moment: their latest activity of the month then (projections.snapshots)
+# the rep's team as of a moment: their latest activity of the month then (projections.sums.snapshots)
 Index('deal_activity_past_owner_id_month_occurred_at_idx', *(metadata.tables[f"{SCHEMA}.deal_activity_past"].c[c]
       for c in ('owner_id', 'month', 'occurred_at', 'deal_id', 'seq')))
 
 # The sums behind the cohort funnel and the performance reports at recorded moments, versioned:
 # a report as of T reads them at the newest moment <= T and adds the change of the versioned rows
-# since (projections.snapshots).
+# since (projections.sums.snapshots).
 SNAPSHOT_SUMS = ("rep_month_sums", "team_month_sums", "funnel_cohort_month", "funnel_cohort_month_entered")
 _COHORT_MONTH = ("pipeline", "month", "owner_id", "team_id", "segment")
 SNAPSHOT_KEYS = {  # each sums table's key

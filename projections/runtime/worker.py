@@ -21,8 +21,10 @@ from sqlalchemy.exc import OperationalError
 
 from events import broker
 from infra import coordination
-from projections import checkpoints, sales, snapshots
-from projections.quarantine import describe, refused
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
+from projections.sums import snapshots
+from projections.runtime.quarantine import describe, refused
 
 log = logging.getLogger("dealtrail.worker")
 GROUP = "dealtrail-projections"
@@ -148,7 +150,7 @@ def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | N
 
 
 def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) -> int:
-    """Take the sums snapshots due on the grid (projections.snapshots) for up to `budget` seconds
+    """Take the sums snapshots due on the grid (projections.sums.snapshots) for up to `budget` seconds
     (at least one if any is due); how many."""
     taken, started = 0, time.monotonic()
     while True:
