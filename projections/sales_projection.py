@@ -23,12 +23,12 @@ from projections.deals import points
 from projections.deals.rows import Ev, Point, resumable
 from projections.loop.rows import derive_stream
 from projections.runtime.quarantine import Failure, as_rows, guarded, stream_failure
-from projections.tables.groups import POINT_TABLE, schema_name
+from projections.tables.groups import POINT_TABLE
+from projections.runtime.names import schema_name
 from projections.deals.history import Step, steps
 from projections.deals.writer import DealWrite, copy_tables, replace_streams, write_deals
 
 NAME = "sales"
-TABLES_LOCK = "projection_sales"  # infra.coordination: LOCK TABLE coordination.projection_sales
 
 
 class Paths:

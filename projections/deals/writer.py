@@ -14,7 +14,8 @@ from infra.array_text import array_text
 from projections.sums import deltas as aggregates, rollups, snapshots
 from projections.deals import points
 from projections.runtime.copy_text import copy_text
-from projections.tables.groups import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
+from projections.tables.groups import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of
+from projections.runtime.names import schema_name
 from projections.tables.declared import VERSIONED_TABLES
 from projections.deals.history import Step, Timeline, Version, apply_steps, key_of
 

@@ -5,7 +5,7 @@ creation month (built whole here; live writes keep it by deltas)."""
 from sqlalchemy import Connection
 
 from infra.array_text import array_text
-from projections.tables.groups import schema_name
+from projections.runtime.names import schema_name
 
 
 def _run(conn: Connection, template: str, schema: str, keys, filters: dict[str, str],

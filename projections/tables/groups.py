@@ -1,7 +1,5 @@
 """Which read-model tables the sales projection writes, and in which column order (from their
 one declaration in projections.tables.declared)."""
-import re
-
 from events.streams import Kind
 
 from projections.tables import declared as tables
@@ -28,16 +26,8 @@ PAST_TABLES = tuple(table.name for table in tables.PAST_TABLES)
 SNAPSHOT_TABLES = (*(table.name for table in tables.SNAPSHOT_TABLES), "sums_moment")
 SALES_TABLES = ("deal_current", *DEAL_TABLES, POINT_TABLE, *AGGREGATE_TABLES, *LOOP_TABLES, *BOOKKEEPING_TABLES,
                 *PAST_TABLES, "versions_since", *SNAPSHOT_TABLES)
-
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-def schema_name(name: str) -> str:
-    """A schema name safe to place in SQL (they come from code, never from requests)."""
-    if not _NAME.match(name):
-        raise ValueError(f"bad schema name {name!r}")
-    return name
-
+# The ones the sales projection creates and swaps in itself (the runtime keeps the bookkeeping).
+OWN_TABLES = tuple(t for t in SALES_TABLES if t not in BOOKKEEPING_TABLES)
 
 def columns_of(table: str) -> tuple[str, ...]:
     """The columns a row of `table` gives, in order: every declared column except the ones

@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
+from projections.read_models import SALES
 from projections.runtime import checkpoints, rebuild
 from projections import sales_projection as sales
 from projections.tables.groups import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
@@ -34,7 +35,7 @@ def start_relay(engine, bootstrap, topic):
 
 
 def start_worker(engine, bootstrap, topic, group):
-    worker = Worker(engine, bootstrap, topic, group)
+    worker = Worker(SALES, engine, bootstrap, topic, group)
     running = Running(worker.run)
     running.worker = worker
     return running
@@ -61,7 +62,7 @@ def tables(engine, schema="read_models") -> dict[str, list[tuple]]:
 
 
 def rebuilt(engine, schema="check_rebuild") -> dict[str, list[tuple]]:
-    rebuild.build(engine, schema, settled_horizon(engine))
+    rebuild.build(SALES, engine, schema, settled_horizon(engine))
     return tables(engine, schema)
 
 
