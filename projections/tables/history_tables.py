@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, Column, Index, Table, text
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 
 from projections.tables import deal_tables, sum_tables  # noqa: F401  (the tables twinned here come first)
-from projections.tables.base import SCHEMA, TIMESTAMPTZ, metadata, recorded_from
+from projections.tables.base import SCHEMA, TIMESTAMPTZ, metadata
 
 
 # Bitemporal read models (SQL:2011 system versioning by recorded time): each of these tables holds
