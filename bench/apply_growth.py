@@ -1,6 +1,6 @@
 """Does live apply stay flat as the log grows (SPEC §7)? Applies the log in position order, in
 poll-sized pages, as the worker does (without Kafka), and prints the rate per tenth of the log
-and the time spent keeping the aggregates (projections.aggregates.apply_changes) per tenth.
+and the time spent keeping the aggregates (projections.sums.deltas.apply_changes) per tenth.
 `python -m bench.apply_growth --events 300000`."""
 import argparse
 import tempfile
@@ -13,7 +13,8 @@ from bench.load import load
 from infra.db import make_engine
 from infra.embedded import EmbeddedPostgres
 from infra.migrate import upgrade
-from projections import aggregates, sales
+from projections.sums import deltas as aggregates
+from projections import sales_projection as sales
 
 PAGE = 2000
 

@@ -4,7 +4,7 @@ settings from group roles such as bi_reader), and no temporary tables (TEMP is r
 PUBLIC on the database and granted back to the app role, whose snapshots use them).
 
 A session may SET its own timeouts off; what the services depend on does not rest on these
-(infra.coordination, projections.swap_wait). They keep an honest long query from holding locks."""
+(infra.coordination, projections.runtime.swap_wait). They keep an honest long query from holding locks."""
 from dataclasses import dataclass
 
 from psycopg2 import sql

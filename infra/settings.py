@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         "and go together in the next (one gives larger groups: 1,080-1,285 single-event posts/s against "
         "863-992 with two, 32 clients, 2 API processes, on a 2-core machine)."))
     # Log positions between the worker's snapshots of the sums (reports as_of a moment add the
-    # change since the newest one before it: projections.snapshots).
+    # change since the newest one before it: projections.sums.snapshots).
     snapshot_every: int = Field(default=10_000, ge=100, alias="DEALTRAIL_SNAPSHOT_EVERY", description=(
         "Log positions between the worker's snapshots of the sums `as_of` reports start from (fewer: "
         "faster as_of reports, more worker time and `*_at` rows; a snapshot step costs ~0.15-0.4 s at 1M "

@@ -1,7 +1,7 @@
 """The BI guide (docs/bi.md), rendered from the read models' declarations — the same texts
 COMMENT ON gives BI tools — plus example questions as SQL. `dealtrail bi-guide` writes it; a
 test fails when the committed guide differs from a fresh rendering. Pure."""
-from projections import tables
+from projections.tables import declared as tables
 
 INTRO = """# Dealtrail for BI analysts
 

@@ -2,12 +2,13 @@
 record the settings the read-model views use."""
 import uuid
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from events import store
 from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import EVENT_MODELS
 from events.streams import Kind, stream_id
+from projections.loop import settings
 from services.appending import Command, append_events
 from domain.errors import IdempotencyConflict
 from services.origins import BOOTSTRAP_ACTOR, BOOTSTRAP_SOURCE
@@ -38,5 +39,4 @@ def ensure_default_pipeline(engine: Engine, currency: str) -> bool:
 def record_loop_settings(engine: Engine, deviation_threshold) -> None:
     """The configuration the read-model views need (the target rule's threshold)."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO read_models.loop_settings (name, value) VALUES ('deviation_threshold', :v) "
-                          "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"), {"v": str(deviation_threshold)})
+        settings.record_deviation_threshold(conn, deviation_threshold)

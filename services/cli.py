@@ -189,7 +189,8 @@ def relay(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServer
 def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServers = None,
             topic: Topic = None, data_dir: DataDir = None) -> None:
     """Apply events from Kafka to the read models (a consumer-group member; run several)."""
-    from projections.worker import Worker
+    from projections.read_models import SALES
+    from projections.runtime.worker import Worker
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,
                          topic=topic, data_dir=data_dir)
@@ -197,7 +198,7 @@ def project(database_url: DatabaseUrl = None, kafka_bootstrap_servers: KafkaServ
     with _database(settings) as url:
         _name_connections("worker")
         engine = _engine(url, pool_size=2)
-        Worker(engine, bootstrap, settings.topic, snapshot_every=settings.snapshot_every).run(_stop_on_signals())
+        Worker(SALES, engine, bootstrap, settings.topic, snapshot_every=settings.snapshot_every).run(_stop_on_signals())
         engine.dispose()
 
 
@@ -254,16 +255,19 @@ def rebuild(projections: Annotated[Optional[list[str]], typer.Argument(
 
 def _rebuild(engine, snapshot_every: int) -> None:
     from events.log_reader import settled_horizon
-    from projections import rebuild as rebuilding
+    from projections.read_models import SALES
+    from projections.runtime import rebuild as rebuilding
     bar, task = _progress_bar(rebuilding.count_events(engine, settled_horizon(engine)))
     with bar:
-        through = rebuilding.rebuild(engine, progress=lambda n: bar.advance(task, n), snapshot_every=snapshot_every)
+        through = rebuilding.rebuild(SALES, engine, progress=lambda n: bar.advance(task, n),
+                                     snapshot_every=snapshot_every)
     typer.echo(f"rebuilt sales through position {through}")
     _report_projection_errors(engine)
 
 
 def _report_projection_errors(engine) -> None:
-    from projections import checkpoints, sales
+    from projections.runtime import checkpoints
+    from projections import sales_projection as sales
     with engine.connect() as conn:
         failures = checkpoints.errors(conn, sales.NAME)
     for f in failures:
@@ -291,11 +295,12 @@ def replay(until: Annotated[str, typer.Option(help="A position (integer) or a re
 
 def _replay(engine, position: int | None, recorded) -> None:
     from events.log_reader import settled_horizon
-    from projections import rebuild as rebuilding
+    from projections.read_models import SALES
+    from projections.runtime import rebuild as rebuilding
     upto = min(settled_horizon(engine), position) if position is not None else settled_horizon(engine)
     bar, task = _progress_bar(rebuilding.count_events(engine, upto, recorded))
     with bar:
-        schema = rebuilding.replay(engine, position, recorded, progress=lambda n: bar.advance(task, n))
+        schema = rebuilding.replay(SALES, engine, position, recorded, progress=lambda n: bar.advance(task, n))
     typer.echo(f"replayed into schema {schema}")
 
 

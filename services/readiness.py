@@ -13,25 +13,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from projections import checkpoints, sales
+from projections import sales_projection as sales
+from projections.reports import readiness as progress_of
 
 STALL_SECONDS = 30.0
 RELAY, WORKER = "relay", "worker"
 
-_AGES = text("SELECT extract(epoch FROM now() - CAST(:at AS timestamptz)) AS waiting, "
-             "extract(epoch FROM now() - (SELECT max(updated_at) FROM read_models.projection_checkpoint "
-             "WHERE projection = :p)) AS moved_ago")
-_SESSIONS = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
-_RELAY = text("""
-SELECT extract(epoch FROM now() - c.updated_at) AS moved_ago,
-       extract(epoch FROM now() - (SELECT e.recorded_at FROM events.event e
-                                   WHERE e.position > coalesce(c.position, 0)
-                                   ORDER BY e.position LIMIT 1)) AS waiting
-FROM (SELECT 1) AS one LEFT JOIN events.relay_checkpoint c ON c.relay = 'main'
-""")
+
 def application_name(service: str) -> str:
     return f"dealtrail-{service}"
 
@@ -66,9 +57,9 @@ def database_checks(engine: Engine) -> dict[str, Check]:
     """database, relay and worker, from one short transaction."""
     try:
         with engine.begin() as conn:
-            conn.execute(text("SET LOCAL statement_timeout = 2000"))
-            return {"database": Check(True), RELAY: _follower(conn, RELAY, _relay_progress(conn)),
-                    WORKER: _follower(conn, WORKER, _worker_progress(conn))}
+            progress_of.limit_time(conn)
+            return {"database": Check(True), RELAY: _follower(conn, RELAY, progress_of.relay_progress(conn)),
+                    WORKER: _follower(conn, WORKER, progress_of.projection_progress(conn, sales.NAME))}
     except SQLAlchemyError:
         unknown = Check(None, "database unavailable")
         return {"database": Check(False, "unavailable"), RELAY: unknown, WORKER: unknown}
@@ -76,21 +67,9 @@ def database_checks(engine: Engine) -> dict[str, Check]:
 
 def _follower(conn: Connection, service: str, progress: tuple) -> Check:
     """`progress`: (age of the oldest event waiting for it, age of its last checkpoint move)."""
-    sessions = conn.execute(_SESSIONS, {"name": application_name(service)}).scalar()
+    sessions = progress_of.sessions(conn, application_name(service))
     waiting, moved_ago = progress
     return follower(sessions > 0, _seconds(waiting), _seconds(moved_ago))
-
-
-def _relay_progress(conn: Connection) -> tuple:
-    row = conn.execute(_RELAY).one()
-    return row.waiting, row.moved_ago
-
-
-def _worker_progress(conn: Connection) -> tuple:
-    """The oldest event the projection has not applied (above its watermark: only the lag)."""
-    first = checkpoints.first_unapplied(conn, sales.NAME, checkpoints.applied_through(conn, sales.NAME))
-    row = conn.execute(_AGES, {"p": sales.NAME, "at": first.recorded_at if first else None}).one()
-    return row.waiting, row.moved_ago
 
 
 def _seconds(value) -> float | None:

@@ -10,7 +10,7 @@ from typing import Any
 from domain.pipelines import PIPELINES, Pipeline
 from events.canonical import format_ts
 from events.envelope import Envelope
-from projections.derive import DAY, Ev, derive
+from projections.deals.rows import DAY, Ev, derive
 
 
 def timeline(deal_id: str, envelopes: Sequence[Envelope], pipelines: Mapping[str, Pipeline] = PIPELINES) -> dict:

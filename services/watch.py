@@ -19,11 +19,11 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from events import store, streams
 from events.schema import EVENT_MODELS
-from projections.reports import forecast
+from projections.reports import due, forecast
 from services.appending import Command, append_events
 from services import origins
 from services.bootstrap import record_loop_settings
@@ -32,20 +32,6 @@ from domain.errors import IdempotencyConflict, ReviewExists
 log = logging.getLogger("dealtrail.watch")
 NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")
 
-# Targets that deviate at `now`, by the one target rule (read_models.target_* functions, also
-# behind the target_attainment view), and have no deviation review yet.
-_DEVIATING = """
-SELECT t.target_id, t.scope, t.scope_id, t.period, t.metric, t.value, a.actual, p.pace,
-       read_models.target_status(t.metric, a.actual, p.pace, %(threshold)s) AS status
-FROM read_models.targets t JOIN read_models.target_actuals a USING (target_id)
-CROSS JOIN LATERAL (SELECT read_models.elapsed_fraction(t.period_start, t.period_end, %(now)s) AS elapsed) e
-CROSS JOIN LATERAL (SELECT read_models.target_pace(t.metric, t.value, e.elapsed) AS pace) p
-WHERE t.period_start <= %(today)s
-  AND read_models.target_deviates(t.metric, a.actual, p.pace, %(threshold)s, e.elapsed)
-  AND NOT EXISTS (SELECT 1 FROM read_models.reviews r WHERE r.review_id = 'dev-' || md5(t.target_id))
-"""
-
-
 def review_id_for(target_id: str) -> str:
     """The one review a target's deviation may open (md5 keeps it short and SQL-checkable)."""
     return "dev-" + hashlib.md5(target_id.encode()).hexdigest()
@@ -53,8 +39,7 @@ def review_id_for(target_id: str) -> str:
 
 def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency: str) -> list[str]:
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_DEVIATING, {"today": now.date(), "now": now,
-                                                 "threshold": threshold}).mappings().all()
+        rows = due.deviating_targets(conn, now, threshold)
     opened = lambda row: _open_review(engine, row, currency)
     return [row["target_id"] for row in rows if _isolated("deviation", row["target_id"], opened, row)]
 
@@ -96,19 +81,13 @@ def _append_review(engine: Engine, review_id: str, data: dict, currency: str) ->
     return result.created
 
 
-_STALLED = """
-SELECT owner_id, count(*) AS stalled FROM read_models.stalled_deals
-WHERE owner_id IS NOT NULL GROUP BY owner_id HAVING count(*) >= %(level)s
-"""
-
-
 def check_stalled(engine: Engine, now: datetime, level: int, currency: str) -> list[str]:
     """One `review.opened` (trigger=stalled) per rep and month once their stalled deals reach `level`."""
     if level <= 0:
         return []
     period = f"{now.year}-{now.month:02d}"
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_STALLED, {"level": level}).all()
+        rows = due.stalled_reps(conn, level)
     def open_one(owner_id: str, stalled: int) -> bool:
         review_id = "stalled-" + hashlib.md5(f"{owner_id}|{period}".encode()).hexdigest()
         data = {"trigger": "stalled", "scope": "rep", "scope_id": owner_id, "period": period,
@@ -123,23 +102,15 @@ def current_periods(now: datetime) -> list[str]:
     return [f"{now.year}-{now.month:02d}", f"{now.year}-Q{(now.month - 1) // 3 + 1}", str(now.year)]
 
 
-_SCOPES = """
-SELECT DISTINCT 'team', team_id FROM read_models.deal_current WHERE team_id IS NOT NULL
-UNION SELECT DISTINCT 'rep', owner_id FROM read_models.deal_current WHERE owner_id IS NOT NULL
-"""
-
-
 def take_snapshots(engine: Engine, now: datetime) -> int:
     """The forecast of the current month, quarter and year for the company, each team and each
     rep, taken once per period (the first round of the period, i.e. at its start; one taken
     later, e.g. on a fresh install, is marked partial). Each in its own transaction."""
     with engine.connect() as conn:
-        scopes = [("company", "company")] + [tuple(r) for r in conn.execute(text(_SCOPES))]
-        done = {tuple(r) for r in conn.execute(text(
-            "SELECT period, scope, scope_id FROM read_models.forecast_snapshot WHERE period = ANY(:p)"),
-            {"p": current_periods(now)})}
-    due = [(p, *scope) for p in current_periods(now) for scope in scopes if (p, *scope) not in done]
-    return sum(_isolated("snapshot", " ".join(item), _snapshot, engine, item, now) for item in due)
+        scopes = due.snapshot_scopes(conn)
+        done = due.snapshots_taken(conn, current_periods(now))
+    pending = [(p, *scope) for p in current_periods(now) for scope in scopes if (p, *scope) not in done]
+    return sum(_isolated("snapshot", " ".join(item), _snapshot, engine, item, now) for item in pending)
 
 
 def _snapshot(engine: Engine, item: tuple[str, str, str], now: datetime) -> bool:

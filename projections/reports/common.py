@@ -2,7 +2,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from projections.reports.relations import AsOf
-from projections.schema import schema_name
+from projections.runtime.names import schema_name
 
 CENT = Decimal("0.01")
 

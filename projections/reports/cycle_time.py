@@ -26,7 +26,7 @@ SELECT c.stage, {per_stage} FROM {stage} c WHERE {filters} GROUP BY c.stage
 """
 
 # As of a moment (relations of versioned rows): the closed deals the filters keep first, then their
-# visits' dwell per stage summed as the cycle_time_stage roll-up sums it (projections.rollups:
+# visits' dwell per stage summed as the cycle_time_stage roll-up sums it (projections.sums.rollups:
 # same order, same floats) — one hash join instead of joining every deal's visits.
 _AS_OF = """
 WITH c AS MATERIALIZED (SELECT c.deal_id, c.cycle_days FROM {cycle} c WHERE {filters}),

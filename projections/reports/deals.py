@@ -13,7 +13,7 @@ from events import store
 from domain.pipelines import TERMINAL, known
 from projections.reports.common import money
 from projections.reports.keyset import After, Sort
-from projections.tables import deal_current
+from projections.tables.declared import deal_current
 
 SORT_KEYS = ("deal_id", "created_at", "stage_entered_at", "current_amount", "last_activity_at")
 SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))

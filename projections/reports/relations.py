@@ -1,20 +1,20 @@
 """The read models as of a recorded moment, as relations a report reads in place of its tables.
 
-Rows are bitemporal (projections.tables.PAST_TABLES): a versioned table as of moment M is its
+Rows are bitemporal (projections.tables.declared.PAST_TABLES): a versioned table as of moment M is its
 rows with recorded_from <= M plus its `_past` versions with recorded_from <= M < recorded_to.
 The roll-ups derived from them are computed from those rows with the same SQL the projection
 refreshes them with; the sums behind the cohort funnel and the performance views are read at the
-newest snapshot before the moment plus the change since (projections.snapshots; DIRECT keeps their
+newest snapshot before the moment plus the change since (projections.sums.snapshots; DIRECT keeps their
 definition over every row). Tables without versions (pipeline definitions, targets) are read as
 they are now."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.sums_sql import MONTHS_BY, MONTHS_SELECT
-from projections.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
-from projections.schema import columns_of
-from projections import snapshots
-from projections.tables import AGGREGATE_VIEWS, SCHEMA, SNAPSHOT_SUMS, VERSIONED_CURRENT, VERSIONED_TABLES
+from projections.sums.sums_sql import MONTHS_BY, MONTHS_SELECT
+from projections.sums.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
+from projections.tables.groups import columns_of
+from projections.sums import snapshots
+from projections.tables.declared import AGGREGATE_VIEWS, SCHEMA, SNAPSHOT_SUMS, VERSIONED_CURRENT, VERSIONED_TABLES
 
 _COHORT_KEY = ("pipeline", "owner_id", "team_id", "segment")
 _VIEWS = {view.name: view for view in AGGREGATE_VIEWS}

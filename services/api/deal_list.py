@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
 from events.values import Day, Id, NonNegativeAmount, Timestamp
-from projections import checkpoints, sales
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from projections.reports import deals as deal_list
 from projections.reports.keyset import After, BadCursor, Sort
 from services.api.deps import EngineDep

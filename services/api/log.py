@@ -5,7 +5,8 @@ from fastapi import APIRouter, Query
 
 from events.log_reader import read_committed
 from events.relay import relay_lag
-from projections import checkpoints, sales
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from services.api.deps import EngineDep
 from services.api.errors import documented
 from services.api.models import EnvelopeOut, LogOut

@@ -9,7 +9,8 @@ from events import payloads
 from events.schema import DEAL_ID_PATTERN, EVENT_MODELS
 from events.streams import Kind, stream_id
 from events.values import Timestamp, Version
-from projections import checkpoints, sales
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from projections.reports import loop as loop_report
 from services.api.bodies import EVENT_BODY_LIMIT, limited_route
 from services.api.deps import EngineDep, Origin, OriginDep, SettingsDep

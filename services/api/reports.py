@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 from domain.pipelines import Pipeline, known
 from events import store
 from events.values import Id
-from projections import asof, checkpoints, sales
+from projections.reports import as_of as asof
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from projections.reports import cycle_time as cycle_report
 from projections.reports import relations
 from projections.reports import forecast as forecast_report

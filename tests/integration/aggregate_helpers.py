@@ -1,7 +1,7 @@
 """What the aggregates must equal: the SQL that computed funnel_daily, funnel_cohort and the
 performance tables from the deal-level rows before they were kept by deltas, and a recompute."""
-from projections import aggregates
-from projections.schema import AGGREGATE_TABLES, AGGREGATE_VIEWS
+from projections.sums import deltas as aggregates
+from projections.tables.groups import AGGREGATE_TABLES, AGGREGATE_VIEWS
 
 DEFINITIONS = {
     "funnel_daily": """

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from events import store
 from events.schema import event_adapter
 from infra.settings import Settings
-from projections import checkpoints, sales
+from projections.runtime import checkpoints
+from projections import sales_projection as sales
 from services.api.app import create_app
 from services.appending import Command, append_events
 

@@ -1,4 +1,4 @@
-"""Aggregates kept by deltas (projections.aggregates.apply_changes): after any removal and
+"""Aggregates kept by deltas (projections.sums.deltas.apply_changes): after any removal and
 addition of deal rows they equal a full recompute and the definitions the tables had before
 (the SQL below computed funnel_daily, funnel_cohort and the performance tables from the
 deal-level rows); and a change costs the same however much unrelated history the keys have."""
@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from infra.db import make_engine
-from projections import aggregates
-from projections.schema import AGGREGATE_TABLES
-from projections.versions import Step
-from projections.writer import DealWrite, write_deals
+from projections.sums import deltas as aggregates
+from projections.tables.groups import AGGREGATE_TABLES
+from projections.deals.history import Step
+from projections.deals.writer import DealWrite, write_deals
 from tests.conftest import APP_ROLE
 from tests.integration.projection_helpers import History, project_all
 from tests.integration.aggregate_helpers import check

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections.worker import take_snapshots
+from projections.read_models import SALES
+from projections.runtime.worker import take_snapshots
 from tests.integration.projection_helpers import api, day, project_all
 from tests.integration.strategies import histories, play
 
@@ -65,7 +66,7 @@ def test_a_report_as_of_any_moment_equals_the_live_report_then(databases, histor
         with engine.connect() as conn:
             reached = conn.execute(text("SELECT max(position) FROM events.event")).scalar()
         every = data.draw(st.integers(1, max(1, reached // 2)), label="snapshot every")
-        assert take_snapshots(engine, budget=60, every=every) >= 1
+        assert take_snapshots(SALES, engine, budget=60, every=every) >= 1
         for moment, live in seen:
             assert reports(client, as_of=moment) == live, (moment, "snapshots")
     finally:

@@ -16,7 +16,8 @@ from infra import logins
 from infra.bi_limits import BiLimits
 from infra.db import make_engine
 from infra.migrate import upgrade
-from projections import rebuild
+from projections.read_models import SALES
+from projections.runtime import rebuild
 from tests import factories as f
 from tests.integration.projection_helpers import History, project_all
 from tests.integration.relay_helpers import append
@@ -135,7 +136,7 @@ def test_projections_ledger_and_rebuild_go_on_while_a_bi_login_holds_all_it_can(
         finishes(lambda: upgrade(owner_url(fresh_engine)))  # migrate's lock is not the advisory one held
         owner = make_engine(owner_url(fresh_engine), pool_size=2)
         try:
-            through = finishes(lambda: rebuild.rebuild(owner, swap_patience=3.0))
+            through = finishes(lambda: rebuild.rebuild(SALES, owner, swap_patience=3.0))
         finally:
             owner.dispose()
         assert through >= head.last_position

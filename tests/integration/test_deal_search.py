@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from infra.db import make_engine
-from projections.tables import deal_current
+from projections.tables.declared import deal_current
 from tests.conftest import APP_ROLE
 from tests.integration.projection_helpers import History, api, day, project_all
 

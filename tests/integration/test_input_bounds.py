@@ -5,7 +5,8 @@ import pytest
 
 from infra.db import make_engine
 from tests.owners import owner_url
-from projections import rebuild
+from projections.read_models import SALES
+from projections.runtime import rebuild
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
 from tests.integration.projection_helpers import api, project_all
@@ -178,7 +179,7 @@ def test_values_at_the_edges_project_rebuild_and_report(fresh_engine):
         assert post(edge, "edge-deal", event).status_code == 201
     project_all(fresh_engine)
     owner = make_engine(owner_url(fresh_engine))  # rebuild swaps tables
-    rebuild.rebuild(owner)
+    rebuild.rebuild(SALES, owner)
     owner.dispose()
     for path, params in (("/v1/reviews", {}), ("/v1/targets", {}), ("/v1/reports/performance", {"period": "1970"}),
                          ("/v1/reports/forecast", {"period": "9998-12"}),

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import rebuild
+from projections.read_models import SALES
+from projections.runtime import rebuild
 from projections.reports import forecast
 from services import watch
 from tests.integration.projection_helpers import History, api, project_all
@@ -62,7 +63,7 @@ def test_deviation_opens_one_review_across_restarts_and_rebuilds(january, fresh_
     project_all(fresh_engine)
     assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
     events_before = count(fresh_engine, "SELECT count(*) FROM events.event")
-    rebuild.rebuild(make_engine(owner_url(fresh_engine)))
+    rebuild.rebuild(SALES, make_engine(owner_url(fresh_engine)))
     assert count(fresh_engine, "SELECT count(*) FROM events.event") == events_before  # rebuild emits nothing
     assert watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD") == []
     assert count(fresh_engine, "SELECT count(*) FROM events.event WHERE type = 'review.opened'") == 1

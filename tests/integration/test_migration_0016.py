@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from infra.db import make_engine
 from infra.migrate import alembic_config, upgrade
-from projections.schema import AGGREGATE_VIEWS
+from projections.tables.groups import AGGREGATE_VIEWS
 from tests.conftest import APP_ROLE
 from tests.integration.projection_helpers import History, project_all
 from tests.integration.aggregate_helpers import DEFINITIONS, check

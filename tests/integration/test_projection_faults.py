@@ -13,8 +13,10 @@ from events import broker as kafka
 from infra.db import make_engine
 from tests.owners import owner_url
 from events import store
-from projections import checkpoints, rebuild, sales
-from projections.worker import apply_records
+from projections.read_models import SALES
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.runtime.worker import apply_records
 from tests.integration.projection_helpers import CTX, api
 from tests.integration.relay_helpers import wait_for
 from tests.waiting import until
@@ -86,7 +88,7 @@ def test_rebuild_reports_events_it_cannot_apply(fresh_engine):
     bad = append_unchecked(fresh_engine, "target:rep.r1.0000.revenue", "target.set", {
         "scope": "rep", "scope_id": "r1", "period": "0000", "metric": "revenue", "value": "10"})
     owner = make_engine(owner_url(fresh_engine), pool_size=2)
-    rebuild.rebuild(owner)  # admin work: the schema owner's connection
+    rebuild.rebuild(SALES, owner)  # admin work: the schema owner's connection
     owner.dispose()
     with fresh_engine.connect() as conn:
         [error] = checkpoints.errors(conn, sales.NAME)
@@ -120,7 +122,7 @@ def test_repartitioned_topic_after_broker_loss_skips_nothing(fresh_engine, broke
     admin_consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
     end = admin_consumer.end_offsets([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
     admin_consumer.close()
-    apply_records(fresh_engine, _consume_partition(broker.bootstrap, topic, 0, end), partition_count=6)
+    apply_records(SALES, fresh_engine, _consume_partition(broker.bootstrap, topic, 0, end), partition_count=6)
     with fresh_engine.connect() as conn:
         behind = checkpoints.lag(conn, sales.NAME)["events_behind"]
         applied = conn.execute(text("SELECT count(*) FROM events.event e JOIN read_models.projection_stream s "

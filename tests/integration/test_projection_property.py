@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from events.log_reader import settled_horizon
-from projections import rebuild
+from projections.read_models import SALES
+from projections.runtime import rebuild
 from tests.integration.strategies import histories, play
 from tests.integration.worker_helpers import rebuilt, start_relay, start_worker, tables, wait_caught_up
 
@@ -33,5 +34,5 @@ def test_incremental_equals_rebuild_equals_replay(pipeline, history):
     wait_caught_up(pipeline)
     live = tables(pipeline)
     assert live == rebuilt(pipeline)
-    replayed = rebuild.replay(pipeline, until_position=settled_horizon(pipeline))
+    replayed = rebuild.replay(SALES, pipeline, until_position=settled_horizon(pipeline))
     assert live == tables(pipeline, replayed)

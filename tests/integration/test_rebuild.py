@@ -11,8 +11,10 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from infra.db import make_engine
-from projections import checkpoints, rebuild, sales
-from projections import tables as tables_declared
+from projections.read_models import SALES
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.tables import declared as tables_declared
 from services.demo import generate
 from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END
@@ -35,20 +37,20 @@ def seed(engine, deals=120):
 def test_rebuild_reproduces_identical_tables_and_sets_the_floor(fresh_engine):
     seed(fresh_engine)
     before = tables(fresh_engine)
-    through = rebuild.rebuild(owner(fresh_engine))
+    through = rebuild.rebuild(SALES, owner(fresh_engine))
     assert tables(fresh_engine) == before
     with fresh_engine.connect() as conn:
         assert checkpoints.read(conn, sales.NAME)[checkpoints.FLOOR] == through
         assert conn.execute(text("SELECT max(position) FROM events.event")).scalar() == through
         assert conn.execute(text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"),
-                            {"s": rebuild.BUILD_SCHEMA}).scalar() == 0
+                            {"s": SALES.build_schema}).scalar() == 0
 
 
 def test_rebuilt_tables_come_vacuumed_and_analyzed(fresh_engine):
     """Reports read the rebuilt tables at once: the planner has statistics and index-only scans
     a visibility map (not left to autovacuum)."""
     seed(fresh_engine)
-    rebuild.rebuild(owner(fresh_engine))
+    rebuild.rebuild(SALES, owner(fresh_engine))
     with fresh_engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT c.relname, c.relallvisible, c.relpages, s.last_analyze IS NOT NULL "
@@ -62,7 +64,7 @@ def test_rebuilt_tables_come_vacuumed_and_analyzed(fresh_engine):
 
 def test_bi_keeps_reading_through_a_rebuild(fresh_engine):
     seed(fresh_engine, deals=40)
-    rebuild.rebuild(owner(fresh_engine))
+    rebuild.rebuild(SALES, owner(fresh_engine))
     conn = psycopg2.connect(owner_url(fresh_engine).replace("postgresql+psycopg2://", "postgresql://"))
     with conn.cursor() as cur:
         cur.execute("SET ROLE bi_reader")
@@ -85,7 +87,7 @@ def test_events_committed_during_the_build_are_caught_up(fresh_engine, monkeypat
         real_build(*args, **kwargs)
         h.create("late-deal", 5)  # committed after the bulk build read the log
     monkeypatch.setattr(rebuild, "build", build_then_more_events)
-    rebuild.rebuild(owner(fresh_engine))
+    rebuild.rebuild(SALES, owner(fresh_engine))
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM read_models.deal_current WHERE deal_id = 'late-deal'")).scalar() == 1
 
@@ -96,7 +98,7 @@ def test_replay_until_a_position_shows_the_past(fresh_engine):
     moved = h.move("x1", 1, "lead", "contacted")
     h.sign("x1", 2)
     project_all(fresh_engine)
-    schema = rebuild.replay(fresh_engine, until_position=moved.position)
+    schema = rebuild.replay(SALES, fresh_engine, until_position=moved.position)
     with fresh_engine.connect() as conn:
         then = conn.exec_driver_sql(f"SELECT stage, status FROM {schema}.deal_current").one()
         now = conn.execute(text("SELECT stage, status FROM read_models.deal_current")).one()
@@ -123,7 +125,7 @@ def test_as_of_report_equals_the_live_report_at_that_moment(fresh_engine):
 
 def test_bi_cannot_read_a_replay(fresh_engine):
     History(fresh_engine).create("bi-r1", 0)
-    schema = rebuild.replay(owner(fresh_engine))
+    schema = rebuild.replay(SALES, owner(fresh_engine))
     with as_role(fresh_engine, "bi_reader").cursor() as cur:
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute(f"SELECT count(*) FROM {schema}.deal_current")
@@ -148,8 +150,8 @@ def test_cli_rebuild_and_replay(fresh_engine):
 def test_a_build_in_several_processes_equals_one_in_one(fresh_engine):
     seed(fresh_engine, deals=60)
     done = []
-    rebuild.build(fresh_engine, "check_one", settled_horizon(fresh_engine))
-    rebuild.build(fresh_engine, "check_three", settled_horizon(fresh_engine), progress=done.append, shares=3)
+    rebuild.build(SALES, fresh_engine, "check_one", settled_horizon(fresh_engine))
+    rebuild.build(SALES, fresh_engine, "check_three", settled_horizon(fresh_engine), progress=done.append, shares=3)
     assert tables(fresh_engine, "check_three") == tables(fresh_engine, "check_one")
     assert len(tables(fresh_engine, "check_one")["deal_current"]) == 60
     with fresh_engine.connect() as conn:
@@ -214,7 +216,7 @@ def test_as_of_is_a_query_distinct_concurrent_moments_all_answer_and_create_noth
 
 def test_a_rebuild_keeps_every_declared_index(fresh_engine):
     seed(fresh_engine, deals=10)
-    rebuild.rebuild(owner(fresh_engine))
+    rebuild.rebuild(SALES, owner(fresh_engine))
     wanted = {i.name for t in tables_declared.metadata.tables.values() for i in t.indexes}
     with fresh_engine.connect() as conn:
         present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = 'read_models'"))

@@ -8,9 +8,11 @@ from sqlalchemy import text
 from domain.pipelines import PIPELINES
 from events import store
 from infra import jsontext
-from projections import checkpoints, points, sales
-from projections.derive import derive
-from projections.schema import POINT_TABLE
+from projections.runtime import checkpoints
+from projections.deals import points
+from projections import sales_projection as sales
+from projections.deals.rows import derive
+from projections.tables.groups import POINT_TABLE
 from tests.integration.projection_helpers import History
 from tests.integration.strategies import histories, play
 from tests.integration.worker_helpers import rebuilt, tables

@@ -1,4 +1,4 @@
-"""The sums snapshotted at recorded moments (projections.snapshots): a relation as of any moment
+"""The sums snapshotted at recorded moments (projections.sums.snapshots): a relation as of any moment
 (the newest snapshot before it plus the change since) equals the sums aggregated from every
 versioned row; an event applied at or before a snapshotted moment drops the stale snapshots; the
 worker takes a step now and then while busy and the rest of the grid when idle; a rebuild takes
@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from infra.db import make_engine
-from projections import rebuild, snapshots
-from projections import worker as worker_module
+from projections.read_models import SALES
+from projections.runtime import rebuild
+from projections.sums import snapshots
+from projections.runtime import worker as worker_module
 from projections.reports.relations import DIRECT, AsOf
-from projections.worker import Worker, take_snapshots
+from projections.runtime.worker import Worker, take_snapshots
 from tests.integration.projection_helpers import History, api, day, project_all
 from tests.owners import owner_url
 
@@ -66,7 +68,7 @@ def test_the_sums_as_of_any_moment_equal_their_definition_with_snapshots_on_any_
             with engine.begin() as conn:
                 snapshots.invalidate(conn, "read_models", conn.execute(
                     text("SELECT min(recorded_at) FROM events.event")).scalar())
-            assert take_snapshots(engine, budget=60, every=every) >= 3
+            assert take_snapshots(SALES, engine, budget=60, every=every) >= 3
             assert _assert_equal_to_the_definition(engine) > 0
     finally:
         engine.dispose()
@@ -78,7 +80,7 @@ def test_an_event_applied_at_or_before_a_snapshotted_moment_drops_the_stale_snap
         h = History(engine)
         _history(h, "l")
         project_all(engine)
-        take_snapshots(engine, budget=60, every=2)
+        take_snapshots(SALES, engine, budget=60, every=2)
         with engine.begin() as conn:  # the newest snapshot as if taken an hour later (a clock ahead)
             newest = conn.execute(text("SELECT max(moment) FROM read_models.sums_moment")).scalar()
             ahead = newest + timedelta(hours=1)
@@ -100,7 +102,7 @@ def test_an_event_applied_at_or_before_a_snapshotted_moment_drops_the_stale_snap
                                              f"WHERE lower(during) >= :a OR upper(during) >= :a"),
                                         {"a": ahead}).scalar(), table
         assert _assert_equal_to_the_definition(engine) > 0
-        assert take_snapshots(engine, budget=60, every=2) >= 1  # the grid is taken on again
+        assert take_snapshots(SALES, engine, budget=60, every=2) >= 1  # the grid is taken on again
         assert _assert_equal_to_the_definition(engine) > 0
     finally:
         engine.dispose()
@@ -117,7 +119,7 @@ def test_a_busy_worker_takes_a_snapshot_step_per_period_an_idle_one_the_rest_and
         with engine.connect() as conn:
             head = conn.execute(text("SELECT max(position) FROM events.event")).scalar()
         assert head >= 10
-        worker = Worker(engine, "unused:1", "unused", snapshot_every=2)
+        worker = Worker(SALES, engine, "unused:1", "unused", snapshot_every=2)
         assert worker._snapshots(busy=True) == 0  # within BUSY_PERIOD of its start
         worker.snapshotted -= worker_module.BUSY_PERIOD  # a busy period later
         assert worker._snapshots(busy=True) == 1
@@ -146,7 +148,7 @@ def test_a_cohort_funnel_over_whole_months_and_days_around_them_as_of_a_moment_e
             h.create(deal, at, segment="smb")
         h.move("fc", 50, "lead", "contacted")
         project_all(engine)
-        take_snapshots(engine, budget=60, every=2)
+        take_snapshots(SALES, engine, budget=60, every=2)
         with engine.connect() as conn:
             moment = conn.execute(text("SELECT max(recorded_at) FROM events.event")).scalar().isoformat()
         for bounds, created in (({"from": day(5), "to": day(66)}, 4),  # Jan 6 - Mar 8: days, Feb, days
@@ -177,10 +179,10 @@ def test_a_rebuild_snapshots_the_grid_the_worker_takes_step_by_step(databases):
         _history(h, "r")
         _history(h, "q")
         project_all(engine)
-        take_snapshots(engine, budget=60, every=3)
+        take_snapshots(SALES, engine, budget=60, every=3)
         stepwise = _snapshot_state(engine)
         assert len(stepwise) >= 5 and any(any(tables.values()) for tables in stepwise.values())
-        rebuild.rebuild(make_engine(owner_url(engine), pool_size=2), snapshot_every=3)
+        rebuild.rebuild(SALES, make_engine(owner_url(engine), pool_size=2), snapshot_every=3)
         assert _snapshot_state(engine) == stepwise
         assert _assert_equal_to_the_definition(engine) > 0
     finally:

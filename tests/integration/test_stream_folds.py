@@ -10,7 +10,7 @@ from domain.pipeline_config import PipelineState
 from domain.pipelines import known
 from events import store
 from infra.db import make_engine
-from projections.loop import pipeline_rows
+from projections.loop.rows import pipeline_rows
 from tests.integration.projection_helpers import api, project_all
 from tests.owners import owner_url
 

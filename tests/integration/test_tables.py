@@ -1,4 +1,4 @@
-"""Read-model tables and views have one declaration (projections.tables): the migrated database
+"""Read-model tables and views have one declaration (projections.tables.declared): the migrated database
 matches it, and a rebuild keeps every comment BI tools show."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -7,7 +7,9 @@ from sqlalchemy import create_engine, event, text
 from events.store import pipeline_stage_lists
 from infra.db import make_engine, to_sqlalchemy_url
 from tests.owners import owner_url
-from projections import rebuild, tables
+from projections.read_models import SALES
+from projections.runtime import rebuild
+from projections.tables import declared as tables
 
 _COMMENTS = """
 SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') AS comment,
@@ -49,7 +51,7 @@ def test_every_table_view_and_column_is_documented_as_declared(engine):
 def test_rebuild_keeps_every_comment_and_grant(fresh_engine):
     before = catalog(fresh_engine)
     owner = make_engine(owner_url(fresh_engine), pool_size=2)
-    rebuild.rebuild(owner)
+    rebuild.rebuild(SALES, owner)
     assert catalog(fresh_engine) == before
     with owner.connect() as conn:
         conn.exec_driver_sql("SET ROLE bi_reader")

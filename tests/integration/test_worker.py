@@ -31,8 +31,9 @@ def _worker_process(engine, bootstrap, topic, group):
     env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
            "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DEALTRAIL_TOPIC": topic}
     code = ("import sys, threading; "
-            "from infra.db import make_engine; from projections.worker import Worker; "
-            "Worker(make_engine(sys.argv[1], app_role='dealtrail_app'), sys.argv[2], sys.argv[3], sys.argv[4])"
+            "from infra.db import make_engine; from projections.runtime.worker import Worker; "
+            "from projections.read_models import SALES; "
+            "Worker(SALES, make_engine(sys.argv[1], app_role='dealtrail_app'), sys.argv[2], sys.argv[3], sys.argv[4])"
             ".run(threading.Event())")
     return subprocess.Popen([sys.executable, "-c", code, env["DATABASE_URL"], bootstrap, topic, group],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -5,9 +5,11 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
-from projections import checkpoints, rebuild, sales
-from projections.schema import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
-from projections.worker import Worker
+from projections.read_models import SALES
+from projections.runtime import checkpoints, rebuild
+from projections import sales_projection as sales
+from projections.tables.groups import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
+from projections.runtime.worker import Worker
 from events.schema import event_adapter
 from services.appending import Command, append_events
 from tests.integration.projection_helpers import CTX
@@ -33,7 +35,7 @@ def start_relay(engine, bootstrap, topic):
 
 
 def start_worker(engine, bootstrap, topic, group):
-    worker = Worker(engine, bootstrap, topic, group)
+    worker = Worker(SALES, engine, bootstrap, topic, group)
     running = Running(worker.run)
     running.worker = worker
     return running
@@ -60,7 +62,7 @@ def tables(engine, schema="read_models") -> dict[str, list[tuple]]:
 
 
 def rebuilt(engine, schema="check_rebuild") -> dict[str, list[tuple]]:
-    rebuild.build(engine, schema, settled_horizon(engine))
+    rebuild.build(SALES, engine, schema, settled_horizon(engine))
     return tables(engine, schema)
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from hypothesis import given, strategies as st
 
-from projections.copy_text import copy_text, value_text
+from projections.runtime.copy_text import copy_text, value_text
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))

@@ -3,7 +3,7 @@ owner attribution, funnel deltas."""
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from projections.derive import Ev, derive
+from projections.deals.rows import Ev, derive
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc)
 

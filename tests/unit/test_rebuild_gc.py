@@ -3,7 +3,7 @@ import gc
 
 import pytest
 
-from projections import rebuild
+from projections import sales_rebuild as rebuild
 
 
 def test_collector_off_while_deriving_and_back_on_after(monkeypatch):

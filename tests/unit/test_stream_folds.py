@@ -1,5 +1,5 @@
 """The review, target and pipeline folds (domain/) give the states both sides use, and the
-read-model rows (projections.loop) are those states mapped, not a second fold."""
+read-model rows (projections.loop.rows) are those states mapped, not a second fold."""
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -7,8 +7,8 @@ import pytest
 
 from domain import errors, pipeline_config, review, target
 from events.schema import event_adapter
-from projections.derive import Ev
-from projections.loop import derive_stream, pipeline_rows, review_rows, target_rows
+from projections.deals.rows import Ev
+from projections.loop.rows import derive_stream, pipeline_rows, review_rows, target_rows
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 

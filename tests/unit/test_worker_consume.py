@@ -1,11 +1,11 @@
-"""The worker's read of a poll (projections.worker._consumed): it waits for the first message
+"""The worker's read of a poll (projections.runtime.worker._consumed): it waits for the first message
 only, then takes what librdkafka has fetched already; a consumer that fails raises KafkaError
 (the worker reconnects)."""
 import pytest
 from confluent_kafka import KafkaException
 from kafka.errors import KafkaError
 
-from projections.worker import MAX_POLL_RECORDS, _consumed
+from projections.runtime.worker import MAX_POLL_RECORDS, _consumed
 
 
 class _Consumer:

@@ -1,15 +1,16 @@
-"""When the worker takes sums snapshots (projections.worker.Worker._snapshots): while applying, at
+"""When the worker takes sums snapshots (projections.runtime.worker.Worker._snapshots): while applying, at
 most one step per BUSY_PERIOD, the first one no sooner than BUSY_PERIOD after it started (it may
 start on a backlog); when idle, at once."""
 import pytest
 
-from projections import worker
+from projections.read_models import SALES
+from projections.runtime import worker
 
 
 @pytest.fixture()
 def steps(monkeypatch):
     taken = []
-    monkeypatch.setattr(worker, "take_snapshots", lambda engine, budget, every: taken.append(budget) or 1)
+    monkeypatch.setattr(worker, "take_snapshots", lambda projection, engine, budget, every: taken.append(budget) or 1)
     return taken
 
 
@@ -21,7 +22,7 @@ def clock(monkeypatch):
 
 
 def test_a_busy_worker_waits_a_busy_period_from_its_start(steps, clock):
-    w = worker.Worker(None, "unused:9092", "topic")
+    w = worker.Worker(SALES, None, "unused:9092", "topic")
     assert w._snapshots(busy=True) == 0 and steps == []
     clock[0] += worker.BUSY_PERIOD - 0.1
     assert w._snapshots(busy=True) == 0
@@ -32,5 +33,5 @@ def test_a_busy_worker_waits_a_busy_period_from_its_start(steps, clock):
 
 
 def test_an_idle_worker_takes_them_at_once(steps, clock):
-    w = worker.Worker(None, "unused:9092", "topic")
+    w = worker.Worker(SALES, None, "unused:9092", "topic")
     assert w._snapshots(busy=False) == 1 and steps == [worker.IDLE_BUDGET]

@@ -5,7 +5,7 @@ they come later in business time than everything folded before (the usual case: 
 writing only what is new); otherwise — a void, a back-dated event, no point — it derives the
 deal again from all its events (read from the log up to the newest position seen for it) and
 replaces its rows. Either way it steps through the new events one recorded moment at a time,
-so every version of the rows is kept (projections.versions: the bitemporal `_past` tables). The
+so every version of the rows is kept (projections.deals.history: the bitemporal `_past` tables). The
 change from the removed rows to the added ones is added to the aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
 left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
@@ -18,16 +18,17 @@ from events.store import pipeline_stage_lists
 from events.upcasting import upcast
 from events.streams import is_deal_stream
 from infra.array_text import array_text
-from projections import checkpoints, points
-from projections.derive import Ev, Point, resumable
-from projections.loop import derive_stream
-from projections.quarantine import Failure, as_rows, guarded, stream_failure
-from projections.schema import POINT_TABLE, schema_name
-from projections.versions import Step, steps
-from projections.writer import DealWrite, copy_tables, replace_streams, write_deals
+from projections.runtime import checkpoints
+from projections.deals import points
+from projections.deals.rows import Ev, Point, resumable
+from projections.loop.rows import derive_stream
+from projections.runtime.quarantine import Failure, as_rows, guarded, stream_failure
+from projections.tables.groups import POINT_TABLE
+from projections.runtime.names import schema_name
+from projections.deals.history import Step, steps
+from projections.deals.writer import DealWrite, copy_tables, replace_streams, write_deals
 
 NAME = "sales"
-TABLES_LOCK = "projection_sales"  # infra.coordination: LOCK TABLE coordination.projection_sales
 
 
 class Paths:

@@ -9,7 +9,7 @@ from typing import Any
 from domain import deal_codec
 from events.canonical import jsonb_text
 from infra import jsontext
-from projections.derive import Point, StageVisit
+from projections.deals.rows import Point, StageVisit
 
 FORMAT = 2
 _VISIT_TIMES = ("entered_at", "exited_at")

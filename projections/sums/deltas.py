@@ -13,9 +13,10 @@ from decimal import Decimal, localcontext
 from sqlalchemy import Connection
 
 from infra.array_text import array_params, array_text
-from projections.derive import ActivityRow, FunnelDelta, StageVisit
-from projections import sums_sql as sql
-from projections.schema import columns_of, schema_name
+from projections.deals.rows import ActivityRow, FunnelDelta, StageVisit
+from projections.sums import sums_sql as sql
+from projections.tables.groups import columns_of
+from projections.runtime.names import schema_name
 
 # deal-level tables the aggregates are computed from
 SOURCES = ("deal_current", "deal_stage_history", "deal_activity", "funnel_delta")
@@ -98,7 +99,7 @@ def _funnel(rows: list[tuple[int, tuple]]) -> dict[tuple, list]:
 
 
 def _months(activity: list[tuple[int, tuple]], visits: list[tuple[int, tuple]], who: str) -> dict[tuple, list]:
-    """(month, owner or team) -> the change of each MONTH_COLUMNS sum (projections.sums_sql)."""
+    """(month, owner or team) -> the change of each MONTH_COLUMNS sum (projections.sums.sums_sql)."""
     sums: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), 0, 0, Decimal(0), 0, 0, 0, 0, 0, 0])
     for n, row in activity:
         a = ActivityRow(*row)
@@ -114,7 +115,7 @@ def _months(activity: list[tuple[int, tuple]], visits: list[tuple[int, tuple]], 
 
 
 def _activity_sums(a: ActivityRow) -> tuple:
-    """One deal_activity row's part of each MONTH_COLUMNS sum (projections.sums_sql)."""
+    """One deal_activity row's part of each MONTH_COLUMNS sum (projections.sums.sums_sql)."""
     won, feedback = a.kind == "won", a.kind == "feedback"
     return (1, (a.amount or 0) if won else 0, int(won), int(a.kind == "lost"), _numeric(a.cycle_days) if won else 0,
             int(a.kind == "contact"), int(a.kind == "quote"), int(a.kind == "created"),

@@ -18,8 +18,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from projections.schema import schema_name
-from projections.tables import SCHEMA, SNAPSHOT_KEYS, metadata
+from projections.runtime.names import schema_name
+from projections.tables.declared import SCHEMA, SNAPSHOT_KEYS, metadata
 
 EVERY = 10_000  # log positions between snapshots (the most a report's tail covers)
 

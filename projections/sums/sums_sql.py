@@ -1,7 +1,7 @@
-"""The SQL of the sums tables (projections.aggregates): per-key upserts of a change, the
+"""The SQL of the sums tables (projections.sums.deltas): per-key upserts of a change, the
 deletes of keys a decrease emptied (each an index probe), and the set-based full build; the
 month sums' SELECT is also the as-of relation of those tables (projections.reports.relations)."""
-from projections import tables
+from projections.tables import declared as tables
 
 FUNNEL_UPSERT = """
 INSERT INTO {s}.funnel_day_sums AS t (day, pipeline, stage, owner_id, team_id, entered, advanced, regressed,

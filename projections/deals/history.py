@@ -22,9 +22,9 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from domain.pipelines import PIPELINES, Pipeline
-from projections.derive import DealFacts, Ev, Point, derive, resumable, resume
-from projections.schema import HISTORY_ROWS, columns_of
-from projections.tables import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, metadata
+from projections.deals.rows import DealFacts, Ev, Point, derive, resumable, resume
+from projections.tables.groups import HISTORY_ROWS, columns_of
+from projections.tables.declared import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, metadata
 
 Key = tuple[str, tuple]  # (table, primary key)
 

@@ -11,11 +11,13 @@ from sqlalchemy import Connection
 
 from events.streams import StreamId
 from infra.array_text import array_text
-from projections import aggregates, points, rollups, snapshots
-from projections.copy_text import copy_text
-from projections.schema import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of, schema_name
-from projections.tables import VERSIONED_TABLES
-from projections.versions import Step, Timeline, Version, apply_steps, key_of
+from projections.sums import deltas as aggregates, rollups, snapshots
+from projections.deals import points
+from projections.runtime.copy_text import copy_text
+from projections.tables.groups import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of
+from projections.runtime.names import schema_name
+from projections.tables.declared import VERSIONED_TABLES
+from projections.deals.history import Step, Timeline, Version, apply_steps, key_of
 
 # The rows a resumed deal replaces (table -> which of its rows): its current row, open visit,
 # final close (activity seq 0, cycle row) and point. Its other history rows stay as they are.
@@ -109,7 +111,7 @@ _PAST_ROW = itemgetter(*columns_of("deal_current_past")[:-2])
 def _refresh_rollups(conn: Connection, schema: str, removed: dict, added: dict) -> None:
     """The report roll-ups of the deals whose rows they are computed from changed: the dwell of
     the closed (or reopened) deals, the open spans (the cohort months are sums:
-    projections.aggregates). A resumed deal's rows are re-written whole; many events (a contact,
+    projections.sums.deltas). A resumed deal's rows are re-written whole; many events (a contact,
     feedback) leave its visits, amounts and owner as they were, and so its roll-up rows."""
     closed = {r[0] for r in (*removed.get("cycle_time_deal", ()), *added["cycle_time_deal"])}
     rollups.refresh_cycle_stage(conn, schema, closed & _changed(removed, added, _DWELL_SOURCES))

@@ -1,4 +1,4 @@
-"""Read-model rows of target, review and pipeline streams (pure), like projections.derive for deals:
+"""Read-model rows of target, review and pipeline streams (pure), like projections.deals.rows for deals:
 each stream is folded once, by its aggregate's own fold in domain/ (the one the write side decides
 with), and its rows are a mapping of that state; nothing here folds events again."""
 from collections.abc import Iterable
@@ -9,7 +9,7 @@ from domain.review import ReviewState
 from domain.target import TargetState
 from events import periods
 from events.streams import Kind, StreamId
-from projections.derive import Ev
+from projections.deals.rows import Ev
 
 
 def derive_stream(stream_id: str, events: Iterable[Ev]) -> dict[str, list[tuple]]:

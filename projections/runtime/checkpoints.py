@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy import Connection, text
 
 from infra.array_text import array_text
-from projections.schema import schema_name
+from projections.runtime.names import schema_name
 
 FLOOR = -1  # the watermark's partition number
 

@@ -1,4 +1,5 @@
-"""`dealtrail project`: a Kafka consumer-group member applying events to the read models.
+"""`dealtrail project`: a Kafka consumer-group member applying events to a projection (the
+caller's: runtime.projection.Projection; this module knows none).
 
 Each poll's events and the checkpoints commit in one PostgreSQL transaction; an event at or
 below its stream's applied position is skipped, so a redelivered event takes effect once,
@@ -21,8 +22,9 @@ from sqlalchemy.exc import OperationalError
 
 from events import broker
 from infra import coordination
-from projections import checkpoints, sales, snapshots
-from projections.quarantine import describe, refused
+from projections.runtime import checkpoints
+from projections.runtime.projection import Projection
+from projections.runtime.quarantine import describe, refused
 
 log = logging.getLogger("dealtrail.worker")
 GROUP = "dealtrail-projections"
@@ -84,51 +86,53 @@ class Poll:
         self.partitions[partition] = max(self.partitions.get(partition, 0), position)
 
 
-def apply_records(engine: Engine, records: Mapping, schema: str = "read_models",
+def apply_records(projection: Projection, engine: Engine, records: Mapping, schema: str = "read_models",
                   partition_count: int | None = None) -> int:
     """apply_poll of kafka-python's records ({TopicPartition: [records]})."""
-    return apply_poll(engine, Poll.of(records), schema, partition_count)
+    return apply_poll(projection, engine, Poll.of(records), schema, partition_count)
 
 
-def apply_poll(engine: Engine, poll: Poll, schema: str = "read_models", partition_count: int | None = None) -> int:
+def apply_poll(projection: Projection, engine: Engine, poll: Poll, schema: str = "read_models",
+               partition_count: int | None = None) -> int:
     """Apply one poll's events in one transaction; returns how many streams had new events. If
     the database refuses the batch, each stream is applied on its own and the ones it still
     refuses are recorded in projection_errors (never retried forever: one bad stream must not
     stop the others)."""
     try:
-        return _apply(engine, poll, schema, partition_count, isolate=False)
+        return _apply(projection, engine, poll, schema, partition_count, isolate=False)
     except Exception as exc:
         if not refused(exc):
             raise  # e.g. the database is unavailable: the whole poll is retried later
         log.warning("batch refused (%s); applying stream by stream", describe(exc))
-        return _apply(engine, poll, schema, partition_count, isolate=True)
+        return _apply(projection, engine, poll, schema, partition_count, isolate=True)
 
 
-def _apply(engine: Engine, poll: Poll, schema: str, partition_count: int | None, isolate: bool) -> int:
+def _apply(projection: Projection, engine: Engine, poll: Poll, schema: str, partition_count: int | None,
+           isolate: bool) -> int:
     with engine.begin() as conn:
-        coordination.hold(conn, sales.TABLES_LOCK)
-        applied = checkpoints.applied_streams(conn, sales.NAME, list(poll.streams))
+        coordination.hold(conn, projection.lock)
+        applied = checkpoints.applied_streams(conn, projection.name, list(poll.streams))
         upto = {s: p for s, p in poll.streams.items() if p > applied.get(s, 0)}  # else redelivered
         if isolate:
-            _apply_each(conn, schema, upto)
+            _apply_each(projection, conn, schema, upto)
         else:
-            sales.apply(conn, schema, upto)
-        checkpoints.save_partitions(conn, sales.NAME, poll.partitions, partition_count)
-        checkpoints.advance_watermark(conn, sales.NAME)
+            projection.apply(conn, schema, upto)
+        checkpoints.save_partitions(conn, projection.name, poll.partitions, partition_count)
+        checkpoints.advance_watermark(conn, projection.name)
     return len(upto)
 
 
-def _apply_each(conn: Connection, schema: str, upto: dict[str, int]) -> None:
+def _apply_each(projection: Projection, conn: Connection, schema: str, upto: dict[str, int]) -> None:
     for stream_id, position in sorted(upto.items()):
         savepoint = conn.begin_nested()
         try:
-            sales.apply(conn, schema, {stream_id: position})
+            projection.apply(conn, schema, {stream_id: position})
             savepoint.commit()
         except Exception as exc:
             if not refused(exc):
                 raise
             savepoint.rollback()
-            sales.give_up(conn, schema, stream_id, position, exc)
+            projection.give_up(conn, schema, stream_id, position, exc)
 
 
 def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | None:
@@ -147,14 +151,17 @@ def wait_for_topic(bootstrap: str, topic: str, stop: threading.Event) -> int | N
     return None
 
 
-def take_snapshots(engine: Engine, budget: float, every: int = snapshots.EVERY) -> int:
-    """Take the sums snapshots due on the grid (projections.snapshots) for up to `budget` seconds
-    (at least one if any is due); how many."""
+def take_snapshots(projection: Projection, engine: Engine, budget: float, every: int | None = None) -> int:
+    """Take the projection's snapshots due on its grid (`every` positions; default: its own) for up
+    to `budget` seconds (at least one if any is due), each under its lock; how many."""
+    every = every or projection.snapshot_every
+    if not every:
+        return 0
     taken, started = 0, time.monotonic()
     while True:
         with engine.begin() as conn:
-            coordination.hold(conn, sales.TABLES_LOCK)
-            if not snapshots.take(conn, checkpoints.applied_through(conn, sales.NAME), every=every):
+            coordination.hold(conn, projection.lock)
+            if not projection.snapshot(conn, every):
                 return taken
         taken += 1
         if time.monotonic() - started >= budget:
@@ -169,10 +176,11 @@ BUSY_PERIOD, IDLE_BUDGET, SNAPSHOT_RETRY = 10.0, 0.5, 5.0
 
 
 class Worker:
-    def __init__(self, engine: Engine, bootstrap: str, topic: str, group: str = GROUP,
-                 snapshot_every: int = snapshots.EVERY):
+    def __init__(self, projection: Projection, engine: Engine, bootstrap: str, topic: str, group: str = GROUP,
+                 snapshot_every: int | None = None):
+        self.projection = projection
         self.engine, self.bootstrap, self.topic, self.group = engine, bootstrap, topic, group
-        self.snapshot_every = snapshot_every
+        self.snapshot_every = snapshot_every or projection.snapshot_every
         # when the last one was taken; at the start, as if just now: a worker that starts on a
         # backlog applies for BUSY_PERIOD before its first step (a step at 1M events cost ~0.2-0.4 s,
         # ~10% of applying 20k new events), idle polls take them at once
@@ -195,7 +203,8 @@ class Worker:
                              self.partition_count)
                 messages = _consumed(consumer)
                 if messages:
-                    apply_poll(self.engine, Poll.of_messages(messages), partition_count=self._partitions(consumer))
+                    apply_poll(self.projection, self.engine, Poll.of_messages(messages),
+                               partition_count=self._partitions(consumer))
                     self.applied_batches += 1
                     self._commit(consumer)
                 self._snapshots(busy=bool(messages))
@@ -216,7 +225,7 @@ class Worker:
         if now < self.snapshots_after or (busy and now - self.snapshotted < BUSY_PERIOD):
             return 0
         try:
-            taken = take_snapshots(self.engine, 0 if busy else IDLE_BUDGET, self.snapshot_every)
+            taken = take_snapshots(self.projection, self.engine, 0 if busy else IDLE_BUDGET, self.snapshot_every)
         except Exception as exc:
             log.warning("taking snapshots failed (%s); retrying in %.0fs", describe(exc), SNAPSHOT_RETRY)
             self.snapshots_after = now + SNAPSHOT_RETRY

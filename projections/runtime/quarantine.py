@@ -7,14 +7,19 @@ growing prefixes of the stream: the first prefix that fails ends with it. It is 
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import psycopg2
 
-from projections.derive import Ev
-
 log = logging.getLogger("dealtrail.projection")
 T = TypeVar("T")
+
+
+class Ev(Protocol):
+    """What isolating an event needs of it (a projection's own event record, e.g. deals.rows.Ev)."""
+    event_id: str
+    type: str
+    position: int
 
 
 @dataclass(frozen=True)

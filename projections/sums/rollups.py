@@ -5,7 +5,7 @@ creation month (built whole here; live writes keep it by deltas)."""
 from sqlalchemy import Connection
 
 from infra.array_text import array_text
-from projections.schema import schema_name
+from projections.runtime.names import schema_name
 
 
 def _run(conn: Connection, template: str, schema: str, keys, filters: dict[str, str],
@@ -36,7 +36,7 @@ GROUP BY 1, 2, 3, 4, 5, 6;
 
 def recompute_cohort_month(conn: Connection, schema: str) -> None:
     """funnel_cohort_month(_entered), summed from funnel_cohort (a rebuild; live writes add
-    their change to them: projections.aggregates)."""
+    their change to them: projections.sums.deltas)."""
     conn.exec_driver_sql(_COHORT_MONTH.format(s=schema_name(schema)))
 
 
