@@ -41,9 +41,9 @@ def test_200_streams_leave_a_simple_get_fast(fresh_engine):
                   f"beside 200 streams sending {p50:.1f}/{p99:.1f}/{top:.1f} ms")
             until(lambda: min(streams.seen) == posted, timeout=60, interval=0.2)  # every stream got the last post
             # On a busy shared machine the GET alone may already be slow: the bound is 100 ms, or
-            # three times the p99 measured alone in this run when that is higher. It holds while the
-            # 200 streams are sent each post too: they share one read and one encoding of each page
-            # (each reading it for itself took the p99 to 117-330 ms on the shared machine).
+            # three times the p99 measured alone in this run when that is higher; also while the 200
+            # streams are sent each post (issue 23 point 6; 5-92 ms measured on the shared machine,
+            # once 305 ms at loadavg ~7).
             bound = max(P99_BOUND_MS, 3 * max(alone[1], alone_posting[1]))
             assert idle[1] <= bound, f"p99 beside idle streams {idle[1]:.1f} ms; bound {bound:.1f} ms"
             assert p99 <= bound, f"p99 beside streams sending {p99:.1f} ms; bound {bound:.1f} ms"
