@@ -4,7 +4,6 @@ without `after` starts at the head, catch-up comes in pages, the per-key cap (42
 roles of GET /v1/events (test_event_stream_load: 200 streams beside a simple GET)."""
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
