@@ -49,8 +49,23 @@ def pg_admin_url():
         return
     with tempfile.TemporaryDirectory(prefix="dealtrail-pg-") as tmp:
         server = EmbeddedPostgres(Path(tmp), database="postgres")
-        yield server.start()
+        url = server.start()
+        _no_fsync(url)
+        yield url
         server.stop()
+
+
+def _no_fsync(admin_url: str) -> None:
+    """The session's throw-away server skips fsync (and full-page images, only for an OS crash
+    too): a killed process still loses no commit, and nothing outlives the session. Its
+    shutdown checkpoint after ~300 databases took ~26 s of every run with fsync on."""
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("ALTER SYSTEM SET fsync = off")
+        cur.execute("ALTER SYSTEM SET full_page_writes = off")
+        cur.execute("SELECT pg_reload_conf()")
+    conn.close()
 
 
 class Databases:

@@ -5,7 +5,8 @@ GET /v1/events). Without `after=` or `Last-Event-ID` a stream starts at the log'
 what commits after it opened (replaying the whole log to every subscriber once made 200 of them
 stall the API). A client that reconnects sends the last id it saw as `Last-Event-ID` (browsers'
 EventSource do it themselves) and gets every later event exactly once, in order; `after=` starts
-at a position (0: the beginning), read in pages of 500 on the streams' own threads. `deal_id=`
+at a position (0: the beginning), read in pages of 500 on the streams' own threads; streams at
+the same position share one read of a page and one encoding of its events (see stream_hub). `deal_id=`
 and `type=` filter. At most DEALTRAIL_MAX_STREAMS_PER_KEY streams per key are open at once (429
 `too_many_streams` beyond; a slot is free again when its client disconnects). The server
 suggests reconnecting after 1 s (`retry:`), and sends a comment line every 15 s of quiet so that
@@ -44,6 +45,26 @@ class Filter:
     def wants(self, e) -> bool:
         return ((self.deal_id is None or e.deal_id == self.deal_id) and (self.kind is None or e.type == self.kind)
                 and self.opened.unseen(e.position))
+
+    def text(self, page: "Page") -> str:
+        """The page's SSE text for this stream (the whole page's text when nothing is filtered out)."""
+        unfiltered = self.deal_id is None and self.kind is None
+        if unfiltered and (not self.opened.seen or page.first > self.opened.seen[-1][1]):
+            return page.text
+        return "".join(text for e, text in page.events if self.wants(e))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the log after a position, each event with its SSE text (encoded once for all streams)."""
+    events: tuple[tuple[object, str], ...]
+    text: str  # every event's text
+    through: int  # the position read through
+    full: bool
+
+    @property
+    def first(self) -> int:
+        return self.events[0][0].position if self.events else self.through + 1
 
 
 @router.get("/v1/events/stream", responses={**documented(422, 429), 200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, `data: <envelope JSON>`; `: keepalive` comments.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
@@ -88,7 +109,8 @@ async def _events(hub: StreamHub, engine: Engine, wanted: Filter) -> AsyncIterat
     after, quiet = wanted.opened.after, 0.0
     while True:
         head = hub.position
-        text, after, full = await hub.run(_page_text, engine, after, wanted)
+        page = await hub.shared(after, head, _fresh, _read_page, engine, after)
+        text, after, full = wanted.text(page), page.through, page.full
         if text:
             yield text
             quiet = 0.0
@@ -106,10 +128,14 @@ async def _events(hub: StreamHub, engine: Engine, wanted: Filter) -> AsyncIterat
             quiet = 0.0
 
 
-def _page_text(engine: Engine, after: int, wanted: Filter) -> tuple[str, int, bool]:
-    """One page of the log after `after` as SSE text (built here, off the event loop), the
-    position read through and whether the page was full."""
+def _read_page(engine: Engine, after: int) -> Page:
+    """One page of the log after `after`, its SSE text built here (off the event loop)."""
     page = read_committed(engine, after, PAGE, GAP_WAIT_SECONDS)
-    text = "".join(f"id: {e.position}\nevent: {e.type}\ndata: {e.to_json()}\n\n"
-                   for e in page.envelopes if wanted.wants(e))
-    return text, page.through, len(page.envelopes) == PAGE
+    events = tuple((e, f"id: {e.position}\nevent: {e.type}\ndata: {e.to_json()}\n\n") for e in page.envelopes)
+    return Page(events, "".join(text for _, text in events), page.through, len(events) == PAGE)
+
+
+def _fresh(page: Page, head: int) -> bool:
+    """A page read earlier still serves a stream that saw the head at `head`: it is full, or it
+    reached that head (a page that stopped short, at a transaction in flight, is read again)."""
+    return page.full or page.through >= head

@@ -19,7 +19,8 @@ def _keys(data_dir, *args):
     return json.loads(result.stdout)
 
 
-def test_up_prints_the_admin_key_once_across_two_starts(up, tmp_path):
+def test_up_prints_the_admin_key_once_across_two_starts(first_up, tmp_path):
+    up = first_up
     up.wait_ready()
     printed = [line for line in up.lines if LINE in line]
     assert printed == [f"{LINE}{up.key}\n"]

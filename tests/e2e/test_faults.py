@@ -99,8 +99,8 @@ def postmaster(data: Path) -> tuple[int, str]:
     return int(lines[0]), f"postgresql://postgres@/dealtrail?host={lines[4]}"
 
 
-def test_up_brings_back_whatever_is_killed_and_loses_nothing(tmp_path):
-    up = Up(tmp_path)
+def test_up_brings_back_whatever_is_killed_and_loses_nothing(tmp_path, migrated):
+    up = Up(tmp_path, template=migrated)
     try:
         up.wait_ready()
         load, ready = Load(up.base, up.headers), Readiness(up.base)

@@ -68,9 +68,9 @@ def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_p
     assert postmaster(up.data_dir) is None, "PostgreSQL left running after `up` stopped"
 
 
-def test_project_beside_up_joins_its_embedded_broker(up, tmp_path):
+def test_project_beside_up_joins_its_embedded_broker(shared_up, tmp_path):
     """`up` writes its broker's address into the data dir; a worker started by hand finds it."""
-    up.wait_ready()
+    up = shared_up
     worker = subprocess.Popen([sys.executable, "-m", "services.cli", "project", "--data-dir",
                                str(up.data_dir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, cwd=tmp_path, env=CLEAN_ENV)
@@ -109,7 +109,12 @@ def test_commands_say_what_is_missing_and_create_nothing(tmp_path):
     assert not nothing.exists()
 
 
-def test_help_states_the_embedded_default(tmp_path):
+def test_help_states_the_embedded_default():
+    """In this process (seven `dealtrail <command> --help` processes took ~18 s of imports)."""
+    from typer.testing import CliRunner
+
+    from services.cli import app
     for command in ("verify", "rebuild", "replay", "migrate", "project", "watch", "relay"):
-        shown = dealtrail(command, "--help", cwd=tmp_path, env={"COLUMNS": "400"}).stdout
-        assert "embedded PostgreSQL of --data-dir" in shown and "./.dealtrail" in shown, command
+        result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"})
+        assert result.exit_code == 0, (command, result.output)
+        assert "embedded PostgreSQL of --data-dir" in result.output and "./.dealtrail" in result.output, command

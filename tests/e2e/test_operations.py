@@ -15,7 +15,7 @@ import pytest
 
 from infra.embedded import free_port
 from tests import waiting
-from tests.e2e.helpers import Up
+from tests.e2e.helpers import Up, copy_data_dir
 from tests.e2e.test_maintenance import dealtrail, postmaster
 
 SUMMARY = ("API:", "dashboard:", "docs:")
@@ -50,8 +50,8 @@ def test_a_second_up_on_the_same_data_dir_is_refused_at_once_touching_nothing(up
         assert again.interrupt() == 0
 
 
-def test_a_killed_up_leaves_no_lock(tmp_path):
-    first = Up(tmp_path)
+def test_a_killed_up_leaves_no_lock(tmp_path, migrated):
+    first = Up(tmp_path, template=migrated)
     first.wait_ready()
     first.proc.kill()
     first.proc.wait()
@@ -80,8 +80,8 @@ def test_a_port_in_use_fails_at_once_naming_the_port(tmp_path):
     assert not (tmp_path / "data" / "pg").exists()
 
 
-def test_status_says_down_and_exits_1_with_nothing_running(tmp_path):
-    assert dealtrail("migrate", "--data-dir", str(tmp_path / "data"), cwd=tmp_path).returncode == 0
+def test_status_says_down_and_exits_1_with_nothing_running(tmp_path, migrated):
+    copy_data_dir(migrated, tmp_path / "data")  # as `dealtrail migrate` leaves it
     result = dealtrail("status", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), cwd=tmp_path)
     assert result.returncode == 1, result.stdout
     marks = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
@@ -165,10 +165,10 @@ def _handles_sigterm(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("command", ["api", "relay", "project", "watch"])
-def test_each_service_stops_within_seconds_on_sigterm(up, tmp_path, command):
+def test_each_service_stops_within_seconds_on_sigterm(shared_up, tmp_path, command):
     """Run beside `up` on its data dir; SIGTERM twice back to back (as the parent-death signal
     comes when `up` dies: once per re-parenting), as soon as it handles SIGTERM."""
-    up.wait_ready()
+    up = shared_up
     args = ["--port", str(free_port())] if command == "api" else []
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", command, "--data-dir", str(up.data_dir), *args],

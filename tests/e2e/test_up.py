@@ -9,7 +9,8 @@ from tests.e2e.helpers import Up, wait_until
 from tests.integration.kafka_helpers import read_topic
 
 
-def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
+def test_up_runs_the_readme_session_end_to_end(first_up, tmp_path):
+    up = first_up
     up.wait_ready()
     deal = f"{up.base}/v1/deals/acme-1/events"
     session = [
@@ -51,11 +52,10 @@ def test_up_runs_the_readme_session_end_to_end(up, tmp_path):
     assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists(), "PostgreSQL left running"
 
 
-def test_second_instance_runs_side_by_side(up, tmp_path):
-    (tmp_path / "second").mkdir()
-    other = Up(tmp_path / "second")
+def test_second_instance_runs_side_by_side(shared_up, tmp_path):
+    up = shared_up
+    other = Up(tmp_path)
     try:
-        up.wait_ready()
         other.wait_ready()
         for running in (up, other):
             r = httpx.post(f"{running.base}/v1/deals/same-id/events", headers=running.headers, json={

@@ -1,7 +1,8 @@
 """200 event streams open on a real API process (25 auditor keys x 8, the per-key cap) over a
 5,000-event log while a simple authenticated GET is timed: each stream starts at the head and
-waits on one shared poll, so the GET's p99 stays low (before: every stream replayed the log,
-and 20 of them took a GET from p50 10 ms to 779 ms). Events posted meanwhile reach every stream."""
+waits on one shared poll and shares one read of each new page, so the GET's p99 stays low, idle or
+while every stream is sent the events posted meanwhile (before: every stream replayed the log, and
+20 of them took a GET from p50 10 ms to 779 ms). Events posted meanwhile reach every stream."""
 import time
 
 import httpx
@@ -40,12 +41,12 @@ def test_200_streams_leave_a_simple_get_fast(fresh_engine):
                   f"beside 200 streams sending {p50:.1f}/{p99:.1f}/{top:.1f} ms")
             until(lambda: min(streams.seen) == posted, timeout=60, interval=0.2)  # every stream got the last post
             # On a busy shared machine the GET alone may already be slow: the bound is 100 ms, or
-            # three times the p99 measured alone in this run when that is higher. While the 200
-            # streams are sent each post (fan-out on the API's loop, ~0.2-0.3 s p99 measured on
-            # the shared machine), only a looser bound holds: the API stays responsive.
+            # three times the p99 measured alone in this run when that is higher; also while the 200
+            # streams are sent each post (issue 23 point 6; 5-92 ms measured on the shared machine,
+            # once 305 ms at loadavg ~7).
             bound = max(P99_BOUND_MS, 3 * max(alone[1], alone_posting[1]))
             assert idle[1] <= bound, f"p99 beside idle streams {idle[1]:.1f} ms; bound {bound:.1f} ms"
-            assert p99 <= 2 * bound, f"p99 beside streams sending {p99:.1f} ms; bound {2 * bound:.1f} ms"
+            assert p99 <= bound, f"p99 beside streams sending {p99:.1f} ms; bound {bound:.1f} ms"
 
 
 def timed_gets(client: httpx.Client, post_every: int = 0) -> tuple[tuple[float, float, float], int]:
