@@ -49,15 +49,16 @@ def test_200_streams_leave_a_simple_get_fast(fresh_engine):
             assert p99 <= bound, f"p99 beside streams sending {p99:.1f} ms; bound {bound:.1f} ms"
 
 
-def timed_gets(client: httpx.Client, post_every: int = 0) -> tuple[tuple[float, float, float], int]:
-    """p50, p99 and max of 100 GET /v1/deals/{id} in ms; with `post_every`, an event is posted
+def timed_gets(client: httpx.Client, post_every: int = 0, count: int = 400) -> tuple[tuple[float, float, float], int]:
+    """p50, p99 and max of `count` GET /v1/deals/{id} in ms (400: the p99 is not one stray sample of a
+    busy machine); with `post_every`, an event is posted
     (untimed) before every so many GETs, for the streams to send; and the last posted position."""
     timings, posted = [], 0
-    for n in range(100):
+    for n in range(count):
         if post_every and n % post_every == 0:
             posted = client.post("/v1/deals/load-7/events", json=f.contact()).json()["position"]
         started = time.perf_counter()
         assert client.get("/v1/deals/load-7").status_code == 200
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
-    return (timings[49], timings[98], timings[-1]), posted
+    return (timings[count // 2 - 1], timings[count * 99 // 100 - 1], timings[-1]), posted
