@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0, alias="DEALTRAIL_AUTH_CACHE_SECONDS")
     # Event streams (GET /v1/events/stream) one API key may hold open at once (429 beyond).
     max_streams_per_key: int = Field(default=8, ge=1, alias="DEALTRAIL_MAX_STREAMS_PER_KEY")
-    # A request's headers and body must arrive within this (services.api.protocol: slowloris).
+    # A request's headers and body must arrive within this (services.api.plumbing.protocol: slowloris).
     read_timeout_seconds: float = Field(default=60.0, gt=0, alias="DEALTRAIL_READ_TIMEOUT_SECONDS")
     # Group commit of single-event posts (services.group_commit), per API process.
     group_commit_max: int = Field(default=256, ge=1, alias="DEALTRAIL_GROUP_COMMIT_MAX")

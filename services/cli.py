@@ -159,9 +159,9 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
         os.environ["DATABASE_URL"] = url  # the API process never sees the owner's URL
         lifeline.watch_parent()
         # idle keep-alive connections close after 5 s; a request's headers and body must
-        # arrive within DEALTRAIL_READ_TIMEOUT_SECONDS (services.api.protocol); a stop waits
+        # arrive within DEALTRAIL_READ_TIMEOUT_SECONDS (services.api.plumbing.protocol); a stop waits
         # at most 5 s for requests in flight
-        from services.api.protocol import TimedHttpProtocol
+        from services.api.plumbing.protocol import TimedHttpProtocol
         uvicorn.run("services.api.main:app", factory=True, host=settings.host, port=settings.port,
                     workers=workers, log_level="warning", access_log=False, http=TimedHttpProtocol,
                     timeout_keep_alive=5, timeout_graceful_shutdown=5)

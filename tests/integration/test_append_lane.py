@@ -1,4 +1,4 @@
-"""The append lane (services.api.append_lane) answers POST /v1/deals/{deal_id}/events as the
+"""The append lane (services.api.plumbing.append_lane) answers POST /v1/deals/{deal_id}/events as the
 declared route does: same bodies, headers, statuses, metrics and log lines; what it declines
 (here, chunked bodies, repeated headers, other JSON media types) reaches the route intact."""
 import asyncio

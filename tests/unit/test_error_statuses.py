@@ -1,6 +1,6 @@
 """Domain errors know codes only; the API maps every code to an HTTP status in one place."""
 from domain import errors
-from services.api.errors import DOMAIN_STATUS
+from services.api.plumbing.errors import DOMAIN_STATUS
 
 
 def _subclasses(cls):

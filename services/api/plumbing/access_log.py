@@ -7,7 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.correlation import correlation_id
+from services.api.plumbing.correlation import correlation_id
 
 log = logging.getLogger("dealtrail.access")
 

@@ -7,7 +7,7 @@ that opens a connection and sends nothing, part of its headers, or headers and p
 — headers and body — within DEALTRAIL_READ_TIMEOUT_SECONDS (default 60) of the connection
 opening or the previous response ending; otherwise the connection is closed. The route then
 sees the client gone (http.disconnect), as for a client that hangs up mid-body: answered 499,
-never a 500 (services.api.errors), and logged so."""
+never a 500 (services.api.plumbing.errors), and logged so."""
 import logging
 from asyncio import TimerHandle
 from functools import cache

@@ -8,9 +8,9 @@ from pydantic import Field
 
 from events import export, export_formats
 from events.values import Timestamp
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.params import Filter
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.params import Filter
 
 router = APIRouter()
 

@@ -14,8 +14,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match
 
-from services.api.correlation import HEADER, correlation_id
-from services.api.models import ErrorOut
+from services.api.plumbing.correlation import HEADER, correlation_id
+from services.api.plumbing.models import ErrorOut
 from domain.errors import DomainError
 
 log = logging.getLogger("dealtrail.api")
@@ -125,7 +125,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(_: Request, __: ClientDisconnect):
-        """The client hung up (or was cut off by the read timeout, services.api.protocol)
+        """The client hung up (or was cut off by the read timeout, services.api.plumbing.protocol)
         before its body arrived: nothing was done and nobody reads an answer. 499 (nginx's
         "client closed request") in the access log and metrics, not a 500 and a traceback."""
         return Response(status_code=CLIENT_GONE)

@@ -7,7 +7,7 @@ as declared on its APIRouter, prefix included)."""
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.routing import APIRoute
 
-from services.api.deps import get_principal
+from services.api.plumbing.deps import get_principal
 from services.keys import Role
 
 W, M, AU, AD = Role.WRITER, Role.MANAGER, Role.AUDITOR, Role.ADMIN

@@ -24,9 +24,9 @@ from events.log_head import Opening, opening
 from events.log_reader import read_committed
 from events.payloads import PAYLOADS
 from events.schema import DEAL_ID_PATTERN
-from services.api.deps import EngineDep, SettingsDep, get_principal
-from services.api.errors import documented
-from services.api.stream_hub import POLL_SECONDS, StreamHub, hub_of
+from services.api.plumbing.deps import EngineDep, SettingsDep, get_principal
+from services.api.plumbing.errors import documented
+from services.api.plumbing.stream_hub import POLL_SECONDS, StreamHub, hub_of
 
 router = APIRouter(tags=["audit"])
 KEEPALIVE_SECONDS = 15.0

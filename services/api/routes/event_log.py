@@ -1,4 +1,4 @@
-"""The global log for auditors, and relay and projection lag (verification: services.api.audit)."""
+"""The global log for auditors, and relay and projection lag (verification: services.api.routes.audit)."""
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 from events.log_reader import read_committed
 from events.relay import relay_lag
 from projections import checkpoints, sales
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.models import EnvelopeOut, LogOut
-from services.api.read_models_out import ProjectionsOut, ok
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.models import EnvelopeOut, LogOut
+from services.api.plumbing.read_models_out import ProjectionsOut, ok
 
 router = APIRouter()
 

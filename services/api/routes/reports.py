@@ -14,10 +14,10 @@ from projections.reports import relations
 from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
-from services.api.read_models_out import CycleTimeOut, ForecastOut, FunnelCohortOut, FunnelSnapshotOut, PerformanceOut, ok
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
+from services.api.plumbing.read_models_out import CycleTimeOut, ForecastOut, FunnelCohortOut, FunnelSnapshotOut, PerformanceOut, ok
 from domain.errors import InvalidQuery
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=documented(422))

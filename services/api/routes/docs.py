@@ -6,7 +6,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from services.api.dashboard import STATIC
+from services.api.routes.dashboard import STATIC
 
 ASSETS = "/static/docs"
 

@@ -1,5 +1,5 @@
 """Deal endpoints: post events (one or a batch), read a deal's state and its stream
-(the list and search live in services.api.deal_list)."""
+(the list and search live in services.api.routes.deal_list)."""
 from collections import Counter
 from typing import Annotated, Any
 
@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
 from events.upcasting import upcast_envelope
-from services.api.batch_gate import one_at_a_time
-from services.api.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
-from services.api.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
-from services.api.errors import documented
-from services.api.params import AsOf
-from services.api.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
+from services.api.plumbing.batch_gate import one_at_a_time
+from services.api.plumbing.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
+from services.api.plumbing.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.params import AsOf
+from services.api.plumbing.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
 from domain.deal import DealState, fold
 from domain.deal_codec import as_api
 from domain.pipelines import known

@@ -13,9 +13,9 @@ from events import ledger
 from events.digest import public_key_document
 from services.audit_key import signing_key
 from services import digests, verification
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.read_models_out import VerifyOut, ok
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.read_models_out import VerifyOut, ok
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int, Query(ge=0, le=2**63 - 1)]

@@ -1,6 +1,6 @@
 """GET /v1/deals: list, search, sort and page the deals of the read models.
 
-Strict by design: besides the app-wide check on unknown parameters (services.api.strict),
+Strict by design: besides the app-wide check on unknown parameters (services.api.plumbing.strict),
 a stage no known pipeline has, inverted ranges and cursors this sort did not issue are 422
 `invalid_query` naming the parameter, because an empty page would look like a true answer."""
 from typing import Annotated, Any, Literal
@@ -12,10 +12,10 @@ from events.values import Day, Id, NonNegativeAmount, Timestamp
 from projections import checkpoints, sales
 from projections.reports import deals as deal_list
 from projections.reports.keyset import After, BadCursor, Sort
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.models import DealPageOut
-from services.api.params import Filter
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.models import DealPageOut
+from services.api.plumbing.params import Filter
 from domain.errors import InvalidQuery
 
 router = APIRouter(tags=["deals"], responses=documented(422))

@@ -5,9 +5,9 @@ from domain.errors import DealNotFound
 from domain.pipelines import known
 from events import store
 from events.upcasting import upcast_envelope
-from services.api.deps import EngineDep
-from services.api.errors import documented
-from services.api.params import StreamKey
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.params import StreamKey
 from services.timeline import timeline
 
 router = APIRouter(tags=["deals"], responses=documented(404, 422))

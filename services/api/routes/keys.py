@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 
 from events.schema import DEAL_ID_PATTERN
 from services import keys
-from services.api.bodies import EVENT_BODY_LIMIT, limited_route
-from services.api.deps import EngineDep
-from services.api.errors import documented
+from services.api.plumbing.bodies import EVENT_BODY_LIMIT, limited_route
+from services.api.plumbing.deps import EngineDep
+from services.api.plumbing.errors import documented
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=limited_route(EVENT_BODY_LIMIT),
                    responses=documented(422))

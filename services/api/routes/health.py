@@ -2,9 +2,9 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.api.deps import EngineDep
+from services.api.plumbing.deps import EngineDep
 from services.readiness import BrokerProbe, database_checks
-from services.api.read_models_out import HealthOut, ok
+from services.api.plumbing.read_models_out import HealthOut, ok
 
 router = APIRouter(tags=["operations"])
 

@@ -11,13 +11,13 @@ from events.streams import Kind, stream_id
 from events.values import Timestamp, Version
 from projections import checkpoints, sales
 from projections.reports import loop as loop_report
-from services.api.bodies import EVENT_BODY_LIMIT, limited_route
-from services.api.deps import EngineDep, Origin, OriginDep, SettingsDep
-from services.api.errors import documented
-from services.api.models import AppendOut
-from services.api.params import Filter, IdPath, PeriodFilter, StreamKey
+from services.api.plumbing.bodies import EVENT_BODY_LIMIT, limited_route
+from services.api.plumbing.deps import EngineDep, Origin, OriginDep, SettingsDep
+from services.api.plumbing.errors import documented
+from services.api.plumbing.models import AppendOut
+from services.api.plumbing.params import Filter, IdPath, PeriodFilter, StreamKey
 from services.appending import Command, append_events
-from services.api.read_models_out import PipelinesOut, ReviewRow, ReviewsOut, TargetsOut, ok
+from services.api.plumbing.read_models_out import PipelinesOut, ReviewRow, ReviewsOut, TargetsOut, ok
 from domain.errors import ReviewNotFound
 from domain.target import target_id
 

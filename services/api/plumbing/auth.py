@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from services import keys
-from services.api.deps import Principal
+from services.api.plumbing.deps import Principal
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 MAX_CACHED = 10_000

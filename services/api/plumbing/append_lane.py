@@ -5,7 +5,7 @@ pre-encoded JSON. FastAPI's machinery was about half of the API's CPU per post.
 It serves only a post it is sure the route would accept: the path's deal id valid, no query
 string, a cached or known key whose role may post, valid trace headers, a JSON body within the
 limit that validates as an event. Anything else goes, with the body it read replayed, to the
-declared route (`services.api.deals.post_event`, which stays the OpenAPI contract), so every
+declared route (`services.api.routes.deals.post_event`, which stays the OpenAPI contract), so every
 refusal is the route's own answer. Once the append runs, its errors are answered by the app's
 exception handlers, as the route's are; it logs and times the request as AccessLogMiddleware does."""
 import re
@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.jsontext import loads_decimal
-from services.api import access_log
-from services.api.access import ACCESS, ADMIN
-from services.api.bodies import EVENT_BODY_LIMIT
-from services.api.correlation import HEADER, PRINTABLE, chosen, correlation_id
-from services.api.deals import events_router
-from services.api.deps import appender_of, context_of
-from services.api.models import AppendOut
+from services.api.plumbing import access_log
+from services.api.plumbing.access import ACCESS, ADMIN
+from services.api.plumbing.bodies import EVENT_BODY_LIMIT
+from services.api.plumbing.correlation import HEADER, PRINTABLE, chosen, correlation_id
+from services.api.routes.deals import events_router
+from services.api.plumbing.deps import appender_of, context_of
+from services.api.plumbing.models import AppendOut
 from services.appending import Command, Post
 from services.origins import ReservedSource
 from services.ownership import WriterScope
