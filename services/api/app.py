@@ -11,8 +11,8 @@ from services.api.plumbing.access_log import AccessLogMiddleware
 from services.api.plumbing.append_lane import AppendLane
 from services.api.plumbing.auth import KeyAuthenticator
 from services.api.plumbing.correlation import CorrelationMiddleware
-from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, loop,
-                                 reports, stream, timeline)
+from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, pipelines,
+                                 reports, reviews, stream, targets, timeline)
 from services.keys import Role
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
@@ -49,7 +49,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
                    event_log.router, stream.router,
-                   reports.router, loop.router, keys.router, health.router, dashboard.router,
+                   reports.router, targets.router, reviews.router, pipelines.router, keys.router, health.router,
+                   dashboard.router,
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
     docs.install(app)

@@ -14,6 +14,7 @@ from projections.reports import relations
 from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
+from projections.reports import pipelines as pipelines_report
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
@@ -28,8 +29,7 @@ PipelineKey = Annotated[Id, Query()]
 def _pipeline(engine: Engine, key: str) -> Pipeline:
     """The pipeline's ordered stages, as defined (read_models.pipeline_stage)."""
     with engine.connect() as conn:
-        stages = conn.exec_driver_sql("SELECT stage FROM read_models.pipeline_stage WHERE pipeline = %(p)s "
-                                      "ORDER BY stage_index", {"p": key}).scalars().all()
+        stages = pipelines_report.stage_names(conn, key)
     if stages:
         return with_stages(key, stages)
     if key in PIPELINES:
