@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api.plumbing import access, cors, errors, metrics, strict
+from services.api.plumbing import access, cors, errors, metrics, openapi_doc, strict
 from services.api.plumbing.access_log import AccessLogMiddleware
 from services.api.plumbing.append_lane import AppendLane
 from services.api.plumbing.auth import KeyAuthenticator
@@ -36,6 +36,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # served with local assets by services.api.routes.docs
+                  generate_unique_id_function=openapi_doc.operation_id,
                   responses=errors.documented(401, 403, 500),  # every route but the open ones needs a key
                   dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
     app.state.settings = settings
@@ -54,5 +55,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
     docs.install(app)
+    openapi_doc.install(app)
     cors.install(app, settings.cors_origins)
     return app

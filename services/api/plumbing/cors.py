@@ -16,5 +16,6 @@ def install(app: FastAPI, setting: str) -> None:
         return
     app.add_middleware(CORSMiddleware, allow_origins=allowed,
                        allow_methods=["GET", "POST", "PUT", "DELETE"],
-                       allow_headers=["Authorization", "Content-Type"],
-                       expose_headers=["X-Correlation-ID"])
+                       allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Correlation-ID",
+                                      "X-Causation-ID", "X-Dealtrail-Source"],
+                       expose_headers=["X-Correlation-ID", "Last-Event-ID"])

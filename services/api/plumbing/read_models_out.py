@@ -2,17 +2,18 @@
 document frontends generate clients from. The routes return plain dicts; these models document
 them (`responses=ok(Model)`), and tests validate real answers against them, so the document
 cannot drift from what is served. Money is a decimal string, rates are numbers in [0, 1],
-durations are days; more fields may appear (extra fields allowed)."""
+durations are days. No model declares `additionalProperties`: a generated client gets exactly the
+fields listed (a free-form map, such as a custom field set, is typed as such)."""
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 Money = str
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """The base of every answer model (extra fields ignored, so none documented)."""
 
 
 class Reported(Out):
@@ -141,12 +142,12 @@ class TargetRow(Out):
     scope_id: str | None
     period: str
     metric: str
-    target: float | int | str | None
-    actual: float | int | str | None
+    target: Money | None = Field(description="A decimal string.")
+    actual: Money | None = Field(description="A decimal string.")
     attainment: float | None
     elapsed_fraction: float
-    pace: float | int | str | None
-    status: str | None = Field(description="on_track, at_risk or behind.")
+    pace: Money | None = Field(description="What is due by now at an even pace; a decimal string.")
+    status: Literal["on_track", "at_risk", "behind"] | None
 
 
 class TargetsOut(Out):
@@ -163,19 +164,29 @@ class ActionRow(Out):
     overdue: bool
 
 
+class FeedbackRow(Out):
+    deal_id: str
+    occurred_at: datetime
+    score: int
+    comment: str | None
+    source: str | None
+    owner_id: str | None
+    team_id: str | None
+
+
 class ReviewRow(Out):
     review_id: str
-    trigger: str
+    trigger: Literal["deviation", "stalled", "manual"]
     scope: str
     scope_id: str | None
     period: str | None
     metric: str | None
     expected: float | int | str | None
     actual: float | int | str | None
-    status: str
+    status: Literal["open", "closed"]
     actions: list[ActionRow]
     overdue_actions: int
-    feedback: list[dict]
+    feedback: list[FeedbackRow]
     csat_avg: float | None
 
 
@@ -191,8 +202,13 @@ class PipelineStageOut(Out):
     target_conversion: float | None
 
 
+class PipelineOut(Out):
+    pipeline: str
+    stages: list[PipelineStageOut] = Field(description="In pipeline order.")
+
+
 class PipelinesOut(Out):
-    pipelines: list[dict[str, str | list[PipelineStageOut]]]
+    pipelines: list[PipelineOut]
 
 
 class LedgerDigestOut(Out):
@@ -236,7 +252,7 @@ class ProjectionsOut(Out):
 
 
 class HealthOut(Out):
-    status: str
+    status: Literal["ok", "ready", "unavailable"]
 
 
 def ok(model: type[BaseModel], description: str = "Success") -> dict:

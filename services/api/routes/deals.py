@@ -7,14 +7,16 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events import store
-from events.schema import DEAL_ID_PATTERN, BatchEventIn, EventIn
+from events.schema import DEAL_ID_PATTERN, BatchEventIn, DealEventIn
 from events.upcasting import upcast_envelope
 from services.api.plumbing.batch_gate import one_at_a_time
 from services.api.plumbing.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
 from services.api.plumbing.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.params import AsOf
+from services.api.plumbing.deal_out import DealOut
 from services.api.plumbing.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
+from services.api.plumbing.read_models_out import ok
 from domain.deal import DealState, fold
 from domain.deal_codec import as_api
 from domain.pipelines import known
@@ -54,7 +56,7 @@ def _count(request: Request, results) -> None:
 
 @events_router.post("/v1/deals/{deal_id}/events", status_code=201, response_model=AppendOut,
                     responses={200: {"model": AppendOut, "description": "Idempotent retry"}})
-async def post_event(deal_id: DealIdPath, event: Annotated[EventIn, Body(openapi_examples=EXAMPLES)],
+async def post_event(deal_id: DealIdPath, event: Annotated[DealEventIn, Body(openapi_examples=EXAMPLES)],
                      appender: AppenderDep, origin: OriginDep, response: Response, request: Request):
     """Committed together with the process's concurrent posts (group commit), answered alone."""
     result = await appender.append(Post(Command(deal_id, event, origin.causation_id), origin.context,
@@ -77,7 +79,7 @@ def post_batch(batch: BatchIn, engine: EngineDep, settings: SettingsDep, origin:
                     status_code=201 if any(r.created for r in results) else 200)
 
 
-@read_router.get("/v1/deals/{deal_id}", responses=documented(404))
+@read_router.get("/v1/deals/{deal_id}", responses={**documented(404), **ok(DealOut)})
 def get_deal(deal_id: DealIdPath, engine: EngineDep, as_of: AsOf = None) -> dict[str, Any]:
     with engine.connect() as conn:
         if as_of is None:

@@ -5,15 +5,17 @@ from domain.errors import DealNotFound
 from domain.pipelines import known
 from events import store
 from events.upcasting import upcast_envelope
+from services.api.plumbing.deal_out import TimelineOut
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.params import StreamKey
+from services.api.plumbing.read_models_out import ok
 from services.timeline import timeline
 
 router = APIRouter(tags=["deals"], responses=documented(404, 422))
 
 
-@router.get("/v1/deals/{deal_id}/timeline")
+@router.get("/v1/deals/{deal_id}/timeline", responses=ok(TimelineOut))
 def deal_timeline(deal_id: StreamKey, engine: EngineDep) -> dict:
     """Entries in business time (event, actor, recorded time, a readable summary; voided events
     marked with the void that took them back, a void naming what it voided) and the stage
