@@ -57,4 +57,5 @@ BatchEventIn = Annotated[Union[tuple(BATCH_MODELS.values())], Field(discriminato
 
 event_adapter: TypeAdapter = TypeAdapter(EventIn)
 
-__all__ = ["EventIn", "DealEventIn", "BatchEventIn", "EventInBase", "EVENT_MODELS", "event_adapter", "DealId", "payloads"]
+__all__ = ["EventIn", "DealEventIn", "BatchEventIn", "EventInBase", "EVENT_MODELS", "event_adapter", "DealId",
+           "payloads"]
