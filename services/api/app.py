@@ -8,7 +8,6 @@ from infra.db import make_engine
 from infra.settings import Settings
 from services.api.plumbing import access, cors, errors, metrics, openapi_doc, strict
 from services.api.plumbing.access_log import AccessLogMiddleware
-from services.api.plumbing.append_lane import AppendLane
 from services.api.plumbing.auth import KeyAuthenticator
 from services.api.plumbing.correlation import CorrelationMiddleware
 from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, pipelines,
@@ -46,7 +45,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(AccessLogMiddleware)  # added first: runs inside the correlation middleware
     app.add_middleware(CorrelationMiddleware)
-    app.add_middleware(AppendLane)  # outside both: it logs and tags what it answers itself
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
                    event_log.router, stream.router,

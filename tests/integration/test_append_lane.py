@@ -1,5 +1,5 @@
-"""The append lane (services.api.plumbing.append_lane) answers POST /v1/deals/{deal_id}/events as the
-declared route does: same bodies, headers, statuses, metrics and log lines; what it declines
+"""The fast path of POST /v1/deals/{deal_id}/events (the "lane": services.api.plumbing.append_route)
+answers as the declared handler does: same bodies, headers, statuses, metrics and log lines; what it declines
 (here, chunked bodies, repeated headers, other JSON media types) reaches the route intact."""
 import asyncio
 import json
@@ -7,6 +7,7 @@ import logging
 import uuid
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
@@ -145,3 +146,22 @@ def test_an_unexpected_error_is_500_with_the_correlation_id(client, app, deal_id
     assert error["details"] == {"correlation_id": "c-500"} and "boom" not in r.text
     assert r.headers["x-correlation-id"] == "c-500"
     assert [r.status for r in caplog.records if r.name == "dealtrail.access"][-1] == 500
+
+
+def test_the_route_itself_serves_the_fast_path(client, app, deal_id, monkeypatch):
+    """One front door: the declared route's class holds the fast path (no middleware of its own);
+    a post it is sure of never reaches FastAPI's route handling, one it declines does."""
+    handled, real = [], APIRoute.handle
+
+    async def counting(self, scope, receive, send):
+        if self.path == "/v1/deals/{deal_id}/events":
+            handled.append(scope["path"])
+        await real(self, scope, receive, send)
+    monkeypatch.setattr(APIRoute, "handle", counting)
+    assert post(client, deal_id, f.created()).status_code == 201
+    assert handled == []
+    other = f"{deal_id}-declined"
+    assert client.post(f"/v1/deals/{other}/events", content=json.dumps(f.created()),
+                       headers=ROUTE_ONLY).status_code == 201
+    assert handled == [f"/v1/deals/{other}/events"]
+    assert not [m for m in app.user_middleware if "Lane" in getattr(m.cls, "__name__", "")]

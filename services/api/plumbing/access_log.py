@@ -34,8 +34,7 @@ class AccessLogMiddleware:
 
 
 def record(scope: Scope, status: int, seconds: float, route: str) -> None:
-    """The request's line and its duration under its route's template (the append lane calls
-    this itself: it answers outside the middleware)."""
+    """The request's line and its duration under its route's template."""
     _observe(scope, status, seconds, route)
     principal = scope.get("state", {}).get("principal")
     fields = {"method": scope["method"], "path": scope["path"], "status": status,

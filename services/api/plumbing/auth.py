@@ -30,7 +30,7 @@ class KeyAuthenticator:
         return await self.principal(request.headers.get("authorization"), request.app.state.engine)
 
     async def principal(self, authorization: str | None, engine) -> Principal:
-        """The caller named by an `Authorization` header value (the append lane has no Request)."""
+        """The caller named by an `Authorization` header value (the append route's fast path has no Request)."""
         secret = _bearer(authorization)
         cached = self._cache.get(secret)
         if cached and cached[0] > self.clock():

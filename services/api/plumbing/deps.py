@@ -52,7 +52,7 @@ async def get_principal(request: Request) -> Principal:
     """Authenticated once per request (the access guard and the handlers share it)."""
     principal = getattr(request.state, "principal", None)
     if principal is None and (error := getattr(request.state, "principal_error", None)) is not None:
-        raise error  # the append lane asked already (services.api.plumbing.append_lane)
+        raise error  # the append route's fast path asked already (services.api.plumbing.append_route)
     if principal is None:
         principal = request.state.principal = await request.app.state.authenticate(request)
     return principal
@@ -80,7 +80,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def context_of(principal: Principal, source: str | None, correlation: str) -> store.Context:
     """Who appends (the key's name and id) and from where: the client's `X-Dealtrail-Source`,
     unless it claims the system's own (ReservedSource, 422). Both front doors of an append (this
-    route's dependency and services.api.plumbing.append_lane) build it here."""
+    route's dependency and its fast path, services.api.plumbing.append_route) build it here."""
     check_source(source)
     return store.Context(actor=principal.actor, source=source or principal.source,
                          correlation_id=correlation, key_id=principal.key_id)
