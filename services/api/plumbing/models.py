@@ -1,6 +1,6 @@
 """Response bodies (request bodies are the event models of events.schema)."""
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
@@ -8,8 +8,20 @@ from pydantic_core import to_json
 from events.envelope import Envelope
 
 
+# Every code an error answer carries (plumbing.errors maps each to its status; a test keeps the two
+# lists equal).
+ErrorCode = Literal[
+    "action_conflict", "action_not_found", "bad_request", "before_creation", "deal_closed", "deal_exists",
+    "deal_not_closed", "deal_not_found", "event_not_found", "forbidden", "http_error", "idempotency_conflict",
+    "internal_error", "invalid_query", "key_name_taken", "key_not_found", "last_admin_key", "method_not_allowed",
+    "not_found", "occurred_at_in_future", "out_of_order", "payload_too_large", "pipeline_conflict",
+    "reserved_source", "review_closed", "review_exists", "review_not_found", "stage_conflict", "too_many_streams",
+    "unauthenticated", "unavailable", "unknown_stage", "unsupported_currency", "unsupported_media_type",
+    "validation_error", "version_conflict", "void_conflict"]
+
+
 class ErrorBody(BaseModel):
-    code: str = Field(description="Stable, machine-readable: validation_error, deal_not_found, ...")
+    code: ErrorCode = Field(description="Stable, machine-readable: validation_error, deal_not_found, ...")
     message: str = Field(description="For people; may change.")
     details: dict[str, Any] = Field(description="What the code needs to act on, e.g. `errors`, `index`, "
                                                 "`actual_version`, `correlation_id`.")
