@@ -8,6 +8,7 @@ from infra.db import make_engine
 from infra.settings import Settings
 from services.api.plumbing import access, cors, errors, metrics, openapi_doc, strict
 from services.api.plumbing.access_log import AccessLogMiddleware
+from services.api.plumbing.append_route import AppendLane
 from services.api.plumbing.auth import KeyAuthenticator
 from services.api.plumbing.correlation import CorrelationMiddleware
 from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, pipelines,
@@ -45,6 +46,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(AccessLogMiddleware)  # added first: runs inside the correlation middleware
     app.add_middleware(CorrelationMiddleware)
+    # outside both: the posts it serves it answers through them (plumbing.append_route)
+    app.add_middleware(AppendLane, route=deals.single_append_route())
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
                    event_log.router, stream.router,
