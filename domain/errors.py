@@ -1,4 +1,4 @@
-"""Errors are values with codes; they know no HTTP (services.api.errors maps codes to statuses)."""
+"""Errors are values with codes; they know no HTTP (services.api.plumbing.errors maps codes to statuses)."""
 from typing import Any
 
 

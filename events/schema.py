@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from events import payloads
-from events.payloads import PAYLOADS
+from events.payloads import DEAL_EVENT_TYPES, PAYLOADS
 from events.values import Timestamp, Version
 
 DEAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -40,6 +40,10 @@ EVENT_MODELS: dict[str, type[EventInBase]] = {
 }
 
 EventIn = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="type")]
+# What POST /v1/deals/{deal_id}/events accepts (and so what its OpenAPI body offers): the deal's own
+# events; targets, reviews and pipelines have their own endpoints.
+DealEventIn = Annotated[Union[tuple(m for t, m in EVENT_MODELS.items() if t in DEAL_EVENT_TYPES)],
+                        Field(discriminator="type")]
 
 
 # A batch item is an EventIn that also names its deal.
@@ -53,4 +57,5 @@ BatchEventIn = Annotated[Union[tuple(BATCH_MODELS.values())], Field(discriminato
 
 event_adapter: TypeAdapter = TypeAdapter(EventIn)
 
-__all__ = ["EventIn", "BatchEventIn", "EventInBase", "EVENT_MODELS", "event_adapter", "DealId", "payloads"]
+__all__ = ["EventIn", "DealEventIn", "BatchEventIn", "EventInBase", "EVENT_MODELS", "event_adapter", "DealId",
+           "payloads"]

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     max_streams_per_key: int = Field(default=8, ge=1, alias="DEALTRAIL_MAX_STREAMS_PER_KEY", description=(
         "Event streams (`GET /v1/events/stream`) one API key may hold open at once per API process; "
         "429 `too_many_streams` beyond."))
-    # A request's headers and body must arrive within this (services.api.protocol: slowloris).
+    # A request's headers and body must arrive within this (services.api.plumbing.protocol: slowloris).
     read_timeout_seconds: float = Field(default=60.0, gt=0, alias="DEALTRAIL_READ_TIMEOUT_SECONDS", description=(
         "A request's headers and body must arrive within this, else the API closes the connection."))
     # Group commit of single-event posts (services.group_commit), per API process.

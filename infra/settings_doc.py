@@ -17,7 +17,7 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 # Read directly from the environment by the one module that needs them (not Settings fields).
 OTHERS = (
     ("DEALTRAIL_STOP_SECONDS", "10", "A `relay`, `project` or `watch` still running this long after SIGTERM exits "
-     "anyway (a round stuck on a dead database or broker); `services/cli.py`."),
+     "anyway (a round stuck on a dead database or broker); `services/cli/`."),
     ("DEALTRAIL_API_URL", "http://127.0.0.1:8000", "The API `dealtrail demo` posts to (`--api-url`)."),
     ("DEALTRAIL_API_KEY", "`<data-dir>/admin.key`", "The key `dealtrail demo` posts with (`--api-key`); "
      "`dealtrail audit check --api-url` takes it too."),

@@ -1,6 +1,6 @@
 """The system's own origins: the `actor` and `source` that bootstrap and the watcher record.
 No client may claim them — not as a key's name (`services.keys`), not in `X-Dealtrail-Source`
-(`services.api.deps`): an event a client posted under `/bootstrap` or `/watch` would pass for
+(`services.api.plumbing.deps`): an event a client posted under `/bootstrap` or `/watch` would pass for
 one the system wrote. `import:` is kept for importers (SPEC: the Salesforce import records
 `import:salesforce`)."""
 from domain.errors import DomainError

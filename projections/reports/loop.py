@@ -35,11 +35,16 @@ def _number(value):
     return None if value is None else float(value)
 
 
+def _decimal(value):
+    """A target's figures as the API gives money: a decimal string, exact."""
+    return None if value is None else format(value, "f")
+
+
 def targets(conn: Connection, period: str | None, scope: str | None, scope_id: str | None) -> list[dict]:
     rows = conn.exec_driver_sql(_TARGETS, {"period": period, "scope": scope, "scope_id": scope_id}).mappings()
-    return [{**r, "target": _number(r["target"]), "actual": _number(r["actual"]),
+    return [{**r, "target": _decimal(r["target"]), "actual": _decimal(r["actual"]),
              "attainment": None if r["attainment"] is None else round(float(r["attainment"]), 4),
-             "elapsed_fraction": round(float(r["elapsed_fraction"]), 4), "pace": _number(r["pace"])}
+             "elapsed_fraction": round(float(r["elapsed_fraction"]), 4), "pace": _decimal(r["pace"])}
             for r in rows]
 
 

@@ -6,12 +6,13 @@ from sqlalchemy import Engine
 
 from infra.db import make_engine
 from infra.settings import Settings
-from services.api import (access, audit, cors, dashboard, deal_list, docs, deals, errors, export, health, keys, log, loop,
-                          metrics, reports, stream, strict, timeline)
-from services.api.auth import KeyAuthenticator
-from services.api.access_log import AccessLogMiddleware
-from services.api.append_lane import AppendLane
-from services.api.correlation import CorrelationMiddleware
+from services.api.plumbing import access, cors, errors, metrics, openapi_doc, strict
+from services.api.plumbing.access_log import AccessLogMiddleware
+from services.api.plumbing.append_route import AppendLane
+from services.api.plumbing.auth import KeyAuthenticator
+from services.api.plumbing.correlation import CorrelationMiddleware
+from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, pipelines,
+                                 reports, reviews, stream, targets, timeline)
 from services.keys import Role
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.
@@ -34,7 +35,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine.dispose()
 
     app = FastAPI(title="Dealtrail", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,  # served with local assets by services.api.docs
+                  docs_url=None, redoc_url=None,  # served with local assets by services.api.routes.docs
+                  generate_unique_id_function=openapi_doc.operation_id,
                   responses=errors.documented(401, 403, 500),  # every route but the open ones needs a key
                   dependencies=[Depends(access.guard), Depends(strict.reject_unknown_query)])
     app.state.settings = settings
@@ -44,13 +46,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(AccessLogMiddleware)  # added first: runs inside the correlation middleware
     app.add_middleware(CorrelationMiddleware)
-    app.add_middleware(AppendLane)  # outside both: it logs and tags what it answers itself
+    # outside both: the posts it serves it answers through them (plumbing.append_route)
+    app.add_middleware(AppendLane, route=deals.single_append_route())
     app.state.metrics = metrics.install(app)
     for router in (deals.events_router, deals.batch_router, deal_list.router, deals.read_router, timeline.router,
-                   log.router, stream.router,
-                   reports.router, loop.router, keys.router, health.router, dashboard.router,
+                   event_log.router, stream.router,
+                   reports.router, targets.router, reviews.router, pipelines.router, keys.router, health.router,
+                   dashboard.router,
                    access.allow(audit.router, Role.AUDITOR), access.allow(export.router, Role.AUDITOR)):
         app.include_router(router)
     docs.install(app)
+    openapi_doc.install(app)
     cors.install(app, settings.cors_origins)
     return app

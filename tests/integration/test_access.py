@@ -1,5 +1,5 @@
 """SPEC §6: every role against every endpoint class, and the 401s. Expectations are written
-out here from the SPEC, not read from services.api.access (the table under test)."""
+out here from the SPEC, not read from services.api.plumbing.access (the table under test)."""
 import uuid
 
 import pytest
@@ -115,7 +115,7 @@ def test_metrics_are_open_on_loopback_or_when_configured(engine):
 def test_an_unlisted_route_is_admin_only_unless_its_router_is_allowed_to_roles(engine):
     """How the routers of other branches are guarded: `access.allow(router, roles...)`."""
     from fastapi import APIRouter
-    from services.api.access import allow
+    from services.api.plumbing.access import allow
     from services.keys import Role
     app = create_app(Settings(DATABASE_URL="unused"), engine=engine)
     plain, audited = APIRouter(), APIRouter()

@@ -1,5 +1,6 @@
-"""The append lane (services.api.append_lane) answers POST /v1/deals/{deal_id}/events as the
-declared route does: same bodies, headers, statuses, metrics and log lines; what it declines
+"""The append lane (services.api.plumbing.append_route) answers POST /v1/deals/{deal_id}/events as the
+declared route does, through the app's own middlewares and exception handlers: same bodies, headers,
+statuses, metrics and log lines; what it declines
 (here, chunked bodies, repeated headers, other JSON media types) reaches the route intact."""
 import asyncio
 import json
@@ -7,6 +8,7 @@ import logging
 import uuid
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
@@ -145,3 +147,21 @@ def test_an_unexpected_error_is_500_with_the_correlation_id(client, app, deal_id
     assert error["details"] == {"correlation_id": "c-500"} and "boom" not in r.text
     assert r.headers["x-correlation-id"] == "c-500"
     assert [r.status for r in caplog.records if r.name == "dealtrail.access"][-1] == 500
+
+
+def test_a_post_the_lane_serves_skips_routing_and_one_it_declines_reaches_the_route(client, app, deal_id,
+                                                                                   monkeypatch):
+    """The lane's speed is in skipping FastAPI's route handling; what it declines gets all of it."""
+    handled, real = [], APIRoute.handle
+
+    async def counting(self, scope, receive, send):
+        if self.path == "/v1/deals/{deal_id}/events":
+            handled.append(scope["path"])
+        await real(self, scope, receive, send)
+    monkeypatch.setattr(APIRoute, "handle", counting)
+    assert post(client, deal_id, f.created()).status_code == 201
+    assert handled == []
+    other = f"{deal_id}-declined"
+    assert client.post(f"/v1/deals/{other}/events", content=json.dumps(f.created()),
+                       headers=ROUTE_ONLY).status_code == 201
+    assert handled == [f"/v1/deals/{other}/events"]

@@ -1,7 +1,7 @@
 """POST /v1/events/batch: atomic, names the failing index, idempotent on retry."""
 import uuid
 
-from services.api.models import AppendOut, BatchOut
+from services.api.plumbing.models import AppendOut, BatchOut
 from tests import factories as f
 from tests.integration.helpers import log_size
 

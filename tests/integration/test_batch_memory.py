@@ -2,7 +2,7 @@
 and after, stays within 300 MB (before: one 54 MB batch took it from 318 MB to 1,024 MB, three
 peaked at 2.2 GB and 1.1 GB stayed held; three 19.8 MB batches measured here: 105 -> 684 MB,
 482 MB held). Batches run one at a time per process, their body is at most 10 MiB and the heap
-is trimmed after each (services.api.batch_gate)."""
+is trimmed after each (services.api.plumbing.batch_gate)."""
 import json
 import threading
 import time
@@ -10,7 +10,7 @@ import time
 import httpx
 import psutil
 
-from services.api.bodies import BATCH_BODY_LIMIT
+from services.api.plumbing.bodies import BATCH_BODY_LIMIT
 from tests.integration.api_process import api_process
 from tests.integration.projection_helpers import api
 from tests.keys import admin_headers

@@ -11,7 +11,7 @@ import uvicorn
 
 from infra.embedded import free_port
 from infra.settings import Settings
-from services.api import protocol
+from services.api.plumbing import protocol
 from services.api.app import create_app
 from tests import waiting
 from tests.keys import admin_headers

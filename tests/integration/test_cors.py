@@ -12,10 +12,12 @@ def test_preflight_from_an_allowed_origin_gets_the_headers(engine):
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == ALLOWED
         assert {"GET", "POST", "PUT", "DELETE"} <= set(response.headers["access-control-allow-methods"].split(", "))
-        assert {"authorization", "content-type"} <= set(response.headers["access-control-allow-headers"].lower().split(", "))
+        allowed = set(response.headers["access-control-allow-headers"].lower().split(", "))
+        assert {"authorization", "content-type", "last-event-id", "x-correlation-id"} <= allowed
         simple = c.get("/healthz", headers={"Origin": ALLOWED})
         assert simple.headers["access-control-allow-origin"] == ALLOWED
-        assert simple.headers["access-control-expose-headers"].lower() == "x-correlation-id"
+        exposed = set(simple.headers["access-control-expose-headers"].lower().split(", "))
+        assert exposed == {"x-correlation-id", "last-event-id"}
 
 
 def test_a_disallowed_origin_gets_none(engine):

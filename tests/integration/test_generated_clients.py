@@ -79,4 +79,4 @@ def test_generated_python_models_parse_the_real_answers(client, engine, tmp_path
     funnel = models.FunnelCohortOut.model_validate(client.get("/v1/reports/funnel").json())
     assert funnel.created >= 1 and funnel.stages[0].stage == "lead"
     missing = client.get("/v1/deals/gen-missing")
-    assert models.ErrorOut.model_validate(missing.json()).error.code == "deal_not_found"
+    assert models.ErrorOut.model_validate(missing.json()).error.code.value == "deal_not_found"  # an enum

@@ -93,7 +93,7 @@ def test_a_revocation_by_another_process_is_honoured_within_the_cache_ttl(engine
     from infra.settings import Settings
     from services import keys
     from services.api.app import create_app
-    from services.api.auth import KeyAuthenticator
+    from services.api.plumbing.auth import KeyAuthenticator
     key, secret = keys.create(engine, _name(), "auditor")
     now = [1000.0]
     app = create_app(Settings(DATABASE_URL="unused"), engine=engine)

@@ -48,12 +48,13 @@ def test_targets_are_versioned_and_report_attainment(january, fresh_engine):
     project_all(fresh_engine)
     rows = {t["target_id"]: t for t in january.get("/v1/targets", params={"period": "2026-01"}).json()["targets"]}
     r1 = rows["rep.r1.2026-01.deals_won"]
-    assert (r1["target"], r1["actual"], r1["version"], r1["status"]) == (8.0, 2.0, 2, "behind")
+    # money and metric figures are decimal strings (exact), as everywhere in the API
+    assert (Decimal(r1["target"]), Decimal(r1["actual"]), r1["version"], r1["status"]) == (8, 2, 2, "behind")
     assert rows["rep.r2.2026-01.deals_won"]["status"] == "on_track"
     assert rows["team.t1.2026-01.revenue"]["attainment"] == 2.0
-    assert rows["company.company.2026-01.new_deals"]["actual"] == 3.0
+    assert Decimal(rows["company.company.2026-01.new_deals"]["actual"]) == 3
     assert count(fresh_engine, "SELECT count(*) FROM read_models.target_history WHERE target_id = 'rep.r1.2026-01.deals_won'") == 2
-    assert r1["pace"] == 8.0  # January is over: the whole target is due
+    assert Decimal(r1["pace"]) == 8  # January is over: the whole target is due
 
 
 def test_deviation_opens_one_review_across_restarts_and_rebuilds(january, fresh_engine):

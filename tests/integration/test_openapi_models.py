@@ -6,7 +6,7 @@ import re
 
 from pydantic import TypeAdapter
 
-from services.api import read_models_out as out
+from services.api.plumbing import read_models_out as out
 from services.demo import generate
 from tests.integration.projection_helpers import DEMO_END, project_all
 

@@ -9,7 +9,7 @@ import pytest
 from events.canonical import canonical_json
 from events.envelope import ENVELOPE_FIELDS, Envelope
 from events.export_formats import encode
-from services.api.cors import origins
+from services.api.plumbing.cors import origins
 from services.export_cli import parse_until
 
 T = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)

@@ -2,8 +2,8 @@
 request gets (its own when valid, else a fresh one)."""
 import pytest
 
-from services.api.bodies import is_json
-from services.api.correlation import correlation_id
+from services.api.plumbing.bodies import is_json
+from services.api.plumbing.correlation import correlation_id
 
 
 @pytest.mark.parametrize("content_type, expected", [
