@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test bench clean
+.PHONY: install run lint test bench clean
 
 $(BIN)/dealtrail: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,7 +16,12 @@ install: $(BIN)/dealtrail
 run: install
 	$(BIN)/dealtrail up
 
-test: install
+# Style (ruff) and the import layers (import-linter contracts in pyproject.toml); `make test` runs it first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
 	.ci/test-tools
 	$(BIN)/python -m pytest -q
 

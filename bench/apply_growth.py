@@ -13,8 +13,8 @@ from bench.load import load
 from infra.db import make_engine
 from infra.embedded import EmbeddedPostgres
 from infra.migrate import upgrade
-from projections.sums import deltas as aggregates
 from projections import sales_projection as sales
+from projections.sums import deltas as aggregates
 
 PAGE = 2000
 

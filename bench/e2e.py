@@ -56,7 +56,8 @@ def up_instance(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
         procs.stop(proc, 60)
 
 
-def batch_to_projected(base: str, headers: dict[str, str], events: int, budget: float) -> tuple[float | None, int, float]:
+def batch_to_projected(base: str, headers: dict[str, str], events: int,
+                       budget: float) -> tuple[float | None, int, float]:
     """(events/s from the first POST until the watermark covers the last event, or None if not
     within `budget`; events projected; seconds)."""
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:

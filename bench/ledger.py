@@ -27,7 +27,7 @@ FROM generate_series(1, :n) g
 
 
 def measure(engine, total: int, batch: int, step: int) -> None:
-    for done in range(0, total, step):
+    for _ in range(0, total, step):
         with engine.begin() as conn:
             conn.execute(text(_FILL), {"n": step, "tag": uuid.uuid4().hex[:8]})
         start = time.perf_counter()

@@ -19,8 +19,7 @@ from urllib.parse import parse_qs, urlparse
 from bench import api_load, baselines, e2e, procs, stream
 from bench.load import load
 from bench.stream import log
-from bench.table import (Row, as_json, at_least, at_most, both, format_table, number, percentile, ratio,
-                         window_rate)
+from bench.table import Row, as_json, at_least, at_most, both, format_table, number, percentile, ratio, window_rate
 from events.broker import ensure_topic
 from events.log_reader import read_committed
 from events.relay import message_headers

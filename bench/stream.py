@@ -2,8 +2,8 @@
 publish rate, live apply rate (from the projection watermark), append -> visible latency."""
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import text
 

@@ -34,7 +34,7 @@ def measure(engine, total: int, step: int) -> None:
         head = ledger.extend(engine, batch=10_000)
         _, chains, chains_peak = _measured(lambda: verify_chains(engine))
 
-        def leaves():
+        def leaves(head=head):
             with engine.connect() as conn:
                 return check_leaves(conn, head.tree_size, head.last_position,
                                     [Anchor(head.tree_size, head.root_hash, "the head")])

@@ -92,7 +92,8 @@ class DealState:
     furthest_stage_index: int = -1  # the furthest open stage entered
     entered_stages: list[str] = field(default_factory=list)
     last_transition: dict[str, Any] | None = None  # {from_stage, to_stage, kind, occurred_at}
-    set_at: dict[str, tuple[datetime, int]] = field(default_factory=dict)  # field -> (occurred_at, version) of its value
+    # field -> (occurred_at, version) of its value
+    set_at: dict[str, tuple[datetime, int]] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -139,7 +140,8 @@ def copied(state: DealState) -> DealState:
     """A copy that applying events to leaves `state` as it was."""
     after = object.__new__(DealState)  # copy.copy's reduce protocol took 4x as long
     after.__dict__.update(state.__dict__)
-    after.fields, after.set_at, after.entered_stages = dict(state.fields), dict(state.set_at), list(state.entered_stages)
+    after.fields, after.set_at, after.entered_stages = (dict(state.fields), dict(state.set_at),
+                                                        list(state.entered_stages))
     return after
 
 

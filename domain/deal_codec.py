@@ -8,7 +8,6 @@ from typing import Any
 
 from domain.deal import FOLD_VERSION, DealState, to_date, to_decimal
 
-
 _DECIMALS = {"expected_amount", "latest_quote_amount", "signed_amount"}
 _TIMES = {"created_at", "stage_entered_at", "closed_at", "last_contact_at", "last_quote_at"}
 
@@ -67,7 +66,8 @@ def from_json(data: Mapping[str, Any]) -> DealState | None:
         values[name] = None if values.get(name) is None else datetime.fromisoformat(values[name])
     values["expected_close_date"] = to_date(values.get("expected_close_date"))
     values["stages"] = tuple(values.get("stages") or ())
-    values["set_at"] = {k: (datetime.fromisoformat(at), version) for k, (at, version) in values.get("set_at", {}).items()}
+    values["set_at"] = {k: (datetime.fromisoformat(at), version)
+                        for k, (at, version) in values.get("set_at", {}).items()}
     return DealState(**values)
 
 

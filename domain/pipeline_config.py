@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import computed_field
 
-from domain.pipelines import PIPELINES, TERMINAL
-from events.schema import EventInBase
 from domain import errors, stream_state
 from domain.deal import Decided, Fact
+from domain.pipelines import PIPELINES, TERMINAL
 from domain.stream_state import StreamState
+from events.schema import EventInBase
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from events.schema import EventInBase
 from domain import errors, stream_state
 from domain.deal import Decided, Fact
 from domain.stream_state import StreamState
+from events.schema import EventInBase
 
 REVIEW_TYPES = {"review.opened", "review.action_added", "review.action_completed", "review.closed"}
 

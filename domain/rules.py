@@ -3,11 +3,11 @@ Pure: the caller passes the clock, the reporting currency and (for voids) the hi
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from events.payloads import DEAL_EVENT_TYPES, MAX_CUSTOM_FIELDS
-from events.schema import EventInBase
 from domain import errors
 from domain.deal import FUTURE_TOLERANCE, DealState, Decided, Fact, stages_of
 from domain.pipelines import PIPELINES, TERMINAL, Pipeline
+from events.payloads import DEAL_EVENT_TYPES, MAX_CUSTOM_FIELDS
+from events.schema import EventInBase
 
 ALLOWED_WHEN_CLOSED = {"deal.reopened", "deal.feedback_recorded", "event.voided"}
 UNVOIDABLE = {"deal.created", "event.voided"}

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from events.schema import EventInBase
-from events.streams import Kind, stream_id
 from domain import errors, stream_state
 from domain.deal import Decided, Fact
 from domain.stream_state import StreamState
+from events.schema import EventInBase
+from events.streams import Kind, stream_id
 
 
 @dataclass(frozen=True, slots=True)

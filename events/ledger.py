@@ -4,17 +4,18 @@ with O(log n) node look-ups for roots and proofs.
 `extend` follows `read_committed` from the frontier's last position, so the tree is the log in
 position order with no late commit skipped: a position is added only once everything before it
 has committed or rolled back for good. Each batch adds its completed perfect nodes, its leaves'
-indexes and the new frontier in one transaction under a coordination lock (infra.coordination: one extender at a time, none a reader can hold;
-the others wait and then find the work done). Nothing is ever rescanned: a batch of b events
-costs b leaf hashes, about b inner hashes and ~2b inserted node rows."""
+indexes and the new frontier in one transaction under a coordination lock (infra.coordination:
+one extender at a time, none a reader can hold; the others wait and then find the work done).
+Nothing is ever rescanned: a batch of b events costs b leaf hashes, about b inner hashes and ~2b
+inserted node rows."""
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, text, tuple_
 
 from events.ledger_tables import leaf, merkle_frontier, merkle_node
 from events.log_reader import read_committed
-from infra import coordination
 from events.merkle import Frontier, consistency_proof, event_leaf_hash, inclusion_proof, tree_root
+from infra import coordination
 
 LOCK_KEY = coordination.LEDGER
 _PLACEHOLDER = bytes(32)

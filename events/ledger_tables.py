@@ -1,6 +1,5 @@
 """The audit schema's tables (migration 0013), declared once for the ledger's statements."""
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, LargeBinary, MetaData, SmallInteger,
-                        Table, Text, Uuid)
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, LargeBinary, MetaData, SmallInteger, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData(schema="audit")

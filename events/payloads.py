@@ -5,12 +5,37 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, StrictBool,
-                      StrictInt, StringConstraints, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
-from events.values import (NO_NUL, Amount, Currency, Day, FixedPoint, Id, Metric, NonNegativeAmount,
-                           Number, Period, PlainDecimal, ReviewMetric, Scope, Text, float_range,
-                           stored_float)
+from events.values import (
+    NO_NUL,
+    Amount,
+    Currency,
+    Day,
+    FixedPoint,
+    Id,
+    Metric,
+    NonNegativeAmount,
+    Number,
+    Period,
+    PlainDecimal,
+    ReviewMetric,
+    Scope,
+    Text,
+    float_range,
+    stored_float,
+)
 
 __all__ = ["Amount", "Currency", "Day", "Id", "Metric", "NonNegativeAmount", "Number", "Period",
            "ReviewMetric", "Scope", "Text", "PAYLOADS", "DEAL_EVENT_TYPES"]

@@ -119,6 +119,9 @@ def for_services(settings, owner_url: str | None = None) -> str | None:
                        _plain(settings.app_password))
 
 
+DEFAULT_LIMITS = BiLimits()
+
+
 def limits_of(settings) -> BiLimits:
     return BiLimits(settings.bi_statement_timeout, settings.bi_idle_timeout)
 
@@ -160,7 +163,7 @@ class BadLogin(ValueError):
     pass
 
 
-def create_bi_login(owner_url: str, name: str, limits: BiLimits = BiLimits()) -> str:
+def create_bi_login(owner_url: str, name: str, limits: BiLimits = DEFAULT_LIMITS) -> str:
     """A new LOGIN role in bi_reader with a generated password (returned; stored only as SCRAM),
     with the BI limits (infra.bi_limits)."""
     if not BI_LOGIN_NAME.match(name) or name in RESERVED or name.startswith("pg_"):

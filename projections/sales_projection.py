@@ -6,8 +6,9 @@ writing only what is new); otherwise â€” a void, a back-dated event, no point â€
 deal again from all its events (read from the log up to the newest position seen for it) and
 replaces its rows. Either way it steps through the new events one recorded moment at a time,
 so every version of the rows is kept (projections.deals.history: the bitemporal `_past` tables). The
-change from the removed rows to the added ones is added to the aggregates. Applying the same events twice gives the same rows. An event a derivation cannot apply is
-left out of its stream and recorded in projection_errors (such a deal keeps no resume point)."""
+change from the removed rows to the added ones is added to the aggregates. Applying the same
+events twice gives the same rows. An event a derivation cannot apply is left out of its stream
+and recorded in projection_errors (such a deal keeps no resume point)."""
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -15,18 +16,18 @@ from sqlalchemy import Connection
 
 from domain.pipelines import known
 from events.store import pipeline_stage_lists
-from events.upcasting import upcast
 from events.streams import is_deal_stream
+from events.upcasting import upcast
 from infra.array_text import array_text
-from projections.runtime import checkpoints
 from projections.deals import points
+from projections.deals.history import Step, steps
 from projections.deals.rows import Ev, Point, resumable
+from projections.deals.writer import DealWrite, copy_tables, replace_streams, write_deals
 from projections.loop.rows import derive_stream
+from projections.runtime import checkpoints
+from projections.runtime.names import schema_name
 from projections.runtime.quarantine import Failure, as_rows, guarded, stream_failure
 from projections.tables.groups import POINT_TABLE
-from projections.runtime.names import schema_name
-from projections.deals.history import Step, steps
-from projections.deals.writer import DealWrite, copy_tables, replace_streams, write_deals
 
 NAME = "sales"
 
@@ -119,7 +120,7 @@ def _apply_deals(conn: Connection, schema: str, upto: dict[str, int]) -> list[Fa
     for deal_id in again:
         through = applied.get(deal_id, 0)  # the stored rows reflect the events up to here
 
-        def stepped(d: str, history: list[Ev]) -> list[Step]:
+        def stepped(d: str, history: list[Ev], through: int = through) -> list[Step]:
             return steps(d, None, [e for e in history if e.position <= through],
                          [e for e in history if e.position > through], pipelines)
         taken, failed = guarded(stepped, deal_id, histories.get(deal_id, []))

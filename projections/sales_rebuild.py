@@ -15,7 +15,8 @@ from projections.loop.rows import derive_stream
 from projections.runtime.projection import Progress
 from projections.runtime.quarantine import as_rows, guarded, refused, stream_failure
 from projections.runtime.rebuild import side_by_side
-from projections.sums import deltas as aggregates, rollups, snapshots
+from projections.sums import deltas as aggregates
+from projections.sums import rollups, snapshots
 from projections.tables.build import create_indexes
 from projections.tables.groups import OWN_TABLES, SNAPSHOT_TABLES
 

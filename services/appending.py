@@ -12,14 +12,14 @@ from psycopg2 import errorcodes
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from domain import errors
+from domain.aggregates import aggregate_for
+from domain.pipelines import PIPELINES, known
 from events import store
 from events.canonical import digest
 from events.envelope import Envelope
 from events.schema import EventInBase
 from events.upcasting import upcast_envelope
-from domain import errors
-from domain.pipelines import PIPELINES, known
-from domain.aggregates import aggregate_for
 from services import ownership
 
 RETRYABLE = {errorcodes.UNIQUE_VIOLATION, errorcodes.DEADLOCK_DETECTED,

@@ -4,13 +4,13 @@ import uuid
 
 from sqlalchemy import Engine
 
-from events import store
+from domain.errors import IdempotencyConflict
 from domain.pipelines import DEFAULT_PIPELINE
+from events import store
 from events.schema import EVENT_MODELS
 from events.streams import Kind, stream_id
 from projections.loop import settings
 from services.appending import Command, append_events
-from domain.errors import IdempotencyConflict
 from services.origins import BOOTSTRAP_ACTOR, BOOTSTRAP_SOURCE
 
 DEFAULT_TARGET_CONVERSION = {"lead": "0.60", "contacted": "0.60", "needs_analysis": "0.60",

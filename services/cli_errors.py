@@ -41,7 +41,7 @@ def describe(exc: BaseException) -> str | None:
 
 def _has_request(exc: httpx.TransportError) -> bool:
     try:
-        exc.request
+        _ = exc.request  # raises RuntimeError when the error carries no request
     except RuntimeError:
         return False
     return True

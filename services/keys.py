@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (Column, DateTime, Engine, LargeBinary, MetaData, Table, Text, func, insert, select,
-                        update)
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, Text, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DomainError

@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import Engine
 
 from events.relay import relay_lag
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.runtime import checkpoints
 from services.readiness import RELAY, WORKER, BrokerProbe, Check, database_checks
 
 ORDER = ("up", "api", "database", "broker", RELAY, WORKER)

@@ -21,13 +21,13 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from domain.errors import IdempotencyConflict, ReviewExists
 from events import store, streams
 from events.schema import EVENT_MODELS
 from projections.reports import due, forecast
-from services.appending import Command, append_events
 from services import origins
+from services.appending import Command, append_events
 from services.bootstrap import record_loop_settings
-from domain.errors import IdempotencyConflict, ReviewExists
 
 log = logging.getLogger("dealtrail.watch")
 NAMESPACE = uuid.UUID("5f0c3a52-8f7e-4a4e-9c61-3f1f2f0d7a10")
@@ -40,7 +40,9 @@ def review_id_for(target_id: str) -> str:
 def check_deviations(engine: Engine, now: datetime, threshold: Decimal, currency: str) -> list[str]:
     with engine.connect() as conn:
         rows = due.deviating_targets(conn, now, threshold)
-    opened = lambda row: _open_review(engine, row, currency)
+
+    def opened(row) -> bool:
+        return _open_review(engine, row, currency)
     return [row["target_id"] for row in rows if _isolated("deviation", row["target_id"], opened, row)]
 
 

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 from domain.pipelines import PIPELINES, Pipeline
 from projections.deals.rows import DealFacts, Ev, Point, derive, resumable, resume
-from projections.tables.groups import HISTORY_ROWS, columns_of
 from projections.tables.declared import SCHEMA, VERSIONED_CURRENT, VERSIONED_TABLES, metadata
+from projections.tables.groups import HISTORY_ROWS, columns_of
 
 Key = tuple[str, tuple]  # (table, primary key)
 

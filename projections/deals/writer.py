@@ -11,13 +11,14 @@ from sqlalchemy import Connection
 
 from events.streams import StreamId
 from infra.array_text import array_text
-from projections.sums import deltas as aggregates, rollups, snapshots
 from projections.deals import points
-from projections.runtime.copy_text import copy_text
-from projections.tables.groups import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of
-from projections.runtime.names import schema_name
-from projections.tables.declared import VERSIONED_TABLES
 from projections.deals.history import Step, Timeline, Version, apply_steps, key_of
+from projections.runtime.copy_text import copy_text
+from projections.runtime.names import schema_name
+from projections.sums import deltas as aggregates
+from projections.sums import rollups, snapshots
+from projections.tables.declared import VERSIONED_TABLES
+from projections.tables.groups import DEAL_TABLES, LOOP_KEYS, POINT_TABLE, columns_of
 
 # The rows a resumed deal replaces (table -> which of its rows): its current row, open visit,
 # final close (activity seq 0, cycle row) and point. Its other history rows stay as they are.

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 from domain.errors import InvalidQuery
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.runtime import checkpoints
 
 # The newest event recorded at or before a moment (index event_recorded_at_idx).
 _POSITION = """

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, Exists, Numeric, column, exists, func, or_, select, table
 
-from events import store
 from domain.pipelines import TERMINAL, known
+from events import store
 from projections.reports.common import money
 from projections.reports.keyset import After, Sort
 from projections.tables.declared import deal_current

@@ -90,8 +90,8 @@ def accuracy(conn: Connection, scope: str, scope_id: str | None, now: datetime,
         start, end = periods.bounds(period)
         if end > now:
             continue
-        actual = conn.exec_driver_sql(_WON.format(**_tables(schema)), {"scope": scope, "scope_id": scope_id, "start": start,
-                                             "end": end}).scalar()
+        actual = conn.exec_driver_sql(_WON.format(**_tables(schema)),
+                                      {"scope": scope, "scope_id": scope_id, "start": start, "end": end}).scalar()
         error = (predicted - actual) / actual if actual and not partial else None
         out.append({"period": period, "taken_at": taken_at, "as_of_position": position, "forecast": money(predicted),
                     "actual": money(actual), "error": None if error is None else round(float(error), 4),

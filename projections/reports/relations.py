@@ -10,11 +10,11 @@ they are now."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.sums.sums_sql import MONTHS_BY, MONTHS_SELECT
-from projections.sums.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
-from projections.tables.groups import columns_of
 from projections.sums import snapshots
+from projections.sums.rollups import CYCLE_STAGE_SELECT, OPEN_SPANS_SELECT
+from projections.sums.sums_sql import MONTHS_BY, MONTHS_SELECT
 from projections.tables.declared import AGGREGATE_VIEWS, SCHEMA, SNAPSHOT_SUMS, VERSIONED_CURRENT, VERSIONED_TABLES
+from projections.tables.groups import columns_of
 
 _COHORT_KEY = ("pipeline", "owner_id", "team_id", "segment")
 _VIEWS = {view.name: view for view in AGGREGATE_VIEWS}

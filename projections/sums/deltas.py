@@ -14,9 +14,9 @@ from sqlalchemy import Connection
 
 from infra.array_text import array_params, array_text
 from projections.deals.rows import ActivityRow, FunnelDelta, StageVisit
+from projections.runtime.names import schema_name
 from projections.sums import sums_sql as sql
 from projections.tables.groups import columns_of
-from projections.runtime.names import schema_name
 
 # deal-level tables the aggregates are computed from
 SOURCES = ("deal_current", "deal_stage_history", "deal_activity", "funnel_delta")

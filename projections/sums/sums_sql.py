@@ -149,10 +149,11 @@ FROM {s}.deal_current GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
 # Per month and rep (team) from the deal-level rows (also the as-of relation of the sums tables:
 # projections.reports.relations fills {activity} and {visits} with versioned rows).
-MONTHS_SELECT = """
+MONTHS_SELECT = ("""
 SELECT month, {who}, {extra_agg} coalesce(sum(activities), 0)::integer AS activities,
        coalesce(sum(revenue_won), 0) AS revenue_won, coalesce(sum(deals_won), 0)::integer AS deals_won,
-       coalesce(sum(deals_lost), 0)::integer AS deals_lost, trim_scale(coalesce(sum(cycle_days_sum), 0)) AS cycle_days_sum,
+       coalesce(sum(deals_lost), 0)::integer AS deals_lost, """
+                 """trim_scale(coalesce(sum(cycle_days_sum), 0)) AS cycle_days_sum,
        coalesce(sum(contacts), 0)::integer AS contacts, coalesce(sum(quotes), 0)::integer AS quotes,
        coalesce(sum(new_deals), 0)::integer AS new_deals, coalesce(sum(csat_sum), 0)::integer AS csat_sum,
        coalesce(sum(csat_count), 0)::integer AS csat_count, coalesce(sum(open_delta), 0)::integer AS open_delta
@@ -177,7 +178,7 @@ FROM (
           WHERE v.{who} IS NOT NULL AND v.exited_at IS NOT NULL) m
     GROUP BY 1, 2) x
 GROUP BY month, {who}
-HAVING coalesce(sum(activities), 0) <> 0 OR coalesce(sum(open_delta), 0) <> 0"""
+HAVING coalesce(sum(activities), 0) <> 0 OR coalesce(sum(open_delta), 0) <> 0""")
 MONTHS = """
 DELETE FROM {s}.{table};
 INSERT INTO {s}.{table} (month, {who}, {extra_col} activities, revenue_won, deals_won, deals_lost,
@@ -185,7 +186,8 @@ INSERT INTO {s}.{table} (month, {who}, {extra_col} activities, revenue_won, deal
 """ + MONTHS_SELECT.replace("{activity}", "{s}.deal_activity").replace("{visits}", "{s}.deal_stage_history") + ";\n"
 # The rep's team: in their latest activity of the month.
 MONTHS_BY = {
-    "owner_id": dict(extra_col="team_id,", extra_sel="(array_agg(a.team_id ORDER BY a.occurred_at DESC, a.deal_id DESC, "
-                     "a.seq DESC))[1] AS team_id,", extra_null="NULL,", extra_agg="max(team_id) AS team_id,"),
+    "owner_id": dict(extra_col="team_id,", extra_sel="(array_agg(a.team_id ORDER BY a.occurred_at DESC, "
+                     "a.deal_id DESC, a.seq DESC))[1] AS team_id,",
+                     extra_null="NULL,", extra_agg="max(team_id) AS team_id,"),
     "team_id": dict(extra_col="", extra_sel="", extra_null="", extra_agg=""),
 }

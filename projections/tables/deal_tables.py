@@ -5,7 +5,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from projections.tables.base import TIMESTAMPTZ, cycle_indexes, metadata, recorded_from
 
-
 deal_current = Table(
     'deal_current', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal (stream) id.'),
@@ -34,12 +33,16 @@ deal_current = Table(
     Column('lost_reason', Text, comment='Reason of the final loss.'),
     Column('contacts_count', Integer, comment='Number of contacts logged.'),
     Column('last_contact_at', TIMESTAMPTZ, comment='Latest contact.'),
-    Column('furthest_stage_index', Integer, comment='0-based index of the furthest open stage reached; won = number of open stages.'),
+    Column('furthest_stage_index', Integer,
+           comment='0-based index of the furthest open stage reached; won = number of open stages.'),
     Column('entered_stages', ARRAY(Text), comment='Open stages actually entered at least once.'),
     Column('version', Integer, comment='Stream version of the latest event applied.'),
     Column('last_position', BigInteger, comment='Global position of the latest event applied.'),
-    Column('expected_close_date', Date, comment='Expected close date (deal.created, then the latest deal.updated); the forecast places open deals in periods by it.'),
-    Column('fields', JSONB, nullable=False, comment='Custom fields (deal.updated): at most 50 keys, values text, number or boolean.'),
+    Column('expected_close_date', Date,
+           comment='Expected close date (deal.created, then the latest deal.updated); the forecast places open deals '
+                   'in periods by it.'),
+    Column('fields', JSONB, nullable=False,
+           comment='Custom fields (deal.updated): at most 50 keys, values text, number or boolean.'),
     recorded_from(),
     Index('deal_current_status_stage_idx', 'status', 'stage'),
     Index('deal_current_owner_id_idx', 'owner_id'),
@@ -58,7 +61,8 @@ deal_current = Table(
     # the snapshot funnel now: open deals per stage, read from the index alone
     Index('deal_current_open_pipeline_stage_idx', 'pipeline', 'stage', postgresql_where=text("status = 'open'"),
           postgresql_include=['current_amount', 'owner_id', 'team_id', 'segment']),
-    comment='One row per deal: its state folded from its events in business-time order (occurred_at), voided events excluded.',
+    comment='One row per deal: its state folded from its events in business-time order (occurred_at), '
+            'voided events excluded.',
 )
 
 deal_stage_history = Table(
@@ -71,7 +75,8 @@ deal_stage_history = Table(
     Column('exited_at', TIMESTAMPTZ, comment='When it was left; null while the deal is still there.'),
     Column('dwell_seconds', Float, comment='exited_at - entered_at in seconds; null while open.'),
     Column('exit_to', Text, comment='Next stage, or won/lost.'),
-    Column('entered_by', Text, nullable=False, comment='create, move (next stage), skip (forward past stages), regression (backward), reopen.'),
+    Column('entered_by', Text, nullable=False,
+           comment='create, move (next stage), skip (forward past stages), regression (backward), reopen.'),
     Column('owner_id', Text, comment='Owner when the stage was entered.'),
     Column('team_id', Text, comment='Team when the stage was entered.'),
     recorded_from(),
@@ -112,7 +117,8 @@ cycle_time_deal = Table(
 deal_activity = Table(
     'deal_activity', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal.'),
-    Column('seq', Integer, primary_key=True, comment="The stream_version of the event behind the row; 0 for the deal's final close (won/lost)."),
+    Column('seq', Integer, primary_key=True,
+           comment="The stream_version of the event behind the row; 0 for the deal's final close (won/lost)."),
     Column('kind', Text, nullable=False, comment='created, contact, quote, feedback, won, lost.'),
     Column('occurred_at', TIMESTAMPTZ, nullable=False, comment='Business time.'),
     Column('month', Date, nullable=False, comment='First day of the UTC month of occurred_at.'),
@@ -125,7 +131,8 @@ deal_activity = Table(
     # a rep's month, latest activity last (rep_month_sums.team_id probes it)
     Index('deal_activity_owner_id_month_occurred_at_idx', 'owner_id', 'month', 'occurred_at', 'deal_id', 'seq'),
     Index('deal_activity_month_team_id_idx', 'month', 'team_id'),
-    comment='Per-deal facts that performance aggregates: creation, contacts, quotes, feedback and the final close, each attributed to the owner at that moment.',
+    comment='Per-deal facts that performance aggregates: creation, contacts, quotes, feedback and the final close, '
+            'each attributed to the owner at that moment.',
 )
 
 funnel_delta = Table(
@@ -168,6 +175,9 @@ feedback = Table(
 deal_fold_point = Table(
     'deal_fold_point', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal.'),
-    Column('point', Text, nullable=False, comment="The deal's folded state and row counters, as projections.points stores them (JSON text)."),
-    comment='Internal to the live projection, not for reporting: where it resumes each deal, so that an event later in business time than everything before it is folded on its own instead of the whole stream again. Absent (rebuilt tables, a deal with events left out) means: derive the deal from its whole stream.',
+    Column('point', Text, nullable=False,
+           comment="The deal's folded state and row counters, as projections.points stores them (JSON text)."),
+    comment='Internal to the live projection, not for reporting: where it resumes each deal, so that an event later in '
+            'business time than everything before it is folded on its own instead of the whole stream again. Absent '
+            '(rebuilt tables, a deal with events left out) means: derive the deal from its whole stream.',
 )

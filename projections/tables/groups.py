@@ -1,7 +1,6 @@
 """Which read-model tables the sales projection writes, and in which column order (from their
 one declaration in projections.tables.declared)."""
 from events.streams import Kind
-
 from projections.tables import declared as tables
 from projections.tables.declared import SCHEMA, metadata
 

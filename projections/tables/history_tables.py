@@ -6,7 +6,6 @@ from sqlalchemy.dialects.postgresql import TSTZRANGE
 from projections.tables import deal_tables, sum_tables  # noqa: F401  (the tables twinned here come first)
 from projections.tables.base import SCHEMA, TIMESTAMPTZ, metadata
 
-
 # Bitemporal read models (SQL:2011 system versioning by recorded time): each of these tables holds
 # its rows as they are now, each with recorded_from; its `_past` twin holds every earlier version
 # with the recorded range [recorded_from, recorded_to) in which it was the row. A report `as_of`
@@ -24,8 +23,10 @@ def _past(table: Table) -> Table:
                for c in table.columns if c.name in kept and c.name != 'recorded_from']
     return Table(
         f'{table.name}_past', metadata, *columns,
-        Column('recorded_from', TIMESTAMPTZ, nullable=False, comment='Recorded time from which this version was the row.'),
-        Column('recorded_to', TIMESTAMPTZ, nullable=False, comment='Recorded time from which it no longer was (the next version, or the row went).'),
+        Column('recorded_from', TIMESTAMPTZ, nullable=False,
+               comment='Recorded time from which this version was the row.'),
+        Column('recorded_to', TIMESTAMPTZ, nullable=False,
+               comment='Recorded time from which it no longer was (the next version, or the row went).'),
         Index(f'{table.name}_past_recorded_to_idx', 'recorded_to', 'recorded_from'),
         Index(f'{table.name}_past_deal_id_idx', 'deal_id'),  # a deal's versions (as_of reports probe per deal)
         comment=f'Earlier versions of {table.name} rows over recorded time (bitemporal: what the read models held '

@@ -4,7 +4,6 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, Numeri
 
 from projections.tables.base import TIMESTAMPTZ, metadata
 
-
 pipeline_stage = Table(
     'pipeline_stage', metadata,
     Column('pipeline', Text, primary_key=True, comment='Pipeline key.'),
@@ -25,13 +24,15 @@ targets = Table(
     Column('period', Text, nullable=False, comment='2026-11, 2026-Q4 or 2026.'),
     Column('period_start', Date, nullable=False, comment='First day of the period.'),
     Column('period_end', Date, nullable=False, comment='First day after the period.'),
-    Column('metric', Text, nullable=False, comment='revenue, deals_won, new_deals, win_rate, avg_cycle_days or contacts.'),
+    Column('metric', Text, nullable=False,
+           comment='revenue, deals_won, new_deals, win_rate, avg_cycle_days or contacts.'),
     Column('value', Numeric, nullable=False, comment='The target value in force.'),
     Column('version', Integer, nullable=False, comment='How many times it was set.'),
     Column('set_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the latest target.set.'),
     Index('targets_period_idx', 'period'),
     Index('targets_scope_scope_id_idx', 'scope', 'scope_id'),
-    comment='Current value of each target (scope, scope_id, period, metric); a new target.set supersedes the old value.',
+    comment='Current value of each target (scope, scope_id, period, metric); '
+            'a new target.set supersedes the old value.',
 )
 
 target_history = Table(
@@ -88,12 +89,17 @@ forecast_snapshot = Table(
     Column('scope_id', Text, primary_key=True, comment='Who.'),
     Column('taken_at', TIMESTAMPTZ, nullable=False, comment='When the snapshot was taken.'),
     Column('weighted_pipeline', Numeric, nullable=False, comment='Open amount x configured stage probability.'),
-    Column('historical_forecast', Numeric, nullable=False, comment='Open amount x P(won | stage) from the last 12 months.'),
+    Column('historical_forecast', Numeric, nullable=False,
+           comment='Open amount x P(won | stage) from the last 12 months.'),
     Column('won_to_date', Numeric, nullable=False, comment='Revenue already won in the period when taken.'),
-    Column('as_of_position', BigInteger, nullable=False, comment='The last event position the forecast reflected (traceability).'),
-    Column('partial', Boolean, nullable=False, server_default=text('false'), comment='True when taken after the period started: it reflects the pipeline then, not at the period start; forecast accuracy leaves it out.'),
+    Column('as_of_position', BigInteger, nullable=False,
+           comment='The last event position the forecast reflected (traceability).'),
+    Column('partial', Boolean, nullable=False, server_default=text('false'),
+           comment='True when taken after the period started: it reflects the pipeline then, not at the period '
+                   'start; forecast accuracy leaves it out.'),
     Column('partial_reason', Text, comment='Why the snapshot is partial (NULL when it is not).'),
-    comment='The forecast as taken at the start of each period (for forecast accuracy); written by `dealtrail watch`, not rebuilt from events.',
+    comment='The forecast as taken at the start of each period (for forecast accuracy); written by `dealtrail watch`, '
+            'not rebuilt from events.',
 )
 
 

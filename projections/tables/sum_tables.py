@@ -5,7 +5,6 @@ from sqlalchemy.dialects.postgresql import TSTZRANGE
 
 from projections.tables.base import TIMESTAMPTZ, cycle_indexes, metadata
 
-
 funnel_day_sums = Table(
     'funnel_day_sums', metadata,
     Column('day', Date, nullable=False, comment='UTC day (business time).'),
@@ -19,28 +18,34 @@ funnel_day_sums = Table(
     Column('lost', Integer, nullable=False, comment='Deals lost from it.'),
     Column('open_delta', Integer, nullable=False, comment='Change of the open count that day.'),
     Column('amount_delta', Numeric, nullable=False, comment='Change of the open amount that day.'),
-    Column('deltas', Integer, nullable=False, comment='funnel_delta rows summed here (the row goes when none are left).'),
+    Column('deltas', Integer, nullable=False,
+           comment='funnel_delta rows summed here (the row goes when none are left).'),
     # day first: removing a key's emptied row probes one day's keys, not the key's history
     Index('funnel_day_sums_key_idx', 'day', 'pipeline', 'stage', 'owner_id', 'team_id', unique=True,
           postgresql_nulls_not_distinct=True),
     Index('funnel_day_sums_pipeline_stage_owner_id_team_id_day_idx', 'pipeline', 'stage', 'owner_id', 'team_id', 'day'),
-    comment='funnel_delta summed per day, stage and owner/team, kept by adding each change (funnel_daily adds the running end-of-day values).',
+    comment='funnel_delta summed per day, stage and owner/team, kept by adding each change (funnel_daily adds the '
+            'running end-of-day values).',
 )
 
 
 def _month_sums() -> list[Column]:
     return [
-        Column('activities', Integer, nullable=False, comment='deal_activity rows in the month (the performance row shows when > 0).'),
-        Column('revenue_won', Numeric, nullable=False, comment='Sum of signed amounts of deals finally won in the month.'),
+        Column('activities', Integer, nullable=False,
+               comment='deal_activity rows in the month (the performance row shows when > 0).'),
+        Column('revenue_won', Numeric, nullable=False,
+               comment='Sum of signed amounts of deals finally won in the month.'),
         Column('deals_won', Integer, nullable=False, comment='Deals finally won in the month.'),
         Column('deals_lost', Integer, nullable=False, comment='Deals finally lost in the month.'),
-        Column('cycle_days_sum', Numeric, nullable=False, comment='Sum of the cycle times of the deals won (each cycle_days as numeric, exact).'),
+        Column('cycle_days_sum', Numeric, nullable=False,
+               comment='Sum of the cycle times of the deals won (each cycle_days as numeric, exact).'),
         Column('contacts', Integer, nullable=False, comment='Contacts logged in the month.'),
         Column('quotes', Integer, nullable=False, comment='Quotes issued in the month.'),
         Column('new_deals', Integer, nullable=False, comment='Deals created in the month.'),
         Column('csat_sum', Integer, nullable=False, comment='Sum of feedback scores.'),
         Column('csat_count', Integer, nullable=False, comment='Number of feedback scores.'),
-        Column('open_delta', Integer, nullable=False, comment='Stage visits entered minus visits left in the month (their running sum is open_deals).'),
+        Column('open_delta', Integer, nullable=False,
+               comment='Stage visits entered minus visits left in the month (their running sum is open_deals).'),
     ]
 
 rep_month_sums = Table(
@@ -68,13 +73,15 @@ funnel_cohort = Table(
     Column('owner_id', Text, comment='Current owner.'),
     Column('team_id', Text, comment='Current team.'),
     Column('segment', Text, comment='Customer segment.'),
-    Column('furthest_stage_index', Integer, nullable=False, comment='Furthest open stage reached (number of open stages = won).'),
+    Column('furthest_stage_index', Integer, nullable=False,
+           comment='Furthest open stage reached (number of open stages = won).'),
     Column('status', Text, nullable=False, comment='open, won or lost.'),
     Column('entered_stages', ARRAY(Text), nullable=False, comment='Open stages actually entered.'),
     Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
     Index('funnel_cohort_key_idx', 'pipeline', 'day', 'owner_id', 'team_id', 'segment', 'furthest_stage_index',
           'status', 'entered_stages', unique=True, postgresql_nulls_not_distinct=True),
-    comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the cohort funnel summed without scanning deals.',
+    comment='Deals per UTC creation day and shape (owner, team, segment, furthest stage, status, stages entered): the '
+            'cohort funnel summed without scanning deals.',
 )
 
 # The cohort funnel summed per UTC creation month, so that whole months need no day or deal
@@ -82,23 +89,27 @@ funnel_cohort = Table(
 funnel_cohort_month = Table(
     'funnel_cohort_month', metadata,
     Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
-    Column('month', Date, nullable=False, comment='First day of the UTC month the deals were created in (business time).'),
+    Column('month', Date, nullable=False,
+           comment='First day of the UTC month the deals were created in (business time).'),
     Column('owner_id', Text, comment='Current owner.'),
     Column('team_id', Text, comment='Current team.'),
     Column('segment', Text, comment='Customer segment.'),
-    Column('furthest_stage_index', Integer, nullable=False, comment='Furthest open stage reached (number of open stages = won).'),
+    Column('furthest_stage_index', Integer, nullable=False,
+           comment='Furthest open stage reached (number of open stages = won).'),
     Column('status', Text, nullable=False, comment='open, won or lost.'),
     Column('deals', Integer, nullable=False, comment='How many deals share all of the above.'),
     Index('funnel_cohort_month_pipeline_month_idx', 'pipeline', 'month'),
     Index('funnel_cohort_month_key_idx', 'pipeline', 'month', 'owner_id', 'team_id', 'segment',
           'furthest_stage_index', 'status', unique=True, postgresql_nulls_not_distinct=True),
-    comment='Deals per UTC creation month, owner, team, segment, furthest stage and status: funnel_cohort summed by month (reached, won, lost of the cohort funnel).',
+    comment='Deals per UTC creation month, owner, team, segment, furthest stage and status: funnel_cohort summed by '
+            'month (reached, won, lost of the cohort funnel).',
 )
 
 funnel_cohort_month_entered = Table(
     'funnel_cohort_month_entered', metadata,
     Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
-    Column('month', Date, nullable=False, comment='First day of the UTC month the deals were created in (business time).'),
+    Column('month', Date, nullable=False,
+           comment='First day of the UTC month the deals were created in (business time).'),
     Column('owner_id', Text, comment='Current owner.'),
     Column('team_id', Text, comment='Current team.'),
     Column('segment', Text, comment='Customer segment.'),
@@ -107,7 +118,8 @@ funnel_cohort_month_entered = Table(
     Index('funnel_cohort_month_entered_pipeline_month_idx', 'pipeline', 'month'),
     Index('funnel_cohort_month_entered_key_idx', 'pipeline', 'month', 'owner_id', 'team_id', 'segment', 'stage',
           unique=True, postgresql_nulls_not_distinct=True),
-    comment='Deals per UTC creation month, owner, team and segment that actually entered each open stage (entered of the cohort funnel; skipped = reached - entered).',
+    comment='Deals per UTC creation month, owner, team and segment that actually entered each open stage (entered of '
+            'the cohort funnel; skipped = reached - entered).',
 )
 
 # The cycle-time report's per-stage dwell, one row per closed deal and stage it left, with the
@@ -122,9 +134,11 @@ cycle_time_stage = Table(
     Column('team_id', Text, comment='Team at closing.'),
     Column('segment', Text, comment='Customer segment.'),
     Column('closed_at', TIMESTAMPTZ, nullable=False, comment='occurred_at of the final deal.signed / deal.lost.'),
-    Column('dwell_days', Float, nullable=False, comment='Days spent in the stage, summed over its visits (deal_stage_history.dwell_seconds / 86400).'),
+    Column('dwell_days', Float, nullable=False,
+           comment='Days spent in the stage, summed over its visits (deal_stage_history.dwell_seconds / 86400).'),
     *cycle_indexes('cycle_time_stage', 'stage', 'dwell_days'),
-    comment='Closed deals: days spent in each open stage (summed over visits), with the cycle-time filters; the per-stage part of the cycle-time report.',
+    comment='Closed deals: days spent in each open stage (summed over visits), with the cycle-time filters; the '
+            'per-stage part of the cycle-time report.',
 )
 
 # The snapshot funnel at a business time: which deals were open in which stage, with which
@@ -135,13 +149,17 @@ funnel_open_span = Table(
     Column('stage', Text, primary_key=True, comment='The open stage it was in.'),
     Column('visit', Integer, primary_key=True, comment='Which visit of the stage (deal_stage_history.visit).'),
     Column('valid_from', TIMESTAMPTZ, primary_key=True, comment='Start of the span (business time).'),
-    Column('during', TSTZRANGE, nullable=False, comment='[start, end) of the span: within the visit, while the deal had one current amount; end null while open.'),
+    Column('during', TSTZRANGE, nullable=False,
+           comment='[start, end) of the span: within the visit, while the deal had one current amount; end null '
+                   'while open.'),
     Column('pipeline', Text, nullable=False, comment='Pipeline key.'),
-    Column('amount', Numeric, comment='Current amount during the span (latest quote, else expected amount; deal_amount_history).'),
+    Column('amount', Numeric,
+           comment='Current amount during the span (latest quote, else expected amount; deal_amount_history).'),
     Column('owner_id', Text, comment='Current owner (deal_current).'),
     Column('team_id', Text, comment='Current team.'),
     Column('segment', Text, comment='Customer segment.'),
     Index('funnel_open_span_during_idx', 'during', postgresql_using='gist',
           postgresql_include=['pipeline', 'stage', 'amount', 'owner_id', 'team_id', 'segment']),
-    comment='Open stage visits cut where the current amount changes: the deals open in each stage at any business time T, with their amounts then, are the spans whose `during` contains T (the snapshot funnel).',
+    comment='Open stage visits cut where the current amount changes: the deals open in each stage at any business '
+            'time T, with their amounts then, are the spans whose `during` contains T (the snapshot funnel).',
 )

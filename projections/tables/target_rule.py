@@ -9,13 +9,15 @@ FUNCTIONS = (
 RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
   SELECT least(1.0, greatest(0.0,
     extract(epoch FROM at - (period_start::timestamp AT TIME ZONE 'UTC'))
-    / extract(epoch FROM (period_end::timestamp AT TIME ZONE 'UTC') - (period_start::timestamp AT TIME ZONE 'UTC'))))::numeric
+    / extract(epoch FROM (period_end::timestamp AT TIME ZONE 'UTC') - \
+(period_start::timestamp AT TIME ZONE 'UTC'))))::numeric
 $$""",
     f"""CREATE OR REPLACE FUNCTION read_models.target_pace(metric text, target numeric, elapsed numeric)
 RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN metric IN ({", ".join(f"'{m}'" for m in CUMULATIVE_METRICS)}) THEN target * elapsed ELSE target END
 $$""",
-    """CREATE OR REPLACE FUNCTION read_models.target_status(metric text, actual numeric, pace numeric, threshold numeric)
+    """CREATE OR REPLACE FUNCTION read_models.target_status(metric text, actual numeric, pace numeric, \
+threshold numeric)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
     WHEN actual IS NULL THEN 'on_track'

@@ -18,7 +18,9 @@ class View:
 
     def comments(self, schema: str = SCHEMA, columns: set[str] | None = None) -> list[str]:
         """COMMENT ON the view and its columns (only `columns`, if given)."""
-        quote = lambda s: "'" + s.replace("'", "''") + "'"
+        def quote(s: str) -> str:
+            return "'" + s.replace("'", "''") + "'"
+
         return [f"COMMENT ON VIEW {schema}.{self.name} IS {quote(self.comment)}",
                 *(f"COMMENT ON COLUMN {schema}.{self.name}.{c} IS {quote(doc)}"
                   for c, doc in self.columns.items() if columns is None or c in columns)]
@@ -61,7 +63,8 @@ SELECT day, pipeline, stage, owner_id, team_id, entered, advanced, regressed, lo
        (sum(open_delta) OVER w)::integer AS open_end_of_day, sum(amount_delta) OVER w AS open_amount_end_of_day
 FROM read_models.funnel_day_sums
 WINDOW w AS (PARTITION BY pipeline, stage, owner_id, team_id ORDER BY day)""",
-         'Funnel trend per day, stage and owner/team. A key has a row on each day its funnel changed; open_* are end-of-day values, so carry the last row forward on days without one.',
+         'Funnel trend per day, stage and owner/team. A key has a row on each day its funnel changed; open_* are '
+         'end-of-day values, so carry the last row forward on days without one.',
          {'day': 'UTC day (business time).', 'pipeline': 'Pipeline key.', 'stage': 'Open stage.',
           'owner_id': 'Owner when the stage was entered.', 'team_id': 'Team when the stage was entered.',
           'entered': 'Deals that entered the stage that day.', 'advanced': 'Deals that left it forward (or won).',
@@ -69,7 +72,8 @@ WINDOW w AS (PARTITION BY pipeline, stage, owner_id, team_id ORDER BY day)""",
           'open_end_of_day': 'Deals in the stage at the end of the day.',
           'open_amount_end_of_day': 'Their summed current amount.'}),
     View('rep_performance_month', _PERFORMANCE.format(who="owner_id", team="team_id, ", table="rep_month_sums"),
-         'Per rep and month. Wins, losses and revenue count for the owner at closing; contacts, quotes and feedback for the owner when they happened; new deals for the owner at creation.',
+         'Per rep and month. Wins, losses and revenue count for the owner at closing; contacts, quotes and feedback '
+         'for the owner when they happened; new deals for the owner at creation.',
          {'month': 'First day of the UTC month.', 'owner_id': 'The rep.',
           'team_id': "The rep's team in their latest activity that month.", **_PERFORMANCE_COLUMNS}),
     View('team_performance_month', _PERFORMANCE.format(who="team_id", team="", table="team_month_sums"),
@@ -90,8 +94,16 @@ FROM read_models.deal_current d
 JOIN read_models.pipeline_stage s ON s.pipeline = d.pipeline AND s.stage = d.stage
 WHERE d.status = 'open' AND s.stall_after_days IS NOT NULL
   AND d.last_activity_at + make_interval(days => s.stall_after_days) < now()""",
-         "Open deals with no stage move, contact or quote for longer than their stage's stall_after_days (evaluated at query time).",
-         {'deal_id': 'The deal.', 'title': 'Deal title.', 'owner_id': 'Current owner.', 'team_id': 'Current team.', 'pipeline': 'Pipeline key.', 'stage': 'Current open stage.', 'stage_entered_at': 'When the current stage was entered.', 'last_activity_at': 'Latest stage entry, contact or quote (business time): the stall clock.', 'stall_after_days': "The stage's stall threshold in days.", 'days_since_activity': 'Days from last_activity_at to now.', 'stalled_since': 'When the deal became stalled (last_activity_at + stall_after_days).', 'current_amount': 'Latest quote amount, else expected amount.'}),
+         "Open deals with no stage move, contact or quote for longer than their stage's stall_after_days "
+         "(evaluated at query time).",
+         {'deal_id': 'The deal.', 'title': 'Deal title.', 'owner_id': 'Current owner.', 'team_id': 'Current team.',
+          'pipeline': 'Pipeline key.', 'stage': 'Current open stage.',
+          'stage_entered_at': 'When the current stage was entered.',
+          'last_activity_at': 'Latest stage entry, contact or quote (business time): the stall clock.',
+          'stall_after_days': "The stage's stall threshold in days.",
+          'days_since_activity': 'Days from last_activity_at to now.',
+          'stalled_since': 'When the deal became stalled (last_activity_at + stall_after_days).',
+          'current_amount': 'Latest quote amount, else expected amount.'}),
     View('target_actuals', r"""
 WITH perf AS (
   SELECT 'rep' AS scope, owner_id AS scope_id, month, revenue_won, deals_won, deals_lost, new_deals,
@@ -116,9 +128,12 @@ FROM read_models.targets t
 LEFT JOIN perf p ON p.scope = t.scope AND (t.scope = 'company' OR p.scope_id = t.scope_id)
  AND p.month >= t.period_start AND p.month < t.period_end
 GROUP BY t.target_id, t.metric""",
-         "Actual value of each target's metric over its period, from the monthly rep/team performance rows (company: all reps).",
-         {'target_id': 'The target.', 'metric': 'Its metric.', 'actual': "Actual value over the target's period so far (null when undefined, e.g. a win rate without closed deals)."}),
-    View('target_attainment', r"""
+         "Actual value of each target's metric over its period, from the monthly rep/team performance rows "
+         "(company: all reps).",
+         {'target_id': 'The target.', 'metric': 'Its metric.',
+          'actual': "Actual value over the target's period so far (null when undefined, e.g. a win rate without "
+                    "closed deals)."}),
+    View('target_attainment', """
 WITH base AS (
   SELECT t.*, a.actual, read_models.elapsed_fraction(t.period_start, t.period_end, now()) AS elapsed_fraction,
          coalesce((SELECT s.value::numeric FROM read_models.loop_settings s
@@ -128,16 +143,31 @@ WITH base AS (
   SELECT b.*, read_models.target_pace(b.metric, b.value, b.elapsed_fraction) AS pace FROM base b
 )
 SELECT target_id, scope, scope_id, period, metric, value AS target, actual,
-       CASE WHEN metric = 'avg_cycle_days' THEN value / nullif(actual, 0) ELSE actual / nullif(value, 0) END AS attainment,
+       CASE WHEN metric = 'avg_cycle_days' THEN value / nullif(actual, 0) \
+ELSE actual / nullif(value, 0) END AS attainment,
        elapsed_fraction, pace, read_models.target_status(metric, actual, pace, threshold) AS status,
        read_models.target_deviates(metric, actual, pace, threshold, elapsed_fraction) AS deviation
 FROM paced""",
-         "Per target: actual, target, attainment (actual/target; target/actual for avg_cycle_days), elapsed fraction of the period, pace (target x elapsed fraction for cumulative metrics, else the target), status on_track / at_risk (within the deviation threshold of pace) / behind, and whether it deviates (behind after a quarter of the period: the watcher opens a review). Evaluated at query time with the functions target_pace, target_status, target_deviates — the one definition the API and the watcher use too.",
-         {'target_id': 'The target.', 'scope': 'rep, team or company.', 'scope_id': 'Who it concerns.', 'period': '2026-11, 2026-Q4 or 2026.', 'metric': 'The metric.', 'target': 'The target value in force.', 'actual': 'Actual value so far.', 'attainment': 'actual / target (target / actual for avg_cycle_days).', 'elapsed_fraction': 'Share of the period elapsed (0 to 1).', 'pace': 'Where the metric should be by now: target x elapsed_fraction for cumulative metrics, else the target.', 'status': 'on_track, at_risk (within the deviation threshold of pace) or behind.', 'deviation': 'Behind after at least a quarter of the period: a deviation review is due.'}),
+         "Per target: actual, target, attainment (actual/target; target/actual for avg_cycle_days), elapsed fraction "
+         "of the period, pace (target x elapsed fraction for cumulative metrics, else the target), status on_track / "
+         "at_risk (within the deviation threshold of pace) / behind, and whether it deviates (behind after a quarter "
+         "of the period: the watcher opens a review). Evaluated at query time with the functions target_pace, "
+         "target_status, target_deviates — the one definition the API and the watcher use too.",
+         {'target_id': 'The target.', 'scope': 'rep, team or company.', 'scope_id': 'Who it concerns.',
+          'period': '2026-11, 2026-Q4 or 2026.', 'metric': 'The metric.', 'target': 'The target value in force.',
+          'actual': 'Actual value so far.', 'attainment': 'actual / target (target / actual for avg_cycle_days).',
+          'elapsed_fraction': 'Share of the period elapsed (0 to 1).',
+          'pace': 'Where the metric should be by now: target x elapsed_fraction for cumulative metrics, '
+                  'else the target.',
+          'status': 'on_track, at_risk (within the deviation threshold of pace) or behind.',
+          'deviation': 'Behind after at least a quarter of the period: a deviation review is due.'}),
     View('overdue_actions', r"""
 SELECT a.*, r.scope, r.scope_id, r.period FROM read_models.review_actions a
 JOIN read_models.reviews r USING (review_id)
 WHERE a.completed_at IS NULL AND a.due_date < current_date""",
          'Open action items past their due date.',
-         {'review_id': 'The review.', 'action_id': 'Action id (unique within the review).', 'title': 'What is to be done.', 'owner_id': 'Who does it.', 'due_date': 'By when.', 'added_at': 'When agreed.', 'completed_at': 'Always null here (open items).', 'outcome': 'Always null here.', 'scope': "The review's scope.", 'scope_id': 'Who the review concerns.', 'period': "The review's period."}),
+         {'review_id': 'The review.', 'action_id': 'Action id (unique within the review).',
+          'title': 'What is to be done.', 'owner_id': 'Who does it.', 'due_date': 'By when.',
+          'added_at': 'When agreed.', 'completed_at': 'Always null here (open items).', 'outcome': 'Always null here.',
+          'scope': "The review's scope.", 'scope_id': 'Who the review concerns.', 'period': "The review's period."}),
 )

@@ -11,8 +11,23 @@ from services.api.plumbing.access_log import AccessLogMiddleware
 from services.api.plumbing.append_route import AppendLane
 from services.api.plumbing.auth import KeyAuthenticator
 from services.api.plumbing.correlation import CorrelationMiddleware
-from services.api.routes import (audit, dashboard, deal_list, deals, docs, event_log, export, health, keys, pipelines,
-                                 reports, reviews, stream, targets, timeline)
+from services.api.routes import (
+    audit,
+    dashboard,
+    deal_list,
+    deals,
+    docs,
+    event_log,
+    export,
+    health,
+    keys,
+    pipelines,
+    reports,
+    reviews,
+    stream,
+    targets,
+    timeline,
+)
 from services.keys import Role
 
 DESCRIPTION = """Dealtrail: an event-sourced deal-tracking backend.

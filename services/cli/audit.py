@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from infra.settings import Settings
-from services.cli.common import DataDir, DatabaseUrl, _database, _engine, _settings
-
+from services.cli.common import DatabaseUrl, DataDir, _database, _engine, _settings
 
 PublicKey = Annotated[Optional[str], typer.Option(
     "--public-key", envvar="DEALTRAIL_AUDIT_PUBLIC_KEY",

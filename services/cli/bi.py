@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from infra import logins
 from infra.settings import Settings
-from services.cli.common import DataDir, DatabaseUrl, _database, _settings
+from services.cli.common import DatabaseUrl, DataDir, _database, _settings
 
 
 def bi_guide(output: Annotated[Path, typer.Option(help="Where to write it.")] = Path("docs/bi.md")) -> None:

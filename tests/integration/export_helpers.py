@@ -8,8 +8,8 @@ from infra.settings import Settings
 from services.api.app import create_app
 from services.appending import Command, append_events
 from tests import factories as f
-from tests.keys import admin_headers
 from tests.integration.relay_helpers import CTX, append
+from tests.keys import admin_headers
 
 
 def small_log(engine) -> None:

@@ -3,11 +3,11 @@ import dataclasses
 
 from sqlalchemy import select, text
 
+from events import ledger
 from events.canonical import GENESIS_HASH
 from events.envelope import envelope_from_row
 from events.merkle import event_leaf_hash
 from events.tables import ENVELOPE_COLUMNS, event
-from events import ledger
 from infra.db import make_engine
 from tests.owners import owner_url
 

@@ -2,17 +2,16 @@
 from datetime import datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
-
-from tests.keys import admin_headers
 from sqlalchemy import text
 
 from events import store
 from events.schema import event_adapter
 from infra.settings import Settings
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.runtime import checkpoints
 from services.api.app import create_app
 from services.appending import Command, append_events
+from tests.keys import admin_headers
 
 CTX = store.Context(actor="test", source="/test")
 JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)

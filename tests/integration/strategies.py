@@ -4,10 +4,10 @@ import uuid
 
 from hypothesis import strategies as st
 
+from domain.errors import DomainError
 from domain.pipelines import DEFAULT_PIPELINE
 from events.schema import event_adapter
 from services.appending import Command, append_events
-from domain.errors import DomainError
 from tests.integration.projection_helpers import CTX, day
 
 STAGES = list(DEFAULT_PIPELINE.keys)
@@ -35,17 +35,20 @@ def _step(tag):
     return st.one_of(
         st.builds(lambda t, c: {"type": "deal.contact_logged", "occurred_at": t, "data": {"channel": c}},
                   at, st.sampled_from(["call", "email"])),
-        st.builds(lambda t, s: {"type": "deal.stage_moved", "occurred_at": t, "data": {"from_stage": "?", "to_stage": s}},
+        st.builds(lambda t, s: {"type": "deal.stage_moved", "occurred_at": t,
+                                "data": {"from_stage": "?", "to_stage": s}},
                   at, st.sampled_from(STAGES)),
         st.builds(lambda t, a: {"type": "deal.quote_issued", "occurred_at": t,
-                                "data": {"quote_id": "q", "amount": str(a), "currency": "USD"}}, at, st.integers(1, 9000)),
+                                "data": {"quote_id": "q", "amount": str(a), "currency": "USD"}},
+                  at, st.integers(1, 9000)),
         st.builds(lambda t, a: {"type": "deal.signed", "occurred_at": t, "data": {"amount": str(a), "currency": "USD"}},
                   at, st.integers(1, 9000)),
         st.builds(lambda t: {"type": "deal.lost", "occurred_at": t, "data": {"reason": "timing"}}, at),
         st.builds(lambda t, s: {"type": "deal.reopened", "occurred_at": t, "data": {"to_stage": s}},
                   at, st.sampled_from(STAGES)),
         st.builds(lambda t, o: {"type": "deal.owner_changed", "occurred_at": t,
-                                "data": {"owner_id": f"{tag}r{o}", "team_id": f"{tag}t{o % 2}"}}, at, st.integers(0, 2)),
+                                "data": {"owner_id": f"{tag}r{o}", "team_id": f"{tag}t{o % 2}"}},
+                  at, st.integers(0, 2)),
         st.builds(lambda t, s: {"type": "deal.feedback_recorded", "occurred_at": t, "data": {"score": s}},
                   at, st.integers(1, 5)),
         st.builds(lambda t, title, close, k: {"type": "deal.updated", "occurred_at": t, "data": {

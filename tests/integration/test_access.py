@@ -115,6 +115,7 @@ def test_metrics_are_open_on_loopback_or_when_configured(engine):
 def test_an_unlisted_route_is_admin_only_unless_its_router_is_allowed_to_roles(engine):
     """How the routers of other branches are guarded: `access.allow(router, roles...)`."""
     from fastapi import APIRouter
+
     from services.api.plumbing.access import allow
     from services.keys import Role
     app = create_app(Settings(DATABASE_URL="unused"), engine=engine)

@@ -10,14 +10,15 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from infra.db import make_engine
-from projections.sums import deltas as aggregates
-from projections.tables.groups import AGGREGATE_TABLES
 from projections.deals.history import Step
 from projections.deals.writer import DealWrite, write_deals
+from projections.sums import deltas as aggregates
+from projections.tables.groups import AGGREGATE_TABLES
 from tests.conftest import APP_ROLE
-from tests.integration.projection_helpers import History, project_all
 from tests.integration.aggregate_helpers import check
+from tests.integration.projection_helpers import History, project_all
 from tests.integration.strategies import histories, play
+
 
 @pytest.fixture(scope="module")
 def module_engine(databases):

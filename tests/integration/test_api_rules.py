@@ -103,7 +103,7 @@ def test_unknown_stage_is_422(client, engine, deal):
 def test_closed_deal_rejects_other_events(client, engine, deal):
     assert post(client, deal, f.signed()).status_code == 201
     for body in (f.contact(), f.quote(), f.lost(), f.moved("won", "lead")):
-        assert_rejected(client, engine, lambda: post(client, deal, body), 409, "deal_closed")
+        assert_rejected(client, engine, lambda body=body: post(client, deal, body), 409, "deal_closed")
     assert post(client, deal, {"type": "deal.feedback_recorded", "data": {"score": 5}}).status_code == 201
     assert post(client, deal, {"type": "deal.reopened", "data": {"to_stage": "negotiation"}}).status_code == 201
     assert client.get(f"/v1/deals/{deal}").json()["stage"] == "negotiation"

@@ -10,9 +10,9 @@ from events.merkle import event_leaf_hash, root_of, verify_consistency, verify_i
 from infra.settings import Settings
 from services.api.app import create_app
 from tests import factories as f
-from tests.keys import admin_headers
 from tests.integration.ledger_helpers import all_envelopes, leaves
 from tests.integration.relay_helpers import append
+from tests.keys import admin_headers
 
 
 @pytest.fixture()

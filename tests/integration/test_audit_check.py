@@ -17,10 +17,10 @@ from services import audit_check, digests, watch
 from services.api.app import create_app
 from services.cli import app
 from tests import factories as f
-from tests.keys import admin_headers
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.ledger_helpers import all_envelopes, rewrite_consistently
 from tests.integration.relay_helpers import append
+from tests.keys import admin_headers
 
 
 @pytest.fixture()

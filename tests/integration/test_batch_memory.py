@@ -54,13 +54,14 @@ def test_three_maximal_batches_at_once_stay_within_300_mb(fresh_engine):
         statuses = [None] * 3
 
         def post(i: int) -> None:
-            statuses[i] = httpx.post(f"{url}/v1/events/batch", content=bodies[i], headers=headers, timeout=600).status_code
+            statuses[i] = httpx.post(f"{url}/v1/events/batch", content=bodies[i], headers=headers,
+                                     timeout=600).status_code
         posts = [threading.Thread(target=post, args=(i,)) for i in range(3)]
         for t in posts:
             t.start()
         for t in posts:
             t.join(600)
-        time.sleep(1)  # noqa: the samples after the batches (RSS held), not a wait for a condition
+        time.sleep(1)  # on purpose: the samples after the batches (RSS held), not a wait for a condition
         done.set()
         sampler.join(5)
         after = process.memory_info().rss

@@ -1,6 +1,7 @@
 """A BI login holds every lock it can and the longest query it can, with its own timeouts SET off;
 the projections still apply new events (relay and worker), the ledger still extends (what
-/v1/audit/digest does), migrate runs, and a rebuild still swaps its tables in. The BI login has its timeouts and no TEMP."""
+/v1/audit/digest does), migrate runs, and a rebuild still swaps its tables in. The BI login has
+its timeouts and no TEMP."""
 import os
 import subprocess
 import sys

@@ -41,7 +41,9 @@ def test_only_the_latest_stage_change_can_be_voided(client, engine, deal_id):
     assert post(client, deal_id, at(f.created(), "2026-11-01T09:00:00Z")).status_code == 201
     first = post(client, deal_id, at(f.moved("lead", "contacted"), "2026-11-02T09:00:00Z")).json()["event_id"]
     second = post(client, deal_id, at(f.moved("contacted", "proposal"), "2026-11-03T09:00:00Z")).json()["event_id"]
-    void = lambda eid: {"type": "event.voided", "data": {"event_id": eid, "reason": "typo"}}
+
+    def void(eid: str) -> dict:
+        return {"type": "event.voided", "data": {"event_id": eid, "reason": "typo"}}
     rejected(client, engine, deal_id, void(first), "void_conflict")
     assert post(client, deal_id, void(second)).status_code == 201  # the undo
     state = client.get(f"/v1/deals/{deal_id}").json()

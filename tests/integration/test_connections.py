@@ -11,8 +11,8 @@ import uvicorn
 
 from infra.embedded import free_port
 from infra.settings import Settings
-from services.api.plumbing import protocol
 from services.api.app import create_app
+from services.api.plumbing import protocol
 from tests import waiting
 from tests.keys import admin_headers
 

@@ -22,8 +22,8 @@ from infra.embedded import free_port
 from infra.settings import Settings
 from services.api.app import create_app
 from services.demo import generate
-from tests.integration.projection_helpers import DEMO_END, api, project_all
 from tests.conftest import APP_ROLE
+from tests.integration.projection_helpers import DEMO_END, api, project_all
 from tests.keys import key_headers
 from tests.waiting import PATIENCE, until
 

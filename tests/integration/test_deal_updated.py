@@ -101,8 +101,10 @@ def test_the_forecast_places_open_deals_by_expected_close_date(fresh_engine):
     post(client, "later", f.created(expected_amount="200.00"))
     post(client, "later", updated(expected_close_date=next_start.date().isoformat()))
     project_all(fresh_engine)
-    lead = lambda period: next(s for s in client.get("/v1/reports/forecast", params={"period": period}).json()["stages"]
-                               if s["stage"] == "lead")
+
+    def lead(period: str) -> dict:
+        stages = client.get("/v1/reports/forecast", params={"period": period}).json()["stages"]
+        return next(s for s in stages if s["stage"] == "lead")
     assert (lead(this_month)["open"], lead(this_month)["open_amount"]) == (1, "100.00")
     assert (lead(next_month)["open"], lead(next_month)["open_amount"]) == (1, "200.00")
 

@@ -2,7 +2,8 @@
 from sqlalchemy import text
 
 from services.demo import generate
-from tests.integration.projection_helpers import DEMO_END as END, api, project_all
+from tests.integration.projection_helpers import DEMO_END as END
+from tests.integration.projection_helpers import api, project_all
 
 
 def test_same_seed_same_events_other_seed_other_events():
@@ -26,7 +27,8 @@ def test_demo_posts_cleanly_and_gives_a_sensible_funnel(fresh_engine):
     assert all(0 < s["conversion"] < 1 for s in funnel["stages"])
     assert sum(s["skipped"] for s in funnel["stages"]) > 0
     with fresh_engine.connect() as conn:
-        kinds = dict(conn.execute(text("SELECT entered_by, count(*) FROM read_models.deal_stage_history GROUP BY 1")).all())
+        kinds = dict(conn.execute(text("SELECT entered_by, count(*) FROM read_models.deal_stage_history "
+                                       "GROUP BY 1")).all())
     assert {"create", "move", "skip", "regression", "reopen"} <= set(kinds)
     cycle = client.get("/v1/reports/cycle-time").json()["overall"]
     assert cycle["count"] == funnel["won"] and cycle["p50_days"] <= cycle["p90_days"]

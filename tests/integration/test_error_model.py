@@ -7,9 +7,9 @@ from sqlalchemy import text
 
 from infra.settings import Settings
 from services.api.app import create_app
-from tests.keys import admin_headers
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
+from tests.keys import admin_headers
 
 ERROR_REF = "#/components/schemas/ErrorOut"
 
@@ -78,7 +78,8 @@ def test_non_json_body_is_415(client, engine, deal, content_type):
 def test_non_json_body_is_415_everywhere(client, engine):
     target = b'{"scope": "rep", "scope_id": "r", "period": "2026-11", "metric": "contacts", "value": 1}'
     for path in ("/v1/targets", "/v1/events/batch", "/v1/reviews"):
-        assert_writes_nothing(engine, lambda: client.post(path, content=target, headers={"content-type": "text/plain"}),
+        assert_writes_nothing(engine, lambda path=path: client.post(path, content=target,
+                                                                    headers={"content-type": "text/plain"}),
                               415, "unsupported_media_type")
     assert_writes_nothing(engine, lambda: client.put("/v1/pipelines/p415", content=b"{}",
                                                      headers={"content-type": "text/plain"}),

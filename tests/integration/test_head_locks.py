@@ -12,7 +12,8 @@ from events import store
 from events.verify import verify_chains
 from tests import factories as f
 from tests.integration.helpers import lock_waits
-from tests.integration.relay_helpers import append, contacts_in_open_transaction as contacts
+from tests.integration.relay_helpers import append
+from tests.integration.relay_helpers import contacts_in_open_transaction as contacts
 from tests.waiting import PATIENCE, until
 
 

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from events.log_reader import read_committed
 from infra.settings import Settings
 from services.api.app import create_app
-from tests.keys import admin_headers
 from tests import factories as f
 from tests.integration.helpers import post
+from tests.keys import admin_headers
 
 THREADS = 8
 

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from events.verify import verify_chains
 from infra.settings import Settings
 from services.api.app import create_app
-from tests.keys import admin_headers
 from tests import factories as f
+from tests.keys import admin_headers
 from tests.owners import owner_url
 
 

@@ -4,12 +4,12 @@ answering 500."""
 import pytest
 
 from infra.db import make_engine
-from tests.owners import owner_url
 from projections.read_models import SALES
 from projections.runtime import rebuild
 from tests import factories as f
 from tests.integration.helpers import assert_error, assert_writes_nothing, post
 from tests.integration.projection_helpers import api, project_all
+from tests.owners import owner_url
 
 TARGET = {"scope": "rep", "scope_id": "rep-bounds", "metric": "deals_won", "value": 3}
 REVIEW = {"scope": "rep", "scope_id": "rep-bounds", "metric": "deals_won", "expected": 3, "actual": 1}

@@ -90,6 +90,7 @@ def test_a_revocation_by_another_process_is_honoured_within_the_cache_ttl(engine
     """The documented trade: a found key is trusted for DEALTRAIL_AUTH_CACHE_SECONDS (a fake
     clock, so the test does not depend on how fast the machine is)."""
     from fastapi.testclient import TestClient
+
     from infra.settings import Settings
     from services import keys
     from services.api.app import create_app

@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from infra.db import make_engine
 from projections.read_models import SALES
-from projections.runtime import rebuild
 from projections.reports import forecast
+from projections.runtime import rebuild
 from services import watch
 from tests.integration.projection_helpers import History, api, project_all
 from tests.owners import owner_url
@@ -53,7 +53,8 @@ def test_targets_are_versioned_and_report_attainment(january, fresh_engine):
     assert rows["rep.r2.2026-01.deals_won"]["status"] == "on_track"
     assert rows["team.t1.2026-01.revenue"]["attainment"] == 2.0
     assert Decimal(rows["company.company.2026-01.new_deals"]["actual"]) == 3
-    assert count(fresh_engine, "SELECT count(*) FROM read_models.target_history WHERE target_id = 'rep.r1.2026-01.deals_won'") == 2
+    assert count(fresh_engine, "SELECT count(*) FROM read_models.target_history "
+                               "WHERE target_id = 'rep.r1.2026-01.deals_won'") == 2
     assert Decimal(r1["pace"]) == 8  # January is over: the whole target is due
 
 
@@ -79,12 +80,14 @@ def test_review_meeting_from_the_api(january, fresh_engine):
     watch.check_deviations(fresh_engine, JAN20, Decimal("0.2"), "USD")
     project_all(fresh_engine)
     [review] = january.get("/v1/reviews", params={"status": "open"}).json()["reviews"]
-    assert (review["trigger"], review["metric"], review["scope_id"], review["actual"]) == ("deviation", "deals_won", "r1", 2.0)
+    assert (review["trigger"], review["metric"], review["scope_id"], review["actual"]) == \
+        ("deviation", "deals_won", "r1", 2.0)
     assert review["expected"] == pytest.approx(10 * 19 / 31, abs=0.001)
     assert [(f["deal_id"], f["score"]) for f in review["feedback"]] == [("a1", 2)]
     rid = review["review_id"]
-    assert january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "call", "title": "Call lost leads",
-                                                             "owner_id": "r1", "due_date": "2026-01-10"}).status_code == 201
+    assert january.post(f"/v1/reviews/{rid}/actions",
+                        json={"action_id": "call", "title": "Call lost leads", "owner_id": "r1",
+                              "due_date": "2026-01-10"}).status_code == 201
     assert january.post(f"/v1/reviews/{rid}/actions", json={"title": "Pipeline review", "owner_id": "m1",
                                                              "due_date": "2099-01-01"}).status_code == 201
     assert january.post(f"/v1/reviews/{rid}/actions/call/complete", json={"outcome": "3 revived"}).status_code == 201
@@ -105,7 +108,8 @@ def test_review_meeting_from_the_api(january, fresh_engine):
 def test_overdue_actions_are_flagged(january, fresh_engine):
     rid = "manual-1"
     assert january.post("/v1/reviews", json={"review_id": rid, "scope": "team", "scope_id": "t1", "period": "2026-01",
-                                             "metric": "revenue", "expected": "1000", "actual": "2000"}).status_code == 201
+                                             "metric": "revenue", "expected": "1000",
+                                             "actual": "2000"}).status_code == 201
     january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "x", "title": "t", "owner_id": "r1",
                                                      "due_date": "2026-01-02"})
     project_all(fresh_engine)
@@ -131,7 +135,8 @@ def test_review_action_rules(january):
     assert january.post("/v1/reviews", json=body).json()["error"]["code"] == "review_exists"
     assert january.post(f"/v1/reviews/{rid}/actions/zzz/complete").json()["error"]["code"] == "action_not_found"
     january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "a", "title": "t", "owner_id": "o"})
-    assert january.post(f"/v1/reviews/{rid}/actions", json={"action_id": "a", "title": "t", "owner_id": "o"}).status_code == 409
+    assert january.post(f"/v1/reviews/{rid}/actions",
+                        json={"action_id": "a", "title": "t", "owner_id": "o"}).status_code == 409
     assert january.post(f"/v1/reviews/{rid}/actions/a/complete").status_code == 201
     assert january.post(f"/v1/reviews/{rid}/actions/a/complete").json()["error"]["code"] == "action_conflict"
     assert january.post(f"/v1/reviews/{rid}/close").status_code == 201
@@ -177,7 +182,8 @@ def test_stalled_deals_open_one_review_per_rep_and_month(fresh_engine):
     assert watch.check_stalled(fresh_engine, now, 0, "USD") == []  # 0 switches it off
     project_all(fresh_engine)
     [review] = api(fresh_engine).get("/v1/reviews").json()["reviews"]
-    assert (review["trigger"], review["scope_id"], review["metric"], review["actual"]) == ("stalled", "slow", "stalled_deals", 3.0)
+    assert (review["trigger"], review["scope_id"], review["metric"], review["actual"]) == \
+        ("stalled", "slow", "stalled_deals", 3.0)
 
 
 def test_pipeline_parameters_are_defined_by_events(fresh_engine):

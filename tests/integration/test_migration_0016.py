@@ -8,9 +8,9 @@ from infra.db import make_engine
 from infra.migrate import alembic_config, upgrade
 from projections.tables.groups import AGGREGATE_VIEWS
 from tests.conftest import APP_ROLE
-from tests.integration.projection_helpers import History, project_all
 from tests.integration.aggregate_helpers import DEFINITIONS, check
 from tests.integration.aggregate_helpers import rows as _rows
+from tests.integration.projection_helpers import History, project_all
 
 
 def _views(engine) -> dict[str, list[tuple]]:

@@ -61,6 +61,7 @@ def test_0022_makes_names_unique_keeping_the_active_or_oldest_key(databases):
 
 def test_a_downgrade_is_refused_once_an_event_carries_a_key_id(databases):
     from fastapi.testclient import TestClient
+
     from infra.settings import Settings
     from services.api.app import create_app
     from tests.keys import key_headers

@@ -53,7 +53,8 @@ def test_the_document_is_typed_described_and_uses_the_real_error_model(client):
             assert success and success.get("content"), (method, path)
             for code, response in operation["responses"].items():
                 if code.startswith("4") and "application/json" in response.get("content", {}):
-                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, code)
+                    assert response["content"]["application/json"]["schema"] == \
+                        {"$ref": "#/components/schemas/ErrorOut"}, (method, path, code)
     codes = {code for operations in spec["paths"].values() for op in operations.values() for code in op["responses"]}
     assert {"401", "403", "404", "409", "413", "422"} <= codes
 

@@ -10,18 +10,17 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from sqlalchemy import text
 
 from events import broker as kafka
-from infra.db import make_engine
-from tests.owners import owner_url
 from events import store
+from infra.db import make_engine
+from projections import sales_projection as sales
 from projections.read_models import SALES
 from projections.runtime import checkpoints, rebuild
-from projections import sales_projection as sales
 from projections.runtime.worker import apply_records
 from tests.integration.projection_helpers import CTX, api
 from tests.integration.relay_helpers import wait_for
+from tests.integration.worker_helpers import rebuilt, start_relay, start_worker, tables, wait_caught_up, workload
+from tests.owners import owner_url
 from tests.waiting import until
-from tests.integration.worker_helpers import (rebuilt, start_relay, start_worker, tables,
-                                              wait_caught_up, workload)
 
 
 def append_unchecked(engine, stream_id: str, kind: str, data: dict) -> str:

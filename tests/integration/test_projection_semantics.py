@@ -37,7 +37,8 @@ def test_backdated_events_give_the_same_rows_as_business_order(fresh_engine):
     history = "SELECT stage, visit, entered_at, exited_at, exit_to, entered_by FROM " \
               "read_models.deal_stage_history WHERE deal_id = :d ORDER BY entered_at"
     assert rows(fresh_engine, history, d="in-order") == rows(fresh_engine, history, d="late")
-    current = "SELECT stage, stage_entered_at, last_activity_at, contacts_count FROM read_models.deal_current WHERE deal_id = :d"
+    current = ("SELECT stage, stage_entered_at, last_activity_at, contacts_count FROM read_models.deal_current "
+               "WHERE deal_id = :d")
     assert rows(fresh_engine, current, d="in-order") == rows(fresh_engine, current, d="late")
 
 
@@ -60,6 +61,7 @@ def test_reapplying_a_deal_changes_nothing(fresh_engine):
     h.sign("r1", 3)
     project_all(fresh_engine)
     dump = "SELECT * FROM read_models.{} ORDER BY 1, 2, 3"
-    before = {t: rows(fresh_engine, dump.format(t)) for t in ("deal_stage_history", "funnel_daily", "rep_performance_month")}
+    before = {t: rows(fresh_engine, dump.format(t))
+              for t in ("deal_stage_history", "funnel_daily", "rep_performance_month")}
     project_all(fresh_engine)
     assert {t: rows(fresh_engine, dump.format(t)) for t in before} == before

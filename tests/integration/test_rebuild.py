@@ -1,9 +1,9 @@
 """Rebuild swaps fresh tables in atomically and reproduces the same rows; replay shows the past."""
 import os
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import psycopg2
 import pytest
@@ -11,15 +11,15 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from infra.db import make_engine
+from projections import sales_projection as sales
 from projections.read_models import SALES
 from projections.runtime import checkpoints, rebuild
-from projections import sales_projection as sales
 from projections.tables import declared as tables_declared
 from services.demo import generate
-from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.projection_helpers import DEMO_END as END
-from tests.owners import as_role, owner_url
+from tests.integration.projection_helpers import History, api, project_all
 from tests.integration.worker_helpers import tables
+from tests.owners import as_role, owner_url
 
 
 def owner(engine):
@@ -56,7 +56,8 @@ def test_rebuilt_tables_come_vacuumed_and_analyzed(fresh_engine):
             "SELECT c.relname, c.relallvisible, c.relpages, s.last_analyze IS NOT NULL "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_stat_all_tables s ON s.relid = c.oid "
-            "WHERE n.nspname = 'read_models' AND c.relname IN ('cycle_time_stage', 'deal_activity', 'funnel_cohort')")).all()
+            "WHERE n.nspname = 'read_models' "
+            "AND c.relname IN ('cycle_time_stage', 'deal_activity', 'funnel_cohort')")).all()
     assert len(rows) == 3
     for name, visible, pages, analyzed in rows:
         assert pages > 0 and visible == pages and analyzed, name
@@ -89,7 +90,8 @@ def test_events_committed_during_the_build_are_caught_up(fresh_engine, monkeypat
     monkeypatch.setattr(rebuild, "build", build_then_more_events)
     rebuild.rebuild(SALES, owner(fresh_engine))
     with fresh_engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM read_models.deal_current WHERE deal_id = 'late-deal'")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM read_models.deal_current "
+                                 "WHERE deal_id = 'late-deal'")).scalar() == 1
 
 
 def test_replay_until_a_position_shows_the_past(fresh_engine):

@@ -6,8 +6,8 @@ from sqlalchemy import text
 
 from tests import factories as f
 from tests.integration.kafka_helpers import apply_once, read_topic
-from tests.integration.relay_helpers import (TOPIC, RunningRelay, assert_per_deal_order, lag, seed,
-                                             stored_ids, wait_for)
+from tests.integration.relay_helpers import TOPIC, RunningRelay, assert_per_deal_order, lag, seed, stored_ids, wait_for
+
 
 def test_publishes_every_event_once_keyed_by_deal(fresh_engine, broker):
     seed(fresh_engine)

@@ -11,11 +11,11 @@ from bench.baselines import NAIVE
 from domain.pipelines import DEFAULT_PIPELINE as PIPELINE
 from events.schema import event_adapter
 from infra.db import make_engine
-from projections.runtime import checkpoints
-from projections.sums import rollups
 from projections import sales_projection as sales
 from projections.reports import cycle_time, funnel
 from projections.reports.common import days, money
+from projections.runtime import checkpoints
+from projections.sums import rollups
 from services.appending import Command, append_events
 from services.demo import generate
 from tests.conftest import APP_ROLE

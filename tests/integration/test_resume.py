@@ -8,10 +8,10 @@ from sqlalchemy import text
 from domain.pipelines import PIPELINES
 from events import store
 from infra import jsontext
-from projections.runtime import checkpoints
-from projections.deals import points
 from projections import sales_projection as sales
+from projections.deals import points
 from projections.deals.rows import derive
+from projections.runtime import checkpoints
 from projections.tables.groups import POINT_TABLE
 from tests.integration.projection_helpers import History
 from tests.integration.strategies import histories, play

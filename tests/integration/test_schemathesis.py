@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from infra.db import make_engine
 from infra.settings import Settings
 from services.api.app import create_app
-from tests.keys import admin_headers
 from tests.conftest import APP_ROLE
+from tests.keys import admin_headers
 
 MAX_EXAMPLES = 25
 CONFIG = schemathesis.Config.from_dict({

@@ -14,8 +14,15 @@ from projections.runtime.names import schema_name
 from projections.runtime.quarantine import stream_failure
 from projections.runtime.worker import Worker
 from tests.integration.relay_helpers import wait_for
-from tests.integration.worker_helpers import (Running, caught_up, start_relay, start_worker, tables,
-                                              wait_caught_up, workload)
+from tests.integration.worker_helpers import (
+    Running,
+    caught_up,
+    start_relay,
+    start_worker,
+    tables,
+    wait_caught_up,
+    workload,
+)
 from tests.owners import owner_url
 
 _COUNT = """

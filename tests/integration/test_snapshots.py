@@ -10,11 +10,11 @@ from sqlalchemy import text
 
 from infra.db import make_engine
 from projections.read_models import SALES
-from projections.runtime import rebuild
-from projections.sums import snapshots
-from projections.runtime import worker as worker_module
 from projections.reports.relations import DIRECT, AsOf
+from projections.runtime import rebuild
+from projections.runtime import worker as worker_module
 from projections.runtime.worker import Worker, take_snapshots
+from projections.sums import snapshots
 from tests.integration.projection_helpers import History, api, day, project_all
 from tests.owners import owner_url
 
@@ -167,7 +167,8 @@ def _snapshot_state(engine) -> dict:
     with engine.connect() as conn:
         moments = conn.execute(text("SELECT moment, position FROM read_models.sums_moment ORDER BY 1")).all()
         return {(moment, position): {table: _rows(conn, f"SELECT {', '.join(sums.columns())} FROM "
-                                                        f"read_models.{table}_at WHERE during @> '{moment.isoformat()}'::timestamptz")
+                                                        f"read_models.{table}_at "
+                                                        f"WHERE during @> '{moment.isoformat()}'::timestamptz")
                                      for table, sums in snapshots.SUMS.items()}
                 for moment, position in moments}
 

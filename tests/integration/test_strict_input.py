@@ -49,7 +49,8 @@ def test_duplicated_keys_in_batch_and_loop_bodies_are_422(client, engine, deal):
             '"deal_id": "other"}]}' % deal
     target = '{"scope": "rep", "scope_id": "r1", "period": "2026-11", "metric": "deals_won", "value": 1, "value": 2}'
     for path, body in (("/v1/events/batch", batch), ("/v1/targets", target)):
-        assert_writes_nothing(engine, lambda: client.post(path, content=body.encode(), headers={"content-type": LANE}),
+        assert_writes_nothing(engine, lambda path=path, body=body: client.post(path, content=body.encode(),
+                                                                               headers={"content-type": LANE}),
                               422, "validation_error")
 
 
@@ -71,13 +72,15 @@ def test_expected_version_must_be_an_integer(client, engine, deal, version, medi
 def test_counts_must_be_integers(client, engine, deal, field, value):
     body = '{"type": "deal.contact_logged", "data": {"channel": "call", "%s": %s}}' % (field, value)
     for media in (LANE, ROUTE):
-        assert_writes_nothing(engine, lambda: _send(client, deal, body, media), 422, "validation_error")
+        assert_writes_nothing(engine, lambda media=media: _send(client, deal, body, media), 422, "validation_error")
 
 
 def test_target_versions_and_stall_days_must_be_integers(client, engine):
     target = {"scope": "rep", "scope_id": "r-strict", "period": "2026-11", "metric": "deals_won", "value": 1}
     for version in (True, "1"):
-        assert_writes_nothing(engine, lambda: client.post("/v1/targets", json={**target, "expected_version": version}),
+        assert_writes_nothing(engine,
+                              lambda version=version: client.post("/v1/targets",
+                                                                  json={**target, "expected_version": version}),
                               422, "validation_error")
     stage = {"key": "lead", "probability": "0.1", "stall_after_days": "7"}
     assert_writes_nothing(engine, lambda: client.put("/v1/pipelines/strict", json={"stages": [stage]}),

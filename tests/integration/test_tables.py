@@ -6,10 +6,10 @@ from sqlalchemy import create_engine, event, text
 
 from events.store import pipeline_stage_lists
 from infra.db import make_engine, to_sqlalchemy_url
-from tests.owners import owner_url
 from projections.read_models import SALES
 from projections.runtime import rebuild
 from projections.tables import declared as tables
+from tests.owners import owner_url
 
 _COMMENTS = """
 SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') AS comment,

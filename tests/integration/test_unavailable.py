@@ -1,15 +1,15 @@
 """The API while the database is down or just restarted, and what /readyz reports."""
 import psycopg2
-from sqlalchemy.exc import OperationalError
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from infra.db import make_engine
 from infra.embedded import free_port
 from infra.settings import Settings
 from services.api.app import create_app
-from tests.keys import admin_headers, bearer
 from tests import factories as f
 from tests.integration.helpers import post
+from tests.keys import admin_headers, bearer
 
 GONE = "/nonexistent-dealtrail-socket-dir"
 APPLIED_ALL = ("INSERT INTO read_models.projection_stream SELECT 'sales', deal_id, max(position) "

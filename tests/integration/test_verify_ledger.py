@@ -4,7 +4,6 @@ passes the per-deal chains, and is named — event_id, position, deal — by `de
 `GET /v1/audit/verify` and every mode of `audit check`; an untouched log is ok in all of them."""
 import json
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from services.api.app import create_app
 from services.audit_key import signing_key
 from services.cli import app
 from tests import factories as f
-from tests.keys import admin_headers
 from tests.integration.ledger_helpers import all_envelopes, rewrite_consistently
 from tests.integration.relay_helpers import append
+from tests.keys import admin_headers
 from tests.waiting import until
 
 

@@ -8,8 +8,15 @@ import uuid
 from sqlalchemy import text
 
 from tests.integration.relay_helpers import wait_for
-from tests.integration.worker_helpers import (caught_up, rebuilt, start_relay, start_worker, tables,
-                                              wait_caught_up, workload)
+from tests.integration.worker_helpers import (
+    caught_up,
+    rebuilt,
+    start_relay,
+    start_worker,
+    tables,
+    wait_caught_up,
+    workload,
+)
 
 
 def test_two_workers_split_partitions_and_match_a_rebuild(fresh_engine, broker):

@@ -5,12 +5,12 @@ from sqlalchemy import text
 
 from events.log_reader import settled_horizon
 from events.relay import Relay, RelayConfig
+from events.schema import event_adapter
+from projections import sales_projection as sales
 from projections.read_models import SALES
 from projections.runtime import checkpoints, rebuild
-from projections import sales_projection as sales
-from projections.tables.groups import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
 from projections.runtime.worker import Worker
-from events.schema import event_adapter
+from projections.tables.groups import AGGREGATE_VIEWS, POINT_TABLE, SALES_TABLES
 from services.appending import Command, append_events
 from tests.integration.projection_helpers import CTX
 from tests.integration.relay_helpers import wait_for
@@ -74,7 +74,8 @@ def workload(engine, deals=300, prefix="w"):
     steps = [
         [cmd(d, {"type": "deal.created", "data": {"title": d, "customer": {"id": d, "name": d},
                                                    "owner_id": f"r{i % 7}", "team_id": f"t{i % 3}",
-                                                   "expected_amount": "100", "currency": "USD"}}) for i, d in enumerate(ids)],
+                                                   "expected_amount": "100", "currency": "USD"}})
+         for i, d in enumerate(ids)],
         [cmd(d, {"type": "deal.contact_logged", "data": {"channel": "call"}}) for d in ids],
         [cmd(d, {"type": "deal.stage_moved", "data": {"from_stage": "lead", "to_stage": "contacted"}})
          for d in ids[: deals * 2 // 3]],

@@ -3,8 +3,8 @@ import stat
 from pathlib import Path
 
 from events.digest import public_key_hex
-from services.audit_key import key_path, load_or_create
 from infra.settings import Settings
+from services.audit_key import key_path, load_or_create
 
 
 def test_created_once_with_mode_0600_and_loaded_again(tmp_path):

@@ -2,13 +2,21 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic_core import TzInfo
 
-from events.canonical import (GENESIS_HASH, canonical_bytes, canonical_json, chain_hash, format_ts,
-                              jsonb_text, reference_json)
-from infra.jsontext import loads
+from events.canonical import (
+    GENESIS_HASH,
+    canonical_bytes,
+    canonical_json,
+    chain_hash,
+    format_ts,
+    jsonb_text,
+    reference_json,
+)
 from events.envelope import Envelope
+from infra.jsontext import loads
 
 
 def test_keys_sorted_no_whitespace_decimals_as_strings():
@@ -95,7 +103,8 @@ def test_jsonb_parameters_hold_the_canonical_value():
 
 
 def test_timestamps_format_like_strftime():
-    for t in (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+    for t in (datetime(1970, 1, 1, tzinfo=timezone.utc),
+              datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
               datetime(2026, 3, 29, 1, 30, 0, 5, tzinfo=timezone(timedelta(hours=-3)))):
         assert format_ts(t) == t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -2,7 +2,8 @@
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from projections.runtime.copy_text import copy_text, value_text
 

@@ -33,4 +33,5 @@ def test_stored_leaves_out_fields_that_are_none_by_default_and_the_api_body_keep
     assert set(full) == {f.name for f in fields(DealState)} | {"fold_version"}
     assert full["closed_at"] is None and "closed_at" not in stored
     assert {k: v for k, v in full.items() if v is not None} == stored
-    assert stored["set_at"]["owner"] == [state.created_at.isoformat(), 1] and stored["created_at"] == state.created_at.isoformat()
+    assert (stored["set_at"]["owner"] == [state.created_at.isoformat(), 1]
+            and stored["created_at"] == state.created_at.isoformat())

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from domain.pipelines import DEFAULT_PIPELINE
-from events.schema import event_adapter
 from domain import errors
 from domain.deal import DealState, evolve, fold, move_kind
+from domain.pipelines import DEFAULT_PIPELINE
 from domain.rules import decide
+from events.schema import event_adapter
 from tests import factories as f
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -242,8 +242,9 @@ def test_only_the_latest_stage_change_can_be_voided():
              Fact(_uuid(3), "deal.stage_moved", {"from_stage": "contacted", "to_stage": "proposal"}, NOW, 3),
              Fact(_uuid(4), "deal.contact_logged", {"channel": "call"}, NOW, 4)]
     state = fold("d1", facts)
-    void = lambda i: event_adapter.validate_python(
-        {"type": "event.voided", "data": {"event_id": _uuid(i), "reason": "r"}})
+
+    def void(i: int):
+        return event_adapter.validate_python({"type": "event.voided", "data": {"event_id": _uuid(i), "reason": "r"}})
     with pytest.raises(errors.VoidConflict) as info:
         decide(state, void(2), now=NOW, currency="USD", history=facts)
     assert info.value.details["latest_event_id"] == _uuid(3)
@@ -276,7 +277,8 @@ def test_evolve_leaves_the_given_state_as_it_was():
     from copy import deepcopy
     state, facts = run([f.created(), f.moved("lead", "contacted")])
     before = deepcopy(state.__dict__)
-    for body in (f.moved("contacted", "needs_analysis"), {"type": "deal.updated", "data": {"title": "New", "fields": {"k": "v"}}}):
+    for body in (f.moved("contacted", "needs_analysis"),
+                 {"type": "deal.updated", "data": {"title": "New", "fields": {"k": "v"}}}):
         [decided] = decide(state, event_adapter.validate_python(body), now=NOW, currency="USD", history=facts)
         after = evolve(state, Fact("x", decided.type, decided.data, decided.occurred_at, state.version + 1))
         assert after is not state and after.version == state.version + 1

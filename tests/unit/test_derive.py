@@ -30,7 +30,8 @@ class Stream:
 
 
 def visits(facts):
-    return [(v.stage, v.visit, v.entered_by, v.exit_to, v.dwell_seconds / 86400 if v.dwell_seconds is not None else None)
+    return [(v.stage, v.visit, v.entered_by, v.exit_to,
+             v.dwell_seconds / 86400 if v.dwell_seconds is not None else None)
             for v in facts.visits]
 
 
@@ -135,7 +136,8 @@ def test_funnel_deltas_balance_and_track_amounts():
         by_stage[r.stage] = (open_count + r.open_delta, amount + r.amount_delta)
     assert by_stage == {"lead": (0, Decimal(0)), "contacted": (1, Decimal("1500"))}
     assert f.current["current_amount"] == Decimal("1500")
-    assert [(a.valid_from, a.amount) for a in f.amounts] == [(T0, Decimal("1000")), (T0 + timedelta(days=2), Decimal("1500"))]
+    assert [(a.valid_from, a.amount) for a in f.amounts] == [(T0, Decimal("1000")),
+                                                              (T0 + timedelta(days=2), Decimal("1500"))]
 
 
 def test_created_in_later_stage_passes_earlier_ones():

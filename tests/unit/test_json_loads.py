@@ -1,11 +1,14 @@
-"""The jsonb parser (infra.jsontext.loads: orjson where it agrees, the stdlib otherwise; the rebuild scan and every engine use it) and the request-body parser (loads_decimal) give what the stdlib gives."""
+"""The jsonb parser (infra.jsontext.loads: orjson where it agrees, the stdlib otherwise; the rebuild scan and
+every engine use it) and the request-body parser (loads_decimal) give what the stdlib gives."""
 import json
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from infra.jsontext import MAX_EXPONENT, MAX_NUMBER_TEXT, BodyRefused, loads as _loads, loads_decimal
+from infra.jsontext import MAX_EXPONENT, MAX_NUMBER_TEXT, BodyRefused, loads_decimal
+from infra.jsontext import loads as _loads
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70)

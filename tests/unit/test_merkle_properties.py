@@ -3,7 +3,8 @@ out literally, every proof verifies, and any rewritten leaf is caught and locate
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from events import merkle
 

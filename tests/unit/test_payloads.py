@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from events.payloads import PAYLOADS
 from events.schema import EVENT_MODELS, event_adapter
-from events.upcasting import register, upcast, CURRENT_SCHEMA_VERSION
+from events.upcasting import CURRENT_SCHEMA_VERSION, register, upcast
 
 
 def validate(body):

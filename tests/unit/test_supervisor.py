@@ -62,7 +62,7 @@ def test_a_dead_unit_is_restarted_with_growing_backoff_and_logged(caplog):
     running = Running(sup)
     for n in (2, 3, 4):
         relay.crash()
-        until(lambda: relay.starts == n)
+        until(lambda n=n: relay.starts == n)
     running.halt()
     delays = [r.getMessage() for r in caplog.records if "exited" in r.getMessage()]
     assert delays == ["relay exited with -9; restarting in 0.0s", "relay exited with -9; restarting in 0.0s",
@@ -77,7 +77,7 @@ def test_backoff_resets_once_a_unit_stayed_up():
     for n in (2, 3, 4):
         time.sleep(0.08)  # on purpose: up longer than stable_after (0.05 s), so the backoff resets
         unit.crash()
-        until(lambda: unit.starts == n)
+        until(lambda n=n: unit.starts == n)
     running.halt()
     assert sup._watched[0].failures == 1
 

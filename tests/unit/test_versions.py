@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections.deals.history import _compared, rows_of, timeline
 from projections.deals.rows import Ev, derive
 from projections.tables.declared import VERSIONED_TABLES
-from projections.deals.history import _compared, rows_of, timeline
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 STAGES = ["lead", "contacted", "needs_analysis", "proposal", "negotiation"]

@@ -11,7 +11,8 @@ from fastapi.routing import APIRoute
 from infra.jsontext import BodyRefused, loads_decimal
 
 EVENT_BODY_LIMIT = 256 * 1024
-BATCH_BODY_LIMIT = 10 * 1024 * 1024  # ~14x in RSS while appended (services.api.plumbing.batch_gate); demo events are ~240 bytes
+# ~14x in RSS while appended (services.api.plumbing.batch_gate); demo events are ~240 bytes
+BATCH_BODY_LIMIT = 10 * 1024 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 

@@ -8,11 +8,11 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 
 from events import store
+from infra.settings import Settings
+from services.api.plumbing.correlation import PRINTABLE, correlation_id
 from services.group_commit import GroupCommitter
 from services.origins import check_source
 from services.ownership import WriterScope
-from infra.settings import Settings
-from services.api.plumbing.correlation import PRINTABLE, correlation_id
 
 
 @dataclass(frozen=True)

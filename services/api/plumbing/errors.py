@@ -14,9 +14,9 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match
 
+from domain.errors import DomainError
 from services.api.plumbing.correlation import HEADER, correlation_id
 from services.api.plumbing.models import ErrorOut
-from domain.errors import DomainError
 
 log = logging.getLogger("dealtrail.api")
 CLIENT_GONE = 499  # the client closed the connection before the request was read
@@ -40,7 +40,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _DESCRIPTIONS = {401: "No, unknown or revoked API key (`unauthenticated`)",
-                 403: "The key's role may not do this (`forbidden`)", 404: "Not found", 405: "Method not allowed (see the Allow header)",
+                 403: "The key's role may not do this (`forbidden`)", 404: "Not found",
+                 405: "Method not allowed (see the Allow header)",
                  409: "Conflict with the current state", 413: "Request body too large",
                  415: "Request body is not JSON", 422: "Invalid input; nothing was written",
                  429: "Too many at once for this key (`too_many_streams`); retry later",
@@ -55,7 +56,8 @@ _EXAMPLES = {
     409: ("stage_conflict", "deal acme-1 is in stage contacted, not lead", {"current_stage": "contacted"}),
     413: ("payload_too_large", "request body exceeds 262144 bytes", {"limit": 262144}),
     415: ("unsupported_media_type", "request body must be JSON", {}),
-    422: ("validation_error", "invalid request", {"errors": [{"loc": ["data", "amount"], "msg": "Input should be greater than 0", "type": "greater_than"}]}),
+    422: ("validation_error", "invalid request",
+          {"errors": [{"loc": ["data", "amount"], "msg": "Input should be greater than 0", "type": "greater_than"}]}),
     429: ("too_many_streams", "this key has 8 event streams open, the most allowed", {"limit": 8}),
     500: ("internal_error", "unexpected error; correlation id 3f2a…", {}),
 }

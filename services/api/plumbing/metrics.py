@@ -5,8 +5,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from events.relay import relay_lag
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.runtime import checkpoints
 
 
 class Metrics:

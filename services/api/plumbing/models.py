@@ -7,7 +7,6 @@ from pydantic_core import to_json
 
 from events.envelope import Envelope
 
-
 # Every code an error answer carries (plumbing.errors maps each to its status; a test keeps the two
 # lists equal).
 ErrorCode = Literal[

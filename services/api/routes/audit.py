@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from domain.errors import EventNotFound, InvalidQuery
 from events import ledger
 from events.digest import public_key_document
-from services.audit_key import signing_key
 from services import digests, verification
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.read_models_out import VerifyOut, ok
+from services.audit_key import signing_key
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Size = Annotated[int, Query(ge=0, le=2**63 - 1)]

@@ -8,16 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
+from domain.errors import InvalidQuery
 from events.values import Day, Id, NonNegativeAmount, Timestamp
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
 from projections.reports import deals as deal_list
 from projections.reports.keyset import After, BadCursor, Sort
+from projections.runtime import checkpoints
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.models import DealPageOut
 from services.api.plumbing.params import Filter
-from domain.errors import InvalidQuery
 
 router = APIRouter(tags=["deals"], responses=documented(422))
 

@@ -7,23 +7,22 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.deal import DealState, fold
+from domain.deal_codec import as_api
+from domain.errors import DealNotFound
+from domain.pipelines import known
 from events import store
 from events.schema import DEAL_ID_PATTERN, BatchEventIn, DealEventIn
 from events.upcasting import upcast_envelope
 from services.api.plumbing.batch_gate import one_at_a_time
 from services.api.plumbing.bodies import BATCH_BODY_LIMIT, EVENT_BODY_LIMIT, limited_route
+from services.api.plumbing.deal_out import DealOut
 from services.api.plumbing.deps import AppenderDep, EngineDep, OriginDep, SettingsDep
 from services.api.plumbing.errors import documented
-from services.api.plumbing.params import AsOf
-from services.api.plumbing.deal_out import DealOut
 from services.api.plumbing.models import AppendOut, BatchOut, EnvelopeOut, StreamOut
+from services.api.plumbing.params import AsOf
 from services.api.plumbing.read_models_out import ok
-from domain.deal import DealState, fold
-from domain.deal_codec import as_api
-from domain.pipelines import known
-from services.appending import Command, append_events, load_state
-from services.appending import Post
-from domain.errors import DealNotFound
+from services.appending import Command, Post, append_events, load_state
 
 DealIdPath = Annotated[str, Path(pattern=DEAL_ID_PATTERN, description="The deal (stream) id.")]
 WRITE_ERRORS = documented(404, 409, 413, 415, 422)

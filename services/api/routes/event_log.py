@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query
 
 from events.log_reader import read_committed
 from events.relay import relay_lag
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.runtime import checkpoints
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.models import EnvelopeOut, LogOut

@@ -3,8 +3,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.api.plumbing.deps import EngineDep
-from services.readiness import BrokerProbe, database_checks
 from services.api.plumbing.read_models_out import HealthOut, ok
+from services.readiness import BrokerProbe, database_checks
 
 router = APIRouter(tags=["operations"])
 
@@ -14,7 +14,8 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={**ok(HealthOut, "Ready (503 with the same body when not)"), 503: {"model": HealthOut, "description": "Not ready"}})
+@router.get("/readyz", responses={**ok(HealthOut, "Ready (503 with the same body when not)"),
+                                  503: {"model": HealthOut, "description": "Not ready"}})
 def readyz(request: Request, engine: EngineDep):
     """503 when a required dependency is down. The broker, relay and worker are required when
     this API was given KAFKA_BOOTSTRAP_SERVERS (as `dealtrail up` does); the database always."""

@@ -6,22 +6,29 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import Engine
 
+from domain.errors import InvalidQuery
 from domain.pipelines import Pipeline, known
 from events import store
 from events.values import Id
-from projections.reports import as_of as asof
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
+from projections.reports import as_of as asof
 from projections.reports import cycle_time as cycle_report
-from projections.reports import relations
 from projections.reports import forecast as forecast_report
 from projections.reports import funnel as funnel_report
 from projections.reports import performance as performance_report
+from projections.reports import relations
+from projections.runtime import checkpoints
 from services.api.plumbing.deps import EngineDep
 from services.api.plumbing.errors import documented
 from services.api.plumbing.params import AsOf, At, Filter, From, PeriodFilter, PeriodQuery, To
-from services.api.plumbing.read_models_out import CycleTimeOut, ForecastOut, FunnelCohortOut, FunnelSnapshotOut, PerformanceOut, ok
-from domain.errors import InvalidQuery
+from services.api.plumbing.read_models_out import (
+    CycleTimeOut,
+    ForecastOut,
+    FunnelCohortOut,
+    FunnelSnapshotOut,
+    PerformanceOut,
+    ok,
+)
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=documented(422))
 

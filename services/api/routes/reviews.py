@@ -10,9 +10,9 @@ from domain.errors import ReviewNotFound
 from events import payloads
 from events.schema import DEAL_ID_PATTERN
 from events.streams import Kind, stream_id
-from projections.runtime import checkpoints
 from projections import sales_projection as sales
 from projections.reports import loop as loop_report
+from projections.runtime import checkpoints
 from services.api.plumbing.bodies import EVENT_BODY_LIMIT, limited_route
 from services.api.plumbing.commands import append_one
 from services.api.plumbing.deps import EngineDep, OriginDep, SettingsDep

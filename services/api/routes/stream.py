@@ -33,7 +33,8 @@ router = APIRouter(tags=["audit"])
 KEEPALIVE_SECONDS = 15.0
 PAGE = 500
 GAP_WAIT_SECONDS = 0.02  # how long one read waits for an earlier position's transaction (then: a poll later)
-Position = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Start after this position (0: the beginning; none: the head).")]
+Position = Annotated[int | None, Query(ge=0, le=2**63 - 1,
+                                       description="Start after this position (0: the beginning; none: the head).")]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ class Page:
         return self.events[0][0].position if self.events else self.through + 1
 
 
-@router.get("/v1/events/stream", responses={**documented(422, 429), 200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, `data: <envelope JSON>`; `: keepalive` comments.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+@router.get("/v1/events/stream",
+            responses={**documented(422, 429),
+                       200: {"description": "Server-sent events: `id: <position>`, `event: <type>`, "
+                                            "`data: <envelope JSON>`; `: keepalive` comments.",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
             response_class=StreamingResponse, description=__doc__)
 async def event_stream(request: Request, engine: EngineDep, settings: SettingsDep, after: Position = None,
                        deal_id: Annotated[str | None, Query(pattern=DEAL_ID_PATTERN)] = None,
@@ -87,7 +92,8 @@ async def event_stream(request: Request, engine: EngineDep, settings: SettingsDe
         hub.release(key)
         raise
     return SlotResponse(_events(hub, engine, Filter(deal_id, type, opened)), lambda: hub.release(key),
-                        media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                        media_type="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 class SlotResponse(StreamingResponse):
