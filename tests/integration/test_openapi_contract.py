@@ -149,3 +149,17 @@ def test_no_answer_model_admits_undeclared_fields(client):
     assert {"DealOut", "TimelineOut", "TargetRow", "PipelineOut", "HealthOut"} <= seen
     open_ended = [name for name in seen if "additionalProperties" in schemas[name]]
     assert open_ended == []
+
+
+def test_no_answer_lists_untyped_objects(client):
+    """A list in an answer lists typed items (GET /v1/deals' deals were `object` before: a generated
+    client got `{[key: string]: unknown}[]`); deal rows are typed from deal_current's declaration."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    untyped = [(name, prop) for name, schema in schemas.items() for prop, spec in schema.get("properties", {}).items()
+               if spec.get("type") == "array" and spec.get("items", {}).get("type") == "object"
+               and "properties" not in spec["items"]]
+    assert not untyped, untyped
+    row = schemas["DealRowOut"]["properties"]
+    assert row["expected_amount"]["anyOf"][0] == {"type": "string"}  # money as a decimal string
+    assert row["created_at"]["anyOf"][0] == {"type": "string", "format": "date-time"}
+    assert row["stalled"]["type"] == "boolean" and row["deal_id"]["type"] == "string"

@@ -1,11 +1,14 @@
 """Response bodies (request bodies are the event models of events.schema)."""
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from pydantic_core import to_json
+from sqlalchemy import ARRAY, TIMESTAMP, Boolean, Date, Integer, Numeric, Text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from events.envelope import Envelope
+from projections.tables.deal_tables import deal_current
 
 # Every code an error answer carries (plumbing.errors maps each to its status; a test keeps the two
 # lists equal).
@@ -91,10 +94,28 @@ class LogOut(BaseModel):
     next_after: int
 
 
+# deal_current's column types as the API answers them (money as decimal strings).
+_ANSWERED = ((Numeric, str), (TIMESTAMP, datetime), (Date, date), (Boolean, bool), (Integer, int),
+             (ARRAY, list[str]), (JSONB, dict[str, Any]), (Text, str))
+
+
+def _answered(column) -> Any:
+    kind = next(py for sql, py in _ANSWERED if isinstance(column.type, sql))
+    return (kind | None if column.nullable else kind), Field(description=column.comment)
+
+
+# One deal of GET /v1/deals: every read_models.deal_current column, typed from its one declaration
+# (a new column appears here without touching this module), and `stalled`.
+DealRowOut = create_model("DealRowOut", __doc__="One deal of GET /v1/deals: its read_models.deal_current row.",
+                          **{c.name: _answered(c) for c in deal_current.c},
+                          stalled=(bool, Field(description="No activity for longer than the stage's stall "
+                                                           "threshold (stalled_deals).")))
+
+
 class DealPageOut(BaseModel):
     """A page of GET /v1/deals. Each deal carries every read_models.deal_current column (money as
     decimal strings) and `stalled`."""
-    deals: list[dict[str, Any]]
+    deals: list[DealRowOut]  # type: ignore[valid-type]
     total: int = Field(description="Every deal matching the filters, on all pages.")
     next_cursor: str | None = Field(description="Pass as `cursor` (with the same sort) for the next page; "
                                                 "null on the last page.")
