@@ -176,7 +176,7 @@ deal_fold_point = Table(
     'deal_fold_point', metadata,
     Column('deal_id', Text, primary_key=True, comment='The deal.'),
     Column('point', Text, nullable=False,
-           comment="The deal's folded state and row counters, as projections.points stores them (JSON text)."),
+           comment="The deal's folded state and row counters, as projections.deals.points stores them (JSON text)."),
     comment='Internal to the live projection, not for reporting: where it resumes each deal, so that an event later in '
             'business time than everything before it is folded on its own instead of the whole stream again. Absent '
             '(rebuilt tables, a deal with events left out) means: derive the deal from its whole stream.',

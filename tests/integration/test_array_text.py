@@ -1,4 +1,4 @@
-"""Array parameters sent as one literal (projections.array_text) read back by PostgreSQL as the
+"""Array parameters sent as one literal (infra.array_text) read back by PostgreSQL as the
 values they were built from, whatever the text holds."""
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
