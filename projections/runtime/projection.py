@@ -1,6 +1,6 @@
 """What the runtime (worker, rebuild, replay) asks of a projection, and nothing more: the runtime
-imports no projection. A projection is wired in where a process starts (services/cli.py); the
-sales read models are one (projections.sales_projection.SALES), a test defines another.
+imports no projection. A projection is wired in where a process starts (services/cli/); the
+sales read models are one (projections.read_models.SALES), a test defines another.
 
 The runtime owns the bookkeeping: per-stream applied positions (projection_stream), the events a
 projection left out (projection_errors), the watermark and partitions (projection_checkpoint),
