@@ -1,6 +1,7 @@
 """The sales read models (deals and their history, sums and roll-ups, targets, reviews and
 pipelines) as one runtime Projection: what the worker, rebuild and replay are handed at the
-entry points (services/cli.py). Its stored name stays "sales" (checkpoint rows hold it).
+entry points (services/cli/processes.py, services/cli/maintenance.py). Its stored name stays
+"sales" (checkpoint rows hold it).
 
 Live, a poll is applied by projections.sales_projection; in bulk, a range of streams is derived
 by projections.sales_rebuild and the tables are declared in projections.tables."""
